@@ -1,0 +1,3 @@
+"""Version of the infra-gen distribution."""
+
+__version__ = "0.1.0"

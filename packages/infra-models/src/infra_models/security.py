@@ -1,0 +1,217 @@
+"""Security models: audit events, policies, TLS and rate-limit settings, cached credentials, ciphertexts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, JsonValue, SecretStr, field_validator, model_validator
+
+from infra_models._base import StrictModel, ValueModel
+from infra_models.enums import ComplianceLevel, CredentialType, DeploymentEnvironment, Severity
+
+__all__ = [
+    "AuditEvent",
+    "AuditEventType",
+    "AuditOutcome",
+    "CredentialCacheEntry",
+    "EncryptedPayload",
+    "RateLimitAlgorithm",
+    "RateLimitPolicy",
+    "RateLimitScope",
+    "SecurityEventData",
+    "SecurityPolicy",
+    "TlsConfig",
+    "TlsProfile",
+    "TlsVersion",
+]
+
+Identifier = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditEventType(StrEnum):
+    """What an audit event is about."""
+
+    AUTHENTICATION = "authentication"
+    AUTHORIZATION = "authorization"
+    DATA_ACCESS = "data_access"
+    DATA_MODIFICATION = "data_modification"
+    DATABASE_QUERY = "database_query"
+    CONFIGURATION_CHANGE = "configuration_change"
+    CREDENTIAL_ACCESS = "credential_access"
+    KEY_MANAGEMENT = "key_management"
+    ENCRYPTION = "encryption"
+    RATE_LIMIT = "rate_limit"
+    SECURITY_VIOLATION = "security_violation"
+    SYSTEM_ERROR = "system_error"
+
+
+class AuditOutcome(StrEnum):
+    """How the audited action ended."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+    ERROR = "error"
+
+
+class SecurityEventData(ValueModel):
+    """Context of a security event: where the request came from and what else is known of it."""
+
+    source_ip: str | None = None
+    user_agent: str | None = Field(default=None, max_length=1024)
+    session_id: str | None = None
+    request_id: str | None = None
+    attributes: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class AuditEvent(ValueModel):
+    """One audit record: who did what to which resource, when, and how it ended.
+
+    Example:
+        >>> AuditEvent(event_type="authentication", actor="user123", action="login", outcome="success").outcome
+        <AuditOutcome.SUCCESS: 'success'>
+    """
+
+    event_id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    event_type: AuditEventType
+    severity: Severity = Severity.INFO
+    actor: Identifier
+    action: Identifier
+    resource: str | None = Field(default=None, max_length=1024)
+    outcome: AuditOutcome
+    timestamp: AwareDatetime = Field(default_factory=_now)
+    correlation_id: str | None = Field(default=None, max_length=256)
+    compliance_level: ComplianceLevel = ComplianceLevel.NONE
+    context: SecurityEventData | None = None
+    details: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class TlsVersion(StrEnum):
+    """TLS protocol versions a policy may require as its floor."""
+
+    TLSv1_2 = "TLSv1.2"
+    TLSv1_3 = "TLSv1.3"
+
+
+class TlsProfile(StrEnum):
+    """Mozilla server-side TLS guideline profiles."""
+
+    MODERN = "modern"
+    INTERMEDIATE = "intermediate"
+
+
+class TlsConfig(StrictModel):
+    """Settings from which TLS contexts for clients and servers are built."""
+
+    profile: TlsProfile = TlsProfile.INTERMEDIATE
+    min_version: TlsVersion | None = Field(default=None, description="Floor; the profile's floor when unset.")
+    verify: bool = Field(default=True, description="Verify the peer's certificate chain.")
+    check_hostname: bool = True
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    require_client_cert: bool = Field(default=False, description="Servers: demand a client certificate (mTLS).")
+    ciphers: str | None = Field(default=None, description="OpenSSL cipher string overriding the profile's.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TlsConfig:
+        if self.check_hostname and not self.verify:
+            raise ValueError("`check_hostname` needs `verify`: set verify=true or check_hostname=false")
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("`cert_file` and `key_file` go together: set both or neither")
+        return self
+
+
+class SecurityPolicy(StrictModel):
+    """What an environment demands: TLS floor, verification, encryption, audit."""
+
+    environment: DeploymentEnvironment
+    require_tls: bool = True
+    min_tls_version: TlsVersion = TlsVersion.TLSv1_2
+    require_verification: bool = True
+    require_mtls: bool = False
+    require_payload_encryption: bool = False
+    audit_enabled: bool = True
+    compliance_level: ComplianceLevel = ComplianceLevel.NONE
+    max_credential_ttl_seconds: int = Field(default=86_400, gt=0)
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> SecurityPolicy:
+        if self.environment is DeploymentEnvironment.PRODUCTION and not (
+            self.require_tls and self.require_verification
+        ):
+            raise ValueError("a PRODUCTION policy must set require_tls and require_verification to true")
+        return self
+
+
+class RateLimitAlgorithm(StrEnum):
+    """Rate-limit algorithms."""
+
+    GCRA = "gcra"
+    SLIDING_WINDOW = "sliding_window"
+
+
+class RateLimitScope(StrEnum):
+    """What a limit is counted per."""
+
+    GLOBAL = "global"
+    CLIENT = "client"
+    ENDPOINT = "endpoint"
+    CLIENT_ENDPOINT = "client_endpoint"
+
+
+class RateLimitPolicy(ValueModel):
+    """``limit`` requests per ``period_seconds``, with an optional burst above the steady rate.
+
+    Example:
+        >>> RateLimitPolicy(name="event_publish", limit=1000, period_seconds=60, burst=100).limit
+        1000
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    limit: int = Field(gt=0, description="Requests admitted per period.")
+    period_seconds: float = Field(gt=0, description="Length of the period in seconds.")
+    burst: int = Field(default=0, ge=0, description="Extra requests admitted at once above the steady rate.")
+    algorithm: RateLimitAlgorithm = RateLimitAlgorithm.GCRA
+    scope: RateLimitScope = RateLimitScope.CLIENT_ENDPOINT
+    shadow: bool = Field(default=False, description="Decide and report, never block.")
+
+
+class CredentialCacheEntry(ValueModel):
+    """A credential as held in the cache: the secret value and when it stops being fresh."""
+
+    name: Identifier
+    credential_type: CredentialType = CredentialType.GENERIC
+    value: SecretStr
+    source: str = Field(description="Provider that produced it, such as `vault:kv2` or `env`.")
+    fetched_at: AwareDatetime
+    expires_at: AwareDatetime | None = None
+    lease_id: str | None = None
+    lease_duration_seconds: int | None = Field(default=None, ge=0)
+    renewable: bool = False
+    version: int | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _after_fetch(cls, value: datetime | None, info: object) -> datetime | None:
+        fetched = getattr(info, "data", {}).get("fetched_at")
+        if value is not None and fetched is not None and value < fetched:
+            raise ValueError("`expires_at` is before `fetched_at`")
+        return value
+
+
+class EncryptedPayload(ValueModel):
+    """An AES-256-GCM ciphertext with what is needed to decrypt it: key id, format version, context."""
+
+    algorithm: Literal["AES-256-GCM"] = "AES-256-GCM"
+    format_version: int = Field(ge=1, le=255)
+    key_id: Identifier
+    ciphertext: str = Field(min_length=1, description="base64url text form of the whole compact ciphertext.")
+    context: dict[str, str] = Field(default_factory=dict, description="Associated data the ciphertext is bound to.")

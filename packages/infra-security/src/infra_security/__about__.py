@@ -1,0 +1,3 @@
+"""Version of the infra-security distribution."""
+
+__version__ = "0.1.0"
