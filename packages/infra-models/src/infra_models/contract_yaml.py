@@ -46,6 +46,9 @@ def parse_contract(text: str, *, filename: str = "<contract>") -> NodeContract:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None:
+            problem += f" ({context} started at line {context_mark.line + 1})"
         raise ContractError(f"{filename}{where}: not valid YAML: {problem}", code="contract.yaml") from exc
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
         raise ContractError(

@@ -77,9 +77,7 @@ class KafkaProducerConfig(StrictModel):
     @model_validator(mode="after")
     def _at_least_once(self) -> KafkaProducerConfig:
         if self.acks in ("0", "1"):
-            raise ValueError(
-                f"`acks={self.acks}` can lose acknowledged records; at-least-once delivery needs acks=all"
-            )
+            raise ValueError(f"`acks={self.acks}` can lose acknowledged records; at-least-once delivery needs acks=all")
         if self.retries == 0:
             raise ValueError("`retries=0` drops a record on the first transient error; use retries > 0")
         if self.enable_idempotence and self.max_in_flight > 5:
