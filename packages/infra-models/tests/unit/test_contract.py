@@ -113,3 +113,10 @@ class TestErrorsNameLineAndField:
     def test_no_python_objects_from_yaml(self) -> None:
         with pytest.raises(ContractError, match="not valid YAML"):
             parse_contract("name: !!python/object/apply:os.system ['true']\n")
+
+
+class TestShippedExample:
+    def test_quickstart_contract_is_valid(self) -> None:
+        example = Path(__file__).resolve().parents[2] / "examples" / "contract.yaml"
+        if example.is_file():  # absent when the tests run against an installed wheel
+            assert load_contract(example).name == "vault_adapter"

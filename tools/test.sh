@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# README command (b): installs what is needed, starts the real services, runs lint, types and every test.
+# .ci/run runs exactly this. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CI="${CI:-}"
+start=$(date +%s)
+
+bash tools/bootstrap.sh
+python3 tools/services.py up
+eval "$(python3 tools/services.py env)"
+trap 'python3 tools/services.py down >/dev/null 2>&1 || true' EXIT
+setup_done=$(date +%s)
+
+hatch run lint
+hatch run types
+hatch run test
+
+end=$(date +%s)
+printf 'timing: setup %ss, checks and tests %ss\n' "$((setup_done - start))" "$((end - setup_done))"
