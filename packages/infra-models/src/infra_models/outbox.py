@@ -21,6 +21,7 @@ class OutboxStatus(StrEnum):
     PUBLISHED = "published"
     FAILED = "failed"
     DEAD = "dead"
+    SKIPPED = "skipped"
 
 
 TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")]
