@@ -40,6 +40,8 @@ from infra_models.readiness import (
     Finding,
     ReadinessLevel,
     ReadinessReport,
+    ReadinessSummary,
+    Waiver,
 )
 from infra_models.security import (
     AuditEvent,
@@ -90,6 +92,7 @@ __all__ = [
     "ReadinessError",
     "ReadinessLevel",
     "ReadinessReport",
+    "ReadinessSummary",
     "RetryPolicy",
     "SecurityError",
     "SecurityEventData",
@@ -101,6 +104,7 @@ __all__ = [
     "TlsProfile",
     "TlsVersion",
     "TopicSet",
+    "Waiver",
     "__version__",
     "load_contract",
     "parse_contract",

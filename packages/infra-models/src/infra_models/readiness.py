@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -19,6 +19,8 @@ __all__ = [
     "Finding",
     "ReadinessLevel",
     "ReadinessReport",
+    "ReadinessSummary",
+    "Waiver",
 ]
 
 
@@ -86,6 +88,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class Waiver(ValueModel):
+    """An accepted failure of one check, kept in the repository: why, who owns it, and until when."""
+
+    check_id: str = Field(pattern=r"^[A-Z][A-Z0-9]*-[0-9]{3}$", description="Such as `PERF-001`.")
+    reason: str = Field(min_length=1, max_length=1000)
+    owner: str = Field(min_length=1, max_length=200)
+    expires: date = Field(description="Last day the waiver applies; from the next day the check fails again.")
+
+    def expired(self, today: date) -> bool:
+        """True once ``today`` is after the expiry date."""
+        return today > self.expires
+
+
 class ReadinessReport(ValueModel):
     """The readiness of one node or package: the level reached, the checks, what blocks the next level."""
 
@@ -98,6 +113,7 @@ class ReadinessReport(ValueModel):
     blockers: tuple[str, ...] = Field(default=(), description="Check ids that keep the next level out of reach.")
     issues: tuple[str, ...] = ()
     recommendations: tuple[str, ...] = ()
+    waivers: tuple[Waiver, ...] = Field(default=(), description="Every waiver configured for the node, used or not.")
     generated_at: AwareDatetime = Field(default_factory=_now)
     tool_version: str = ""
 
@@ -113,3 +129,20 @@ class ReadinessReport(ValueModel):
     def meets_target(self) -> bool:
         """True when no target is set or the achieved level reaches it."""
         return self.target_level is None or self.level >= self.target_level
+
+
+class ReadinessSummary(ValueModel):
+    """The readiness of several nodes checked in one run: each report and the lowest level among them."""
+
+    path: str
+    level: ReadinessLevel = Field(description="The lowest level reached by any report.")
+    reports: tuple[ReadinessReport, ...] = Field(min_length=1)
+    generated_at: AwareDatetime = Field(default_factory=_now)
+    tool_version: str = ""
+
+    @model_validator(mode="after")
+    def _level_is_lowest(self) -> ReadinessSummary:
+        lowest = min(report.level for report in self.reports)
+        if self.level != lowest:
+            raise ValueError(f"level {self.level} is not the lowest level of the reports ({lowest})")
+        return self

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from infra_models.kafka import KafkaProducerConfig
 from infra_models.node import NodeContract
 from infra_models.outbox import OutboxEvent
-from infra_models.readiness import CheckResult, Finding, ReadinessReport
+from infra_models.readiness import CheckResult, Finding, ReadinessReport, ReadinessSummary, Waiver
 from infra_models.security import (
     AuditEvent,
     CredentialCacheEntry,
@@ -36,9 +36,11 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
         OutboxEvent,
         RateLimitPolicy,
         ReadinessReport,
+        ReadinessSummary,
         SecurityEventData,
         SecurityPolicy,
         TlsConfig,
+        Waiver,
     )
 }
 
