@@ -18,6 +18,7 @@ __all__ = [
     "ModelSpec",
     "NodeContract",
     "NodeKind",
+    "OrchestratorStep",
     "RetryPolicy",
     "TimeoutPolicy",
     "TopicSet",
@@ -118,6 +119,22 @@ class CircuitBreakerPolicy(ValueModel):
     reset_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
 
 
+class OrchestratorStep(ValueModel):
+    """One step of an ORCHESTRATOR node's saga: run in order, each within its own timeout."""
+
+    name: str = Field(max_length=64, description="snake_case step name; the handler method is `step_<name>`.")
+    description: str = ""
+    timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    compensate: bool = Field(default=True, description="Whether the step is undone (`compensate_<name>`) on failure.")
+
+    @field_validator("name")
+    @classmethod
+    def _snake(cls, value: str) -> str:
+        if not _SNAKE.match(value) or keyword.iskeyword(value):
+            raise ValueError(f"step name {value!r} must be snake_case, such as `reserve_funds`")
+        return value
+
+
 class NodeContract(ValueModel):
     """The contract of an ONEX node, as written in its ``contract.yaml``.
 
@@ -141,6 +158,9 @@ class NodeContract(ValueModel):
     timeouts: TimeoutPolicy | None = None
     retry_policy: RetryPolicy | None = None
     circuit_breaker: CircuitBreakerPolicy | None = None
+    steps: tuple[OrchestratorStep, ...] = Field(
+        default=(), description="ORCHESTRATOR only: the saga's steps, run in this order."
+    )
 
     @field_validator("name")
     @classmethod
@@ -167,4 +187,10 @@ class NodeContract(ValueModel):
                 raise ValueError(f"an EFFECT node must declare {' and '.join(missing)}")
             if not self.external_systems:
                 raise ValueError("an EFFECT node must name at least one entry in `external_systems`")
+        if self.steps and self.kind is not NodeKind.ORCHESTRATOR:
+            raise ValueError(f"only an ORCHESTRATOR node has `steps`; this node is {self.kind.value}")
+        names = [step.name for step in self.steps]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"step names must be unique; repeated: {', '.join(duplicates)}")
         return self

@@ -120,3 +120,45 @@ class TestShippedExample:
         example = Path(__file__).resolve().parents[2] / "examples" / "contract.yaml"
         if example.is_file():  # absent when the tests run against an installed wheel
             assert load_contract(example).name == "vault_adapter"
+
+
+class TestOrchestratorSteps:
+    def _contract(self, kind: str, steps: list[dict[str, object]]) -> dict[str, object]:
+        return {
+            "name": "order_saga",
+            "kind": kind,
+            "version": "0.1.0",
+            "input_model": {"name": "OrderSagaInput"},
+            "output_model": {"name": "OrderSagaOutput"},
+            "steps": steps,
+        }
+
+    def test_steps_keep_their_order(self) -> None:
+        from infra_models import NodeContract
+
+        contract = NodeContract.model_validate(
+            self._contract("ORCHESTRATOR", [{"name": "reserve", "timeout_seconds": 2}, {"name": "charge"}])
+        )
+        assert [s.name for s in contract.steps] == ["reserve", "charge"]
+        assert contract.steps[0].timeout_seconds == 2
+        assert contract.steps[1].compensate is True
+
+    def test_steps_only_for_orchestrators(self) -> None:
+        import pytest
+        from pydantic import ValidationError
+
+        from infra_models import NodeContract
+
+        with pytest.raises(ValidationError, match="only an ORCHESTRATOR"):
+            NodeContract.model_validate(self._contract("COMPUTE", [{"name": "reserve"}]))
+
+    def test_step_names_unique_and_snake(self) -> None:
+        import pytest
+        from pydantic import ValidationError
+
+        from infra_models import NodeContract
+
+        with pytest.raises(ValidationError, match="repeated: reserve"):
+            NodeContract.model_validate(self._contract("ORCHESTRATOR", [{"name": "reserve"}, {"name": "reserve"}]))
+        with pytest.raises(ValidationError, match="snake_case"):
+            NodeContract.model_validate(self._contract("ORCHESTRATOR", [{"name": "Reserve"}]))
