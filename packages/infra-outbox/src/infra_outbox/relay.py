@@ -1,0 +1,340 @@
+"""The relay: claim pending events under a lease, send them to Kafka, mark what Kafka acknowledged.
+
+Example:
+    >>> relay = Relay("postgresql+psycopg://app@db/app", "kafka:9092")  # doctest: +SKIP
+    >>> relay.drain()  # publish everything pending, then return  # doctest: +SKIP
+    >>> relay.run()    # or serve until SIGTERM / relay.stop()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from infra_models.kafka import KafkaProducerConfig
+from infra_outbox.backoff import Backoff
+from infra_outbox.errors import BrokerError, OutboxError
+from infra_outbox.lease import ClaimedEvent, Settlement, claim_batch, settle_batch
+from infra_outbox.outbox import DEFAULT_MAX_RECORD_BYTES
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from infra_outbox.metrics import RelayMetrics
+    from infra_outbox.send import ProducerLike
+    from infra_outbox.wakeup import PollWaiter
+
+__all__ = ["BatchReport", "Relay", "RelaySettings"]
+
+log = logging.getLogger("infra_outbox.relay")
+
+
+@dataclass(frozen=True, slots=True)
+class RelaySettings:
+    """How a relay claims, retries, cleans up and waits."""
+
+    batch_size: int = 1000
+    lease_seconds: float = 60.0
+    backoff: Backoff = field(default_factory=Backoff)
+    dead_letter_topic: str | None = None
+    retention_seconds: float = 3600.0
+    cleanup_interval: float = 60.0
+    cleanup_batch_size: int = 1000
+    max_interval: float = 1.0
+    notify: bool = True
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.lease_seconds <= 0:
+            raise ValueError(f"lease_seconds must be positive, got {self.lease_seconds}")
+
+
+@dataclass(slots=True)
+class BatchReport:
+    """What one claim-send-mark round did."""
+
+    claimed: int = 0
+    published: int = 0
+    retried: int = 0
+    dead: int = 0
+    released: int = 0
+    fenced: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, other: BatchReport) -> None:
+        """Accumulate another round into this one."""
+        self.claimed += other.claimed
+        self.published += other.published
+        self.retried += other.retried
+        self.dead += other.dead
+        self.released += other.released
+        self.fenced += other.fenced
+        self.latencies.extend(other.latencies)
+
+
+def _producer_config(kafka: KafkaProducerConfig | Mapping[str, Any] | str) -> KafkaProducerConfig:
+    if isinstance(kafka, KafkaProducerConfig):
+        return kafka
+    if isinstance(kafka, str):
+        return KafkaProducerConfig(bootstrap_servers=kafka)
+    return KafkaProducerConfig.model_validate(dict(kafka))
+
+
+class Relay:
+    """Publishes committed outbox events to Kafka, at least once and in order per key.
+
+    Several relays may run against one database; each key is in one relay's hands at a time.
+    ``db`` is a URL or an Engine; ``kafka`` a bootstrap string, a :class:`KafkaProducerConfig` or its fields.
+    ``producer`` and ``clock`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        db: str | Engine,
+        kafka: KafkaProducerConfig | Mapping[str, Any] | str,
+        *,
+        settings: RelaySettings | None = None,
+        producer: ProducerLike | None = None,
+        metrics: RelayMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+        check_schema: bool = True,
+    ) -> None:
+        from infra_outbox.db import check_schema as _check_schema
+        from infra_outbox.db import connect
+
+        self.settings = settings or RelaySettings()
+        self.kafka = _producer_config(kafka)
+        if self.kafka.message_timeout_ms / 1000.0 >= self.settings.lease_seconds:
+            raise OutboxError(
+                f"message_timeout_ms={self.kafka.message_timeout_ms} must be shorter than the lease "
+                f"({self.settings.lease_seconds:.0f} s), or a lease could expire with records still in flight",
+                code="outbox.config",
+            )
+        self.engine = connect(db) if isinstance(db, str) else db
+        if check_schema:
+            _check_schema(self.engine)
+        self._producer = producer
+        self.metrics = metrics
+        self._clock = clock
+        self._rand = rand
+        self._stop = threading.Event()
+        self._last_cleanup = float("-inf")
+        self.relay_id = uuid.uuid4().hex[:12]
+
+    # -- Kafka -------------------------------------------------------------------------------------------
+
+    @property
+    def producer(self) -> ProducerLike:
+        """The confluent-kafka producer (created on first use)."""
+        if self._producer is None:
+            from confluent_kafka import KafkaException, Producer
+
+            conf = self.kafka.to_librdkafka()
+            conf.setdefault("partitioner", "murmur2_random")  # same partition as Java clients for a key
+            try:
+                producer: ProducerLike = Producer(conf)
+            except KafkaException as exc:
+                raise BrokerError(f"Kafka producer settings refused: {exc}", code="outbox.broker_config") from exc
+            self._producer = producer
+        return self._producer
+
+    def check_broker(self, timeout: float = 10.0) -> None:
+        """Raise :class:`BrokerError` unless a broker answers within ``timeout`` seconds."""
+        from confluent_kafka import KafkaException
+
+        try:
+            self.producer.list_topics(timeout=timeout)  # type: ignore[attr-defined]
+        except KafkaException as exc:
+            raise BrokerError(
+                f"no Kafka broker answered at {self.kafka.bootstrap_servers!r} within {timeout:.0f} s ({exc}); "
+                "check --bootstrap-servers and that the broker is up",
+                code="outbox.broker_unreachable",
+            ) from exc
+
+    # -- one round ---------------------------------------------------------------------------------------
+
+    def run_once(self) -> BatchReport:
+        """Claim one batch, send it, and record the outcome; return what happened."""
+        from infra_outbox.send import send_batch
+
+        settings = self.settings
+        token = uuid.uuid4().hex
+        claimed_at = self._clock()
+        batch = claim_batch(
+            self.engine, token=token, now=claimed_at, lease_seconds=settings.lease_seconds, limit=settings.batch_size
+        )
+        report = BatchReport(claimed=len(batch))
+        if not batch:
+            return report
+        timeout = self.kafka.message_timeout_ms / 1000.0 + 5.0
+        results = send_batch(
+            self.producer, batch, clock=self._clock, timeout=timeout, max_record_bytes=settings.max_record_bytes
+        )
+        if any(r.fatal for r in results):
+            log.error("the Kafka producer hit a fatal error; it will be recreated")
+            self._producer = None
+        settlement = Settlement()
+        failed_keys: set[tuple[str, str]] = set()
+        now = self._clock()
+        dead_events: list[tuple[ClaimedEvent, str]] = []
+        for event, result in zip(batch, results, strict=True):
+            scope = (event.topic, event.key) if event.key is not None else None
+            if scope is not None and scope in failed_keys:
+                settlement.released.append(event.id)  # later events of a failed key wait for it
+            elif not result.done:
+                settlement.released.append(event.id)
+                if scope is not None:
+                    failed_keys.add(scope)
+            elif result.error is None:
+                settlement.published.append(event.id)
+                report.latencies.append(result.acked_at - event.created_at)
+            else:
+                if scope is not None:
+                    failed_keys.add(scope)
+                if result.permanent or event.attempts >= settings.backoff.max_attempts:
+                    reason = (
+                        result.error if result.permanent else f"gave up after {event.attempts} attempts: {result.error}"
+                    )
+                    settlement.dead.append((event.id, reason))
+                    dead_events.append((event, reason))
+                else:
+                    delay = settings.backoff.delay(event.attempts, self._rand)
+                    settlement.retry.append((event.id, now + delay, result.error))
+        if dead_events and settings.dead_letter_topic:
+            self._dead_letter(dead_events)
+        report.published = len(settlement.published)
+        report.retried = len(settlement.retry)
+        report.dead = len(settlement.dead)
+        report.released = len(settlement.released)
+        report.fenced = self._settle(token, settlement, claimed_at)
+        if report.fenced:
+            log.warning(
+                "relay %s lost its lease on %d of %d events (another relay took them over): "
+                "their marks were fenced off and may be sent again",
+                self.relay_id,
+                report.fenced,
+                len(batch),
+            )
+        if self.metrics is not None:
+            self.metrics.observe_batch(report)
+        if report.dead:
+            log.error("%d event(s) went DEAD; their keys are parked: see `infra-outbox dead list`", report.dead)
+        return report
+
+    def _settle(self, token: str, settlement: Settlement, claimed_at: float) -> int:
+        """Mark the batch, retrying while the lease lasts (a database restart must not cause re-sends)."""
+        from sqlalchemy.exc import OperationalError
+
+        keep = self.settings.retention_seconds > 0
+        deadline = claimed_at + self.settings.lease_seconds
+        pause = 0.2
+        while True:
+            try:
+                return settle_batch(
+                    self.engine, token=token, now=self._clock(), settlement=settlement, keep_published=keep
+                )
+            except OperationalError as exc:
+                if self._clock() + pause >= deadline:
+                    raise
+                log.warning("marking the batch failed (%s); retrying while the lease lasts", str(exc).splitlines()[0])
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
+
+    def _dead_letter(self, dead: list[tuple[ClaimedEvent, str]]) -> None:
+        from infra_outbox.send import record_headers
+
+        topic = self.settings.dead_letter_topic
+        assert topic is not None
+        for event, reason in dead:
+            headers = [*record_headers(event), ("dead_reason", reason[:1000]), ("original_topic", event.topic)]
+            try:
+                self.producer.produce(topic, event.payload, event.key, headers=headers)
+            except Exception as exc:  # the DEAD mark is what matters; the copy is best effort
+                log.error("could not copy dead event %s to %s: %s", event.event_id, topic, exc)
+        remaining = self.producer.flush(10.0)
+        if remaining:
+            log.error("%d dead-letter record(s) to %s were not acknowledged", remaining, topic)
+
+    # -- loops -------------------------------------------------------------------------------------------
+
+    def drain(self, *, max_rounds: int | None = None) -> BatchReport:
+        """Relay until no event is claimable now (or ``max_rounds``); return the totals."""
+        total = BatchReport()
+        rounds = 0
+        while max_rounds is None or rounds < max_rounds:
+            report = self.run_once()
+            rounds += 1
+            total.add(report)
+            if report.claimed == 0:
+                break
+        return total
+
+    def run(self) -> None:
+        """Relay until :meth:`stop` is called; database and broker outages are waited out, not fatal."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from infra_outbox.wakeup import make_waiter
+
+        waiter: PollWaiter = make_waiter(
+            self.engine, self._stop, notify=self.settings.notify, max_interval=self.settings.max_interval
+        )
+        outage = 0.5
+        try:
+            while not self._stop.is_set():
+                try:
+                    report = self.run_once()
+                    self.housekeeping()
+                except SQLAlchemyError as exc:
+                    log.warning("database unavailable (%s); retrying in %.1f s", str(exc).splitlines()[0], outage)
+                    self._stop.wait(outage)
+                    outage = min(outage * 2, 10.0)
+                    continue
+                outage = 0.5
+                if report.claimed:
+                    waiter.reset()
+                else:
+                    waiter.wait()
+        finally:
+            waiter.close()
+            if self._producer is not None:
+                self._producer.flush(5.0)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the current batch."""
+        self._stop.set()
+
+    def housekeeping(self, *, force: bool = False) -> int:
+        """Delete published events past the retention (bounded) and refresh the backlog gauges."""
+        now = self._clock()
+        if not force and now - self._last_cleanup < self.settings.cleanup_interval:
+            return 0
+        from infra_outbox.admin import cleanup, outbox_stats
+
+        self._last_cleanup = now
+        deleted = 0
+        if self.settings.retention_seconds > 0:
+            deleted = cleanup(
+                self.engine,
+                retention_seconds=self.settings.retention_seconds,
+                batch_size=self.settings.cleanup_batch_size,
+                max_batches=10,
+                now=now,
+            )
+        if self.metrics is not None:
+            self.metrics.observe_stats(outbox_stats(self.engine, now=now))
+        return deleted
+
+    def close(self) -> None:
+        """Flush the producer and release database connections."""
+        if self._producer is not None:
+            self._producer.flush(5.0)
+        self.engine.dispose()

@@ -1,0 +1,134 @@
+"""Produce a claimed batch with confluent-kafka and collect one delivery outcome per event."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from infra_outbox.backoff import describe_error, is_permanent
+from infra_outbox.headers import AGGREGATE_ID, CONTENT_TYPE, CREATED_AT, EVENT_ID, EVENT_SEQ, EVENT_TYPE
+from infra_outbox.lease import ClaimedEvent
+
+__all__ = ["Delivery", "ProducerLike", "record_headers", "send_batch"]
+
+
+class ProducerLike(Protocol):
+    """The part of ``confluent_kafka.Producer`` a relay uses."""
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None = ...,
+        key: str | None = ...,
+        *,
+        headers: Any = ...,
+        on_delivery: Any = ...,
+    ) -> None: ...
+    def poll(self, timeout: float = ...) -> int: ...
+    def flush(self, timeout: float = ...) -> int: ...
+    def purge(self, in_queue: bool = ..., in_flight: bool = ..., blocking: bool = ...) -> None: ...
+
+
+@dataclass(slots=True)
+class Delivery:
+    """The outcome of one event: ``error`` is None once Kafka acknowledged it."""
+
+    sent: bool = False
+    error: str | None = None
+    permanent: bool = False
+    fatal: bool = False
+    acked_at: float = 0.0
+    done: bool = False
+
+
+def record_headers(event: ClaimedEvent) -> list[tuple[str, str]]:
+    """The Kafka headers of one event: its id, type, per-key sequence, and the caller's own headers."""
+    headers = [
+        (EVENT_ID, event.event_id),
+        (EVENT_TYPE, event.event_type),
+        (CONTENT_TYPE, event.content_type),
+        (CREATED_AT, repr(event.created_at)),
+    ]
+    if event.seq is not None:
+        headers.append((EVENT_SEQ, str(event.seq)))
+    if event.aggregate_id is not None:
+        headers.append((AGGREGATE_ID, event.aggregate_id))
+    if event.headers:
+        headers.extend(json.loads(event.headers).items())
+    return headers
+
+
+def send_batch(
+    producer: ProducerLike,
+    batch: Sequence[ClaimedEvent],
+    *,
+    clock: Callable[[], float],
+    timeout: float,
+    max_record_bytes: int,
+) -> list[Delivery]:
+    """Produce ``batch`` in order and wait (at most ``timeout`` s) for every delivery report.
+
+    After the first event of a key that cannot be produced, the rest of that key is not produced in this batch.
+    """
+    from confluent_kafka import KafkaException
+
+    results = [Delivery() for _ in batch]
+    stopped: set[tuple[str, str]] = set()
+
+    def on_delivery(index: int, err: Any, _msg: Any) -> None:
+        result = results[index]
+        result.done = True
+        result.acked_at = clock()
+        if err is not None:
+            result.error = describe_error(err, batch[index].topic)
+            result.permanent = is_permanent(err)
+            result.fatal = bool(err.fatal())
+
+    for index, event in enumerate(batch):
+        scope = (event.topic, event.key) if event.key is not None else None
+        if scope is not None and scope in stopped:
+            continue
+        size = len(event.payload) + len(event.key or "")
+        if size > max_record_bytes:
+            results[index] = Delivery(
+                done=True,
+                error=f"record is {size} bytes, over the {max_record_bytes}-byte limit",
+                permanent=True,
+            )
+            if scope is not None:
+                stopped.add(scope)
+            continue
+        callback = _bind(on_delivery, index)
+        while True:
+            try:
+                producer.produce(
+                    event.topic, event.payload, event.key, headers=record_headers(event), on_delivery=callback
+                )
+            except BufferError:
+                producer.poll(0.05)  # local queue full: serve delivery reports, then retry this record
+                continue
+            except KafkaException as exc:
+                err = exc.args[0]
+                results[index] = Delivery(
+                    done=True, error=describe_error(err, event.topic), permanent=is_permanent(err)
+                )
+                if scope is not None:
+                    stopped.add(scope)
+            else:
+                results[index].sent = True
+            break
+    remaining = producer.flush(timeout)
+    if remaining:
+        producer.purge(in_queue=True, in_flight=True, blocking=False)
+        producer.flush(1.0)
+    for result in results:
+        if result.sent and not result.done:
+            result.done = True
+            result.error = f"no acknowledgement within {timeout:.0f} s"
+    return results
+
+
+def _bind(callback: Callable[[int, Any, Any], None], index: int) -> Callable[[Any, Any], None]:
+    return lambda err, msg: callback(index, err, msg)

@@ -1,0 +1,105 @@
+"""Unit fixtures: a SQLite outbox in a temp dir, an injected clock, and a fake Kafka producer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from infra_outbox.db import make_engine
+from infra_outbox.tables import create_all
+
+
+class Clock:
+    """A settable clock (seconds since the epoch)."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class FakeError:
+    """Quacks like confluent_kafka.KafkaError."""
+
+    code_name: str
+    is_retriable: bool = True
+    is_fatal: bool = False
+
+    def name(self) -> str:
+        return self.code_name
+
+    def str(self) -> str:
+        return f"fake {self.code_name}"
+
+    def retriable(self) -> bool:
+        return self.is_retriable
+
+    def fatal(self) -> bool:
+        return self.is_fatal
+
+
+@dataclass
+class FakeProducer:
+    """Records produced messages; ``fail`` decides a delivery error per message (None = acknowledged)."""
+
+    fail: Callable[[str, str | None, bytes], FakeError | None] = lambda topic, key, value: None
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+    _pending: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+
+    def produce(self, topic: str, value: bytes | None = None, key: str | None = None, **kwargs: Any) -> None:
+        message = {"topic": topic, "key": key, "value": value, "headers": dict(kwargs.get("headers") or [])}
+        self.sent.append(message)
+        self._pending.append((kwargs.get("on_delivery"), message))
+
+    def poll(self, timeout: float = 0) -> int:
+        return 0
+
+    def flush(self, timeout: float = 0) -> int:
+        pending, self._pending = self._pending, []
+        for callback, message in pending:
+            err = self.fail(message["topic"], message["key"], message["value"])
+            if err is None:
+                self.delivered.append(message)
+            if callback is not None:
+                callback(err, None)
+        return 0
+
+    def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
+        self._pending.clear()
+
+    def values(self, key: str | None = None) -> list[bytes]:
+        return [m["value"] for m in self.delivered if key is None or m["key"] == key]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'outbox.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def producer() -> FakeProducer:
+    return FakeProducer()

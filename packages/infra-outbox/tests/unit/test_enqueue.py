@@ -1,0 +1,158 @@
+"""Outbox.enqueue writes one row in the caller's transaction, or refuses."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from pydantic import BaseModel
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from infra_outbox import NewEvent, NoTransactionError, Outbox
+from infra_outbox.errors import EventError, PayloadError
+from infra_outbox.tables import events, keys
+
+
+def rows(engine: Engine) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(events).order_by(events.c.id)).mappings()]
+
+
+class TestEnqueue:
+    def test_writes_a_pending_row_in_the_transaction(self, engine: Engine, clock) -> None:
+        outbox = Outbox(clock=clock)
+        with engine.begin() as conn:
+            event_id = outbox.enqueue(
+                conn, topic="users", key="u1", event_type="user_created", payload={"name": "ada"},
+                headers={"trace": "abc"}, aggregate_id="u1",
+            )
+        [row] = rows(engine)
+        assert row["event_id"] == str(event_id)
+        assert row["status"] == "pending"
+        assert row["payload"] == b'{"name":"ada"}'
+        assert row["content_type"] == "application/json"
+        assert json.loads(str(row["headers"])) == {"trace": "abc"}
+        assert row["seq"] == 1
+        assert row["created_at"] == clock.now
+
+    def test_rolled_back_transaction_leaves_no_event(self, engine: Engine) -> None:
+        outbox = Outbox()
+        with pytest.raises(RuntimeError), engine.begin() as conn:
+            outbox.enqueue(conn, topic="users", event_type="user_created", payload={})
+            raise RuntimeError("business change failed")
+        assert rows(engine) == []
+
+    def test_sequences_are_per_topic_and_key_and_survive_rollbacks(self, engine: Engine) -> None:
+        outbox = Outbox()
+        with engine.begin() as conn:
+            for key in ("a", "b", "a", "a"):
+                outbox.enqueue(conn, topic="t", key=key, event_type="e", payload=key)
+            outbox.enqueue(conn, topic="other", key="a", event_type="e", payload="x")
+            outbox.enqueue(conn, topic="t", event_type="e", payload="no key")
+        with pytest.raises(RuntimeError), engine.begin() as conn:
+            outbox.enqueue(conn, topic="t", key="a", event_type="e", payload="rolled back")
+            raise RuntimeError
+        with engine.begin() as conn:
+            outbox.enqueue(conn, topic="t", key="a", event_type="e", payload="after")
+        seqs = [(r["topic"], r["key"], r["seq"]) for r in rows(engine)]
+        assert seqs == [
+            ("t", "a", 1), ("t", "b", 1), ("t", "a", 2), ("t", "a", 3), ("other", "a", 1), ("t", None, None),
+            ("t", "a", 4),  # gapless: the rolled-back event's number was rolled back too
+        ]
+        with engine.connect() as conn:
+            assert conn.execute(select(keys.c.last_seq).where(keys.c.key == "a", keys.c.topic == "t")).scalar() == 4
+
+    def test_batch_form_keeps_given_order(self, engine: Engine) -> None:
+        batch = [NewEvent(topic="t", key="k", event_type="e", payload=i) for i in range(5)]
+        batch.append({"topic": "t", "key": "j", "event_type": "e", "payload": "m"})  # type: ignore[arg-type]
+        with engine.begin() as conn:
+            ids = Outbox().enqueue_many(conn, batch)
+        assert [r["event_id"] for r in rows(engine)] == [str(i) for i in ids]
+        assert [r["seq"] for r in rows(engine)] == [1, 2, 3, 4, 5, 1]
+
+    def test_payload_kinds(self, engine: Engine) -> None:
+        class User(BaseModel):
+            id: int
+
+        outbox = Outbox()
+        with engine.begin() as conn:
+            outbox.enqueue(conn, topic="t", event_type="e", payload=User(id=3))
+            outbox.enqueue(conn, topic="t", event_type="e", payload=b"\x00raw")
+            outbox.enqueue(conn, topic="t", event_type="e", payload=[1, "é"])
+        got = [(r["payload"], r["content_type"]) for r in rows(engine)]
+        assert got == [
+            (b'{"id":3}', "application/json"),
+            (b"\x00raw", "application/octet-stream"),
+            ('[1,"é"]'.encode(), "application/json"),
+        ]
+
+    def test_session_inside_begin(self, engine: Engine) -> None:
+        with Session(engine) as session, session.begin():
+            Outbox().enqueue(session, topic="t", event_type="e", payload={})
+        assert len(rows(engine)) == 1
+
+
+class TestRefusals:
+    def test_connection_without_transaction(self, engine: Engine) -> None:
+        with engine.connect() as conn, pytest.raises(NoTransactionError, match="no open transaction"):
+            Outbox().enqueue(conn, topic="t", event_type="e", payload={})
+
+    def test_session_without_transaction(self, engine: Engine) -> None:
+        with Session(engine) as session, pytest.raises(NoTransactionError, match="Session has no open transaction"):
+            Outbox().enqueue(session, topic="t", event_type="e", payload={})
+
+    def test_autocommit_connection(self, engine: Engine) -> None:
+        auto = engine.execution_options(isolation_level="AUTOCOMMIT")
+        with auto.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            with pytest.raises(NoTransactionError, match="AUTOCOMMIT"):
+                Outbox().enqueue(conn, topic="t", event_type="e", payload={})
+
+    def test_not_a_connection(self) -> None:
+        with pytest.raises(NoTransactionError, match="expected a SQLAlchemy Connection or Session, got str"):
+            Outbox().enqueue("sqlite://", topic="t", event_type="e", payload={})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("kwargs", "match"),
+        [
+            ({"topic": "has space"}, "not a valid Kafka topic name"),
+            ({"topic": ""}, "not a valid Kafka topic name"),
+            ({"topic": "x" * 250}, "not a valid Kafka topic name"),
+            ({"event_type": ""}, "event_type"),
+            ({"key": "k" * 1025}, "at most 1024"),
+            ({"headers": {"event_id": "mine"}}, "reserved"),
+            ({"headers": {"n": 1}}, "string name to a string value"),
+        ],
+    )
+    def test_invalid_event(self, engine: Engine, kwargs: dict[str, object], match: str) -> None:
+        args: dict[str, object] = {"topic": "t", "event_type": "e", "payload": {}} | kwargs
+        with engine.begin() as conn, pytest.raises(EventError, match=match):
+            Outbox().enqueue(conn, **args)  # type: ignore[arg-type]
+        assert rows(engine) == []
+
+    def test_unserialisable_payload(self, engine: Engine) -> None:
+        with engine.begin() as conn, pytest.raises(PayloadError, match="not JSON-serialisable") as info:
+            Outbox().enqueue(conn, topic="t", event_type="e", payload={"when": object()})
+        assert info.value.code == "outbox.invalid_payload"
+
+    def test_nan_is_refused(self, engine: Engine) -> None:
+        with engine.begin() as conn, pytest.raises(PayloadError):
+            Outbox().enqueue(conn, topic="t", event_type="e", payload={"x": float("nan")})
+
+    def test_oversized_record(self, engine: Engine) -> None:
+        outbox = Outbox(max_record_bytes=100)
+        with engine.begin() as conn, pytest.raises(PayloadError, match="over the 100-byte record limit") as info:
+            outbox.enqueue(conn, topic="t", event_type="e", payload=b"x" * 101)
+        assert info.value.code == "outbox.record_too_large"
+
+    def test_a_bad_event_in_a_batch_writes_nothing(self, engine: Engine) -> None:
+        batch = [NewEvent(topic="t", event_type="e", payload=1), NewEvent(topic="bad topic", event_type="e", payload=2)]
+        with engine.begin() as conn, pytest.raises(EventError):
+            Outbox().enqueue_many(conn, batch)
+        assert rows(engine) == []
+
+    def test_event_id_is_a_uuid(self, engine: Engine) -> None:
+        with engine.begin() as conn:
+            assert isinstance(Outbox().enqueue(conn, topic="t", event_type="e", payload=1), uuid.UUID)
