@@ -62,6 +62,9 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
     metrics_port: Annotated[
         int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port (metrics extra).")
     ] = None,
+    broker_timeout: Annotated[
+        float, typer.Option("--broker-timeout", min=0.1, help="Seconds to wait for the broker at start.")
+    ] = 10.0,
     fmt: FormatOption = OutputFormat.text,
 ) -> None:
     """Relay pending events to Kafka (until SIGINT/SIGTERM, or once with --once)."""
@@ -96,7 +99,7 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
 
             start_http_server(metrics_port, addr="127.0.0.1")
         worker = Relay(open_db(db), kafka, settings=settings, metrics=metrics)
-        worker.check_broker(timeout=10.0)
+        worker.check_broker(timeout=broker_timeout)
         if once:
             report = worker.drain()
             worker.housekeeping(force=True)

@@ -1,19 +1,120 @@
-"""The CLI answers --version and --help."""
+"""The CLI: db init/check, stats, dead, cleanup, relay; bad input is one line and exit 2."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
+from infra_outbox import Outbox
 from infra_outbox.__about__ import __version__
 from infra_outbox.cli import app
+from infra_outbox.db import make_engine
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert invoke("db", "init", "--db", url)[0] == 0
+    return url
 
 
 class TestCli:
     def test_version(self) -> None:
-        result = CliRunner().invoke(app, ["--version"])
-        assert result.exit_code == 0
-        assert result.output.strip() == "infra-outbox " + __version__
+        code, out, _ = invoke("--version")
+        assert code == 0
+        assert out.strip() == "infra-outbox " + __version__
 
     def test_no_args_shows_help(self) -> None:
-        result = CliRunner().invoke(app, [])
-        assert "Usage" in result.output
+        assert "Usage" in runner.invoke(app, []).output
+
+    def test_db_init_is_idempotent(self, url: str) -> None:
+        code, out, _ = invoke("db", "init", "--db", url, "--format", "json")
+        assert (code, json.loads(out)) == (0, {"created": []})
+        assert invoke("db", "check", "--db", url)[0] == 0
+
+    def test_stats_json(self, url: str) -> None:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            Outbox().enqueue(conn, topic="t", key="k", event_type="e", payload={})
+        code, out, _ = invoke("stats", "--db", url, "--format", "json")
+        assert code == 0
+        assert json.loads(out)["pending"] == 1
+        assert "pending" in invoke("stats", "--db", url)[1]
+
+    def test_dead_commands(self, url: str) -> None:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            Outbox().enqueue(conn, topic="t", key="k", event_type="e", payload={})
+            conn.execute(text("UPDATE infra_outbox SET status = 'dead', last_error = 'boom'"))
+        code, out, _ = invoke("dead", "list", "--db", url, "--format", "json")
+        assert code == 0
+        [row] = json.loads(out)
+        assert row["last_error"] == "boom"
+        assert "boom" in invoke("dead", "list", "--db", url)[1]
+        assert invoke("dead", "replay", "--db", url, "--id", str(row["id"]))[1].strip() == "replay: 1 event(s)"
+        code, _, err = invoke("dead", "skip", "--db", url, "--key", "k")
+        assert code == 2
+        assert "no dead event matches key 'k'" in err
+
+    def test_cleanup(self, url: str) -> None:
+        code, out, _ = invoke("cleanup", "--db", url, "--older-than", "0", "--format", "json")
+        assert (code, json.loads(out)) == (0, {"deleted": 0})
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("db", "message"),
+        [
+            ("not a url", "is not a SQLAlchemy URL"),
+            ("mysql://u@h/db", "supports postgresql, sqlite"),
+            ("sqlite:////nonexistent/dir/x.db", "cannot connect"),
+            ("postgresql+psycopg://u@127.0.0.1:1/x", "cannot connect"),
+        ],
+    )
+    def test_wrong_db_url(self, db: str, message: str) -> None:
+        code, _, err = invoke("stats", "--db", db)
+        assert code == 2
+        assert message in err
+        assert "Traceback" not in err
+
+    def test_missing_tables(self, tmp_path: Path) -> None:
+        code, _, err = invoke("stats", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
+        assert code == 2
+        assert "run `infra-outbox db init" in err
+
+    def test_older_schema(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        invoke("db", "init", "--db", url)
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_infra_outbox_key"))
+            conn.execute(text("ALTER TABLE infra_outbox DROP COLUMN seq"))
+        code, _, err = invoke("db", "check", "--db", url)
+        assert code == 1
+        assert "older schema: it lacks column(s) seq" in err
+        code, _, err = invoke("relay", "--db", url, "--bootstrap-servers", "127.0.0.1:1", "--once")
+        assert code == 2
+        assert "lacks column(s) seq" in err
+
+    def test_bad_bootstrap(self, url: str) -> None:
+        code, _, err = invoke("relay", "--db", url, "--bootstrap-servers", "a b", "--once")
+        assert code == 2
+        assert "bootstrap" in err
+
+    def test_unreachable_broker(self, url: str) -> None:
+        code, _, err = invoke(
+            "relay", "--db", url, "--bootstrap-servers", "127.0.0.1:1", "--once", "--broker-timeout", "1"
+        )
+        assert code == 2
+        assert "no Kafka broker answered at '127.0.0.1:1'" in err

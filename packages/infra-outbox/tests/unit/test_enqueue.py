@@ -25,8 +25,13 @@ class TestEnqueue:
         outbox = Outbox(clock=clock)
         with engine.begin() as conn:
             event_id = outbox.enqueue(
-                conn, topic="users", key="u1", event_type="user_created", payload={"name": "ada"},
-                headers={"trace": "abc"}, aggregate_id="u1",
+                conn,
+                topic="users",
+                key="u1",
+                event_type="user_created",
+                payload={"name": "ada"},
+                headers={"trace": "abc"},
+                aggregate_id="u1",
             )
         [row] = rows(engine)
         assert row["event_id"] == str(event_id)
@@ -58,7 +63,12 @@ class TestEnqueue:
             outbox.enqueue(conn, topic="t", key="a", event_type="e", payload="after")
         seqs = [(r["topic"], r["key"], r["seq"]) for r in rows(engine)]
         assert seqs == [
-            ("t", "a", 1), ("t", "b", 1), ("t", "a", 2), ("t", "a", 3), ("other", "a", 1), ("t", None, None),
+            ("t", "a", 1),
+            ("t", "b", 1),
+            ("t", "a", 2),
+            ("t", "a", 3),
+            ("other", "a", 1),
+            ("t", None, None),
             ("t", "a", 4),  # gapless: the rolled-back event's number was rolled back too
         ]
         with engine.connect() as conn:

@@ -1,0 +1,234 @@
+"""The relay: order per key, leases and fencing, retries, DEAD and the dead-letter topic (SQLite, fake Kafka)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from infra_outbox import Backoff, Outbox, Relay, RelaySettings
+from infra_outbox.admin import dead_events, outbox_stats, replay_dead, skip_dead
+from infra_outbox.errors import EventNotFoundError, OutboxError
+from infra_outbox.lease import Settlement, claim_batch, settle_batch
+from infra_outbox.tables import events
+
+from .conftest import Clock, FakeError, FakeProducer
+
+
+def write(engine: Engine, clock: Clock, *items: tuple[str | None, object], topic: str = "t") -> None:
+    outbox = Outbox(clock=clock)
+    with engine.begin() as conn:
+        for key, payload in items:
+            outbox.enqueue(conn, topic=topic, key=key, event_type="e", payload=payload)
+
+
+def statuses(engine: Engine) -> list[tuple[str | None, str]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(events.c.key, events.c.status).order_by(events.c.id))]  # type: ignore[misc]
+
+
+def make_relay(engine: Engine, producer: FakeProducer, clock: Clock, **settings: object) -> Relay:
+    defaults: dict[str, object] = {"backoff": Backoff(base=1.0, cap=8.0, jitter=0.0, max_attempts=3)}
+    return Relay(
+        engine,
+        "127.0.0.1:9",
+        settings=RelaySettings(**(defaults | settings)),
+        producer=producer,
+        clock=clock,  # type: ignore[arg-type]
+        rand=lambda: 0.5,
+    )
+
+
+class TestPublish:
+    def test_publishes_in_order_with_headers(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        write(engine, clock, ("a", 1), ("b", 2), ("a", 3), (None, 4))
+        report = make_relay(engine, producer, clock).drain()
+        assert report.published == 4
+        assert producer.values("a") == [b"1", b"3"]
+        first = producer.delivered[0]["headers"]
+        assert first["event_seq"] == "1"
+        assert first["event_type"] == "e"
+        assert len(first["event_id"]) == 36
+        assert "event_seq" not in producer.delivered[-1]["headers"]  # no key, no sequence
+        assert [s for _, s in statuses(engine)] == ["published"] * 4
+
+    def test_user_headers_travel(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        with engine.begin() as conn:
+            Outbox().enqueue(conn, topic="t", event_type="e", payload=1, headers={"trace": "x"}, aggregate_id="agg")
+        make_relay(engine, producer, clock).drain()
+        headers = producer.delivered[0]["headers"]
+        assert headers["trace"] == "x"
+        assert headers["aggregate_id"] == "agg"
+
+    def test_batch_size_bounds_a_claim(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        write(engine, clock, *[(f"k{i}", i) for i in range(7)])
+        relay = make_relay(engine, producer, clock, batch_size=3)
+        assert relay.run_once().claimed == 3
+        assert relay.drain().published == 4
+
+    def test_retention_zero_deletes_on_publish(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        write(engine, clock, ("a", 1))
+        make_relay(engine, producer, clock, retention_seconds=0).drain()
+        assert statuses(engine) == []
+
+    def test_latency_is_commit_to_ack(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        write(engine, clock, ("a", 1))
+        clock.advance(0.25)
+        report = make_relay(engine, producer, clock).drain()
+        assert report.latencies == [pytest.approx(0.25)]
+
+
+class TestFailures:
+    def test_failed_key_waits_others_flow(self, engine: Engine, clock: Clock) -> None:
+        broken = {"bad"}
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("_MSG_TIMED_OUT", False) if k in broken else None)
+        write(engine, clock, ("bad", 1), ("good", 2), ("bad", 3), ("good", 4))
+        relay = make_relay(engine, producer, clock)
+        report = relay.run_once()
+        assert (report.published, report.retried, report.released) == (2, 1, 1)
+        assert producer.values("good") == [b"2", b"4"]
+        assert statuses(engine) == [("bad", "failed"), ("good", "published"), ("bad", "pending"), ("good", "published")]
+        assert relay.run_once().claimed == 0  # the key waits for its backoff; its tail cannot overtake
+        broken.clear()
+        clock.advance(1.0)
+        relay.drain()
+        assert producer.values("bad") == [b"1", b"3"]
+
+    def test_backoff_grows_and_event_goes_dead(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("_TRANSPORT", True))
+        write(engine, clock, ("k", 1), ("k", 2))
+        relay = make_relay(engine, producer, clock)
+        waits = []
+        for _ in range(3):
+            assert relay.run_once().claimed == 2
+            with engine.connect() as conn:
+                next_at = conn.execute(select(events.c.next_attempt_at).where(events.c.seq == 1)).scalar_one()
+            waits.append(next_at - clock.now)
+            clock.advance(next_at - clock.now)
+        assert waits[:2] == [1.0, 2.0]
+        assert statuses(engine) == [("k", "dead"), ("k", "pending")]
+        clock.advance(3600)
+        assert relay.run_once().claimed == 0  # a dead head parks its key
+        [dead] = dead_events(engine)
+        assert dead.attempts == 3
+        assert "gave up after 3 attempts" in (dead.last_error or "")
+
+    def test_permanent_error_is_dead_at_once(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("MSG_SIZE_TOO_LARGE", False) if v == b"1" else None)
+        write(engine, clock, ("poison", 1), ("poison", 2), ("other", 3))
+        report = make_relay(engine, producer, clock).run_once()
+        assert (report.dead, report.published, report.released) == (1, 1, 1)
+        assert statuses(engine) == [("poison", "dead"), ("poison", "pending"), ("other", "published")]
+
+    def test_oversized_record_is_not_sent(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        write(engine, clock, ("k", "x" * 200), ("k", 2))
+        report = make_relay(engine, producer, clock, max_record_bytes=100).run_once()
+        assert report.dead == 1
+        assert producer.sent == []  # neither the big record nor the rest of its key
+
+    def test_dead_letter_topic_gets_a_copy(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if t == "t" else None)
+        write(engine, clock, ("k", 1))
+        make_relay(engine, producer, clock, dead_letter_topic="t.dlq").run_once()
+        [copy] = producer.delivered
+        assert copy["topic"] == "t.dlq"
+        assert copy["headers"]["original_topic"] == "t"
+        assert "INVALID_RECORD" in copy["headers"]["dead_reason"]
+
+    def test_replay_and_skip(self, engine: Engine, clock: Clock) -> None:
+        poisoned = {"k"}  # the broker rejects the key's records (e.g. a schema rule) until fixed
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if k in poisoned else None)
+        write(engine, clock, ("k", 1), ("k", 2), ("j", "j"))
+        relay = make_relay(engine, producer, clock)
+        relay.drain()
+        [dead] = dead_events(engine)
+        assert replay_dead(engine, key="k", topic="t", now=clock.now) == 1
+        relay.drain()
+        assert statuses(engine)[0] == ("k", "dead")  # still poisoned: dead again
+        poisoned.clear()
+        assert skip_dead(engine, event_id=dead.id) == 1
+        relay.drain()
+        assert producer.values("k") == [b"2"]
+        assert statuses(engine) == [("k", "skipped"), ("k", "published"), ("j", "published")]
+        with pytest.raises(EventNotFoundError, match="no dead event matches key 'k'"):
+            skip_dead(engine, key="k")
+        with pytest.raises(EventNotFoundError, match="name an event"):
+            replay_dead(engine)
+
+
+class TestLeases:
+    def test_a_leased_key_is_not_claimed_twice(self, engine: Engine, clock: Clock) -> None:
+        write(engine, clock, ("a", 1), ("a", 2), ("b", 3))
+        first = claim_batch(engine, token="one", now=clock.now, lease_seconds=60, limit=1)
+        assert [(e.key, e.seq) for e in first] == [("a", 1), ("a", 2)]  # a head and its followers
+        second = claim_batch(engine, token="two", now=clock.now, lease_seconds=60, limit=10)
+        assert [(e.key, e.seq) for e in second] == [("b", 1)]
+
+    def test_expired_lease_is_taken_over_and_the_late_mark_is_fenced(self, engine: Engine, clock: Clock) -> None:
+        write(engine, clock, ("a", 1), ("a", 2))
+        stale = claim_batch(engine, token="old", now=clock.now, lease_seconds=60, limit=10)
+        clock.advance(61)
+        fresh = claim_batch(engine, token="new", now=clock.now, lease_seconds=60, limit=10)
+        assert [e.id for e in fresh] == [e.id for e in stale]
+        fenced = settle_batch(
+            engine,
+            token="old",
+            now=clock.now,
+            settlement=Settlement(published=[e.id for e in stale]),
+            keep_published=True,
+        )
+        assert fenced == 2
+        assert [s for _, s in statuses(engine)] == ["pending", "pending"]
+        assert (
+            settle_batch(
+                engine,
+                token="new",
+                now=clock.now,
+                settlement=Settlement(published=[e.id for e in fresh]),
+                keep_published=True,
+            )
+            == 0
+        )
+
+    def test_relay_reports_fenced_marks(self, engine: Engine, clock: Clock) -> None:
+        write(engine, clock, ("a", 1))
+
+        class Stealer(FakeProducer):
+            def flush(self, timeout: float = 0) -> int:  # another relay takes over while we send
+                with engine.begin() as conn:
+                    conn.execute(update(events).values(lease_token="thief"))
+                return super().flush(timeout)
+
+        report = make_relay(engine, Stealer(), clock).run_once()
+        assert (report.published, report.fenced) == (1, 1)
+        assert statuses(engine) == [("a", "pending")]
+
+    def test_attempts_are_counted_at_claim(self, engine: Engine, clock: Clock) -> None:
+        write(engine, clock, ("a", 1))
+        claim_batch(engine, token="x", now=clock.now, lease_seconds=1, limit=10)
+        clock.advance(2)  # the relay died: lease expired without a mark
+        [again] = claim_batch(engine, token="y", now=clock.now, lease_seconds=1, limit=10)
+        assert again.attempts == 2
+
+    def test_message_timeout_must_be_shorter_than_lease(self, engine: Engine, producer: FakeProducer) -> None:
+        with pytest.raises(OutboxError, match="must be shorter than the lease"):
+            Relay(engine, {"bootstrap_servers": "h:9", "message_timeout_ms": 60_000}, producer=producer)
+
+
+class TestStats:
+    def test_stats_and_cleanup(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if k == "x" else None)
+        write(engine, clock, ("a", 1), ("x", 2), ("b", 3))
+        clock.advance(5)
+        relay = make_relay(engine, producer, clock, retention_seconds=100, cleanup_batch_size=1)
+        relay.run_once()
+        write(engine, clock, ("c", 4))
+        clock.advance(10)
+        stats = outbox_stats(engine, now=clock.now)
+        assert (stats.pending, stats.dead, stats.published, stats.published_last_minute) == (1, 1, 2, 2)
+        assert stats.oldest_pending_age_seconds == pytest.approx(10)
+        assert json.dumps(stats.to_dict())
+        clock.advance(200)
+        assert relay.housekeeping(force=True) == 2  # published rows past retention, one per transaction
+        assert sorted(s for _, s in statuses(engine)) == ["dead", "pending"]
