@@ -1,0 +1,230 @@
+"""``PayloadEncryption``: encrypt JSON values and bytes to :class:`infra_models.EncryptedPayload` and back.
+
+Where the key comes from (fails closed, never a random key):
+
+1. ``keyring=`` / ``backend=`` passed explicitly (a :class:`Keyring` or a :class:`TransitEnvelope`);
+2. otherwise ``INFRA_SECURITY_KEYSET_FILE`` (path of a 0600 keyset file) or ``INFRA_SECURITY_KEYSET`` (the
+   keyset JSON itself, for development); the keyset's name must equal ``key_id``.
+
+Example:
+    >>> from infra_security import Keyring, PayloadEncryption
+    >>> encryptor = PayloadEncryption(key_id="encryption_key_1", keyring=Keyring.generate("encryption_key_1"))
+    >>> encrypted = encryptor.encrypt_payload({"card": "4111"}, context={"tenant": "acme"})
+    >>> encryptor.decrypt_payload(encrypted)
+    {'card': '4111'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from infra_models.security import EncryptedPayload
+from infra_security.aead import FORMAT_LOCAL, encode_context, from_text, to_text
+from infra_security.errors import DecryptionError, EncryptionError
+from infra_security.keyring import Keyring
+
+__all__ = ["EnvelopeBackend", "PayloadEncryption"]
+
+_BYTES = b"\x00"
+_JSON = b"\x01"
+
+
+class EnvelopeBackend(Protocol):
+    """Something that seals and opens compact ciphertexts: a local :class:`Keyring` or a Transit envelope."""
+
+    @property
+    def name(self) -> str:
+        """Name of the key (keyset name or Transit key name)."""
+        ...
+
+    def seal(self, plaintext: bytes, context: bytes) -> bytes:
+        """Encrypt ``plaintext`` bound to the encoded ``context``."""
+        ...
+
+    def open(self, blob: bytes, context: bytes) -> bytes:
+        """Decrypt a compact ciphertext bound to the encoded ``context``."""
+        ...
+
+    def describe(self, blob: bytes) -> str:
+        """The key label a ciphertext names (``name:vN``)."""
+        ...
+
+    def rewrap(self, blob: bytes, context: bytes) -> bytes:
+        """The same plaintext under the current primary key."""
+        ...
+
+
+class _LocalBackend:
+    """Adapts a :class:`Keyring` to :class:`EnvelopeBackend`."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self.name = keyring.name
+
+    def seal(self, plaintext: bytes, context: bytes) -> bytes:
+        return self.keyring.seal(plaintext, context)
+
+    def open(self, blob: bytes, context: bytes) -> bytes:
+        return self.keyring.open(blob, context)
+
+    def describe(self, blob: bytes) -> str:
+        return self.keyring.label(self.keyring.key_id_of(blob))
+
+    def rewrap(self, blob: bytes, context: bytes) -> bytes:
+        if self.keyring.key_id_of(blob) == self.keyring.primary_id:
+            self.keyring.open(blob, context)  # still authenticate before declaring it current
+            return blob
+        return self.keyring.seal(self.keyring.open(blob, context), context)
+
+
+class PayloadEncryption:
+    """Encrypts payloads (JSON values or bytes) with AES-256-GCM under a keyring, bound to an optional context."""
+
+    def __init__(
+        self,
+        key_id: str,
+        *,
+        keyring: Keyring | None = None,
+        backend: EnvelopeBackend | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        if keyring is not None and backend is not None:
+            raise EncryptionError("pass either keyring= or backend=, not both")
+        if backend is None:
+            backend = _LocalBackend(keyring or Keyring.from_environment(key_id, environ))
+        if backend.name != key_id:
+            raise EncryptionError(
+                f"key_id {key_id!r} does not match the keyring's name {backend.name!r}",
+                code="security.key_id_mismatch",
+            )
+        self.key_id = key_id
+        self.backend = backend
+        self._local = backend.keyring if isinstance(backend, _LocalBackend) else None
+
+    # --- compact binary -----------------------------------------------------------------------------
+
+    def encrypt(self, payload: Any, context: Mapping[str, str] | None = None) -> bytes:
+        """Encrypt a JSON value, a pydantic model or bytes to the compact binary form."""
+        return self.backend.seal(_encode(payload), encode_context(context))
+
+    def decrypt(self, blob: bytes, context: Mapping[str, str] | None = None) -> Any:
+        """Decrypt the compact binary form; returns the JSON value or bytes. Nothing is returned on failure."""
+        if not blob:
+            raise DecryptionError("ciphertext is empty")
+        return _decode(self.backend.open(bytes(blob), encode_context(context)))
+
+    # --- EncryptedPayload / text --------------------------------------------------------------------
+
+    def encrypt_payload(self, payload: Any, context: Mapping[str, str] | None = None) -> EncryptedPayload:
+        """Encrypt to an :class:`~infra_models.EncryptedPayload` carrying key id, format version and context."""
+        ctx = dict(context) if context else {}
+        blob = self.backend.seal(_encode(payload), encode_context(ctx))
+        return EncryptedPayload.model_construct(
+            algorithm="AES-256-GCM",
+            format_version=blob[0],
+            key_id=self._describe(blob),
+            ciphertext=to_text(blob),
+            context=ctx,
+        )
+
+    def encrypt_text(self, payload: Any, context: Mapping[str, str] | None = None) -> str:
+        """Encrypt to the base64url text form (the context is not carried; pass it again to decrypt)."""
+        return to_text(self.encrypt(payload, context))
+
+    def decrypt_payload(
+        self,
+        encrypted: EncryptedPayload | Mapping[str, Any] | str | bytes,
+        context: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Decrypt an EncryptedPayload (or its dict), the text form or the binary form.
+
+        ``context`` defaults to the payload's own; pass the expected context to enforce the binding (a
+        ciphertext moved to another tenant then fails).
+        """
+        blob, ctx = self._unpack(encrypted)
+        if context is not None:
+            ctx = dict(context)
+        return self.decrypt(blob, ctx)
+
+    def rewrap(
+        self, encrypted: EncryptedPayload | str | bytes, context: Mapping[str, str] | None = None
+    ) -> EncryptedPayload | str | bytes:
+        """Re-encrypt under the current primary key, keeping the form (model, text or bytes) of the input."""
+        blob, ctx = self._unpack(encrypted)
+        if context is not None:
+            ctx = dict(context)
+        new = self.backend.rewrap(blob, encode_context(ctx))
+        if isinstance(encrypted, EncryptedPayload):
+            return EncryptedPayload.model_construct(
+                algorithm="AES-256-GCM",
+                format_version=new[0],
+                key_id=self._describe(new),
+                ciphertext=to_text(new),
+                context=ctx,
+            )
+        return to_text(new) if isinstance(encrypted, str) else new
+
+    def key_of(self, encrypted: EncryptedPayload | str | bytes) -> str:
+        """The key label (``name:vN``) a ciphertext was encrypted with."""
+        return self._describe(self._unpack(encrypted)[0])
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _describe(self, blob: bytes) -> str:
+        if self._local is not None and blob[0] == FORMAT_LOCAL:
+            return self._local.label(int.from_bytes(blob[1:5], "big"))
+        return self.backend.describe(blob)
+
+    def _unpack(self, encrypted: object) -> tuple[bytes, dict[str, str]]:
+        if isinstance(encrypted, bytes | bytearray | memoryview):
+            return bytes(encrypted), {}
+        if isinstance(encrypted, str):
+            return from_text(encrypted.strip()), {}
+        if isinstance(encrypted, Mapping):
+            try:
+                encrypted = EncryptedPayload.model_validate(encrypted)
+            except ValidationError as exc:
+                raise DecryptionError(f"not an EncryptedPayload: {exc.errors()[0]['msg']}") from exc
+        if not isinstance(encrypted, EncryptedPayload):
+            raise DecryptionError(
+                f"cannot decrypt a {type(encrypted).__name__}; pass an EncryptedPayload, str or bytes"
+            )
+        blob = from_text(encrypted.ciphertext)
+        if not blob:
+            raise DecryptionError("ciphertext is empty")
+        named = self._describe(blob)
+        if encrypted.key_id != named:
+            raise DecryptionError(f"EncryptedPayload.key_id is {encrypted.key_id!r} but the ciphertext names {named!r}")
+        if encrypted.format_version != blob[0]:
+            raise DecryptionError(
+                f"EncryptedPayload.format_version is {encrypted.format_version} but the ciphertext is format {blob[0]}"
+            )
+        return blob, dict(encrypted.context)
+
+
+def _encode(payload: Any) -> bytes:
+    if isinstance(payload, bytes | bytearray | memoryview):
+        return _BYTES + bytes(payload)
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
+    try:
+        return _JSON + orjson.dumps(payload)
+    except TypeError as exc:
+        raise EncryptionError(
+            f"payload of type {type(payload).__name__} is not JSON-serialisable ({exc}); pass JSON values, "
+            "a pydantic model or bytes",
+            code="security.payload_invalid",
+        ) from exc
+
+
+def _decode(plaintext: bytes) -> Any:
+    kind, body = plaintext[:1], plaintext[1:]
+    if kind == _JSON:
+        return orjson.loads(body)
+    if kind == _BYTES:
+        return body
+    raise DecryptionError(f"unknown payload encoding {kind!r}")

@@ -1,0 +1,230 @@
+"""Keyring: states, rotation, rewrap, keyset files (permissions, format), usage limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from infra_security import (
+    DecryptionError,
+    Keyring,
+    KeysetError,
+    KeyState,
+    KeyStateError,
+    KeyUsageExceededError,
+    MemoryCounter,
+    PayloadEncryption,
+    UnknownKeyError,
+)
+from infra_security.usage import NIST_RANDOM_NONCE_LIMIT, ReservingCounter
+
+
+@pytest.fixture
+def keyset_path(tmp_path: Path) -> Path:
+    path = tmp_path / "keyset.json"
+    Keyring.generate("orders").save(path)
+    return path
+
+
+class TestRotation:
+    def test_rotate_then_old_ciphertexts_still_open(self) -> None:
+        ring = Keyring.generate("orders")
+        enc = PayloadEncryption("orders", keyring=ring)
+        old = enc.encrypt_payload({"n": 1})
+        assert ring.rotate() == 2
+        new = enc.encrypt_payload({"n": 2})
+        assert (old.key_id, new.key_id) == ("orders:v1", "orders:v2")
+        assert enc.decrypt_payload(old) == {"n": 1}
+        assert [(k.key_id, k.state) for k in ring.list_keys()] == [(1, KeyState.DECRYPT_ONLY), (2, KeyState.PRIMARY)]
+
+    def test_rewrap_moves_to_primary_and_keeps_form(self) -> None:
+        ring = Keyring.generate("orders")
+        enc = PayloadEncryption("orders", keyring=ring)
+        model, text, blob = enc.encrypt_payload("m", {"t": "1"}), enc.encrypt_text("t"), enc.encrypt("b")
+        ring.rotate()
+        new_model = enc.rewrap(model)
+        new_text, new_blob = enc.rewrap(text), enc.rewrap(blob)
+        assert isinstance(new_text, str) and isinstance(new_blob, bytes)
+        assert enc.key_of(new_model) == enc.key_of(new_text) == enc.key_of(new_blob) == "orders:v2"
+        ring.set_state(1, KeyState.DISABLED)
+        assert enc.decrypt_payload(new_model) == "m"
+        assert (enc.decrypt_payload(new_text), enc.decrypt_payload(new_blob)) == ("t", "b")
+        with pytest.raises(KeyStateError, match="disabled"):
+            enc.decrypt_payload(model)
+
+    def test_rewrap_refuses_wrong_context(self) -> None:
+        ring = Keyring.generate("orders")
+        enc = PayloadEncryption("orders", keyring=ring)
+        blob = enc.encrypt("x", {"t": "a"})
+        ring.rotate()
+        with pytest.raises(DecryptionError):
+            enc.rewrap(blob, {"t": "b"})
+
+
+class TestStates:
+    def test_disabled_key_cannot_decrypt_and_can_be_enabled(self) -> None:
+        ring = Keyring.generate("k")
+        enc = PayloadEncryption("k", keyring=ring)
+        blob = enc.encrypt("x")
+        ring.rotate()
+        ring.set_state(1, KeyState.DISABLED)
+        with pytest.raises(KeyStateError, match="keys enable"):
+            enc.decrypt(blob)
+        ring.set_state(1, KeyState.DECRYPT_ONLY)
+        assert enc.decrypt(blob) == "x"
+
+    def test_destroyed_key_is_gone_for_good(self) -> None:
+        ring = Keyring.generate("k")
+        enc = PayloadEncryption("k", keyring=ring)
+        blob = enc.encrypt("x")
+        ring.rotate()
+        ring.set_state(1, KeyState.DESTROYED)
+        assert b'"material": null' in ring.to_json() or b'"material":null' in ring.to_json()
+        with pytest.raises(KeyStateError, match="destroyed"):
+            enc.decrypt(blob)
+        with pytest.raises(KeyStateError, match="destroyed"):
+            ring.set_state(1, KeyState.DECRYPT_ONLY)
+
+    def test_primary_cannot_be_disabled(self) -> None:
+        ring = Keyring.generate("k")
+        with pytest.raises(KeyStateError, match="primary"):
+            ring.set_state(1, KeyState.DISABLED)
+
+    def test_unknown_key(self) -> None:
+        ring = Keyring.generate("k")
+        enc = PayloadEncryption("k", keyring=ring)
+        blob = bytearray(enc.encrypt("x"))
+        blob[1:5] = (77).to_bytes(4, "big")
+        with pytest.raises(UnknownKeyError, match="k:v77"):
+            enc.decrypt(bytes(blob))
+        with pytest.raises(UnknownKeyError):
+            ring.set_state(77, KeyState.DISABLED)
+
+    def test_promote_older_key(self) -> None:
+        ring = Keyring.generate("k")
+        ring.rotate()
+        ring.set_state(1, KeyState.PRIMARY)
+        assert ring.primary_id == 1
+        assert [k.state for k in ring.list_keys()] == [KeyState.PRIMARY, KeyState.DECRYPT_ONLY]
+
+
+class TestKeysetFile:
+    def test_saved_with_0600_and_reloaded(self, keyset_path: Path) -> None:
+        assert keyset_path.stat().st_mode & 0o777 == 0o600
+        ring = Keyring.load(keyset_path)
+        assert ring.name == "orders" and ring.primary_id == 1
+
+    @pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644, 0o620])
+    def test_group_or_world_access_refused(self, keyset_path: Path, mode: int) -> None:
+        keyset_path.chmod(mode)
+        with pytest.raises(KeysetError, match="chmod 600"):
+            Keyring.load(keyset_path)
+
+    def test_missing_file(self, tmp_path: Path) -> None:
+        with pytest.raises(KeysetError, match="not found"):
+            Keyring.load(tmp_path / "nope.json")
+
+    @pytest.mark.parametrize(
+        ("mutate", "message"),
+        [
+            (lambda d: "not json", "not a JSON keyset"),
+            (lambda d: {**d, "type": "x"}, "not an infra-security keyset"),
+            (lambda d: {**d, "version": 2}, "unsupported keyset version"),
+            (lambda d: {k: v for k, v in d.items() if k != "name"}, "`name` is missing"),
+            (lambda d: {**d, "keys": [{**d["keys"][0], "state": "weird"}]}, "`state` must be one of"),
+            (lambda d: {**d, "keys": [{**d["keys"][0], "material": "AAAA"}]}, "must be 32 bytes"),
+            (lambda d: {**d, "keys": [{**d["keys"][0], "material": "!!"}]}, "not base64url"),
+            (lambda d: {**d, "keys": [{**d["keys"][0], "id": 0}]}, "`id` must be in"),
+            (lambda d: {**d, "keys": [d["keys"][0], d["keys"][0]]}, "duplicate key ids"),
+            (lambda d: {**d, "keys": [d["keys"][0], {**d["keys"][0], "id": 2}]}, "more than one primary"),
+            (lambda d: {**d, "keys": [{**d["keys"][0], "encryptions": -1}]}, "non-negative"),
+        ],
+    )
+    def test_bad_format_named(self, keyset_path: Path, mutate: object, message: str) -> None:
+        doc = json.loads(keyset_path.read_text())
+        new = mutate(doc)  # type: ignore[operator]
+        keyset_path.write_text(new if isinstance(new, str) else json.dumps(new))
+        with pytest.raises(KeysetError, match=message):
+            Keyring.load(keyset_path)
+
+    def test_file_changes_are_persisted(self, keyset_path: Path) -> None:
+        ring = Keyring.load(keyset_path)
+        ring.rotate()
+        ring.set_state(1, KeyState.DISABLED)
+        again = Keyring.load(keyset_path)
+        assert [(k.key_id, k.state) for k in again.list_keys()] == [(1, KeyState.DISABLED), (2, KeyState.PRIMARY)]
+        assert keyset_path.stat().st_mode & 0o777 == 0o600
+        assert not [p for p in keyset_path.parent.iterdir() if p.name.endswith(".tmp")]
+
+
+class TestUsageLimit:
+    def test_limit_enforced_with_injected_counter(self) -> None:
+        counter = MemoryCounter({1: NIST_RANDOM_NONCE_LIMIT - 2})
+        enc = PayloadEncryption("k", keyring=Keyring.generate("k", counter=counter))
+        enc.encrypt("one")
+        enc.encrypt("two")  # the 2^32-th encryption is the last allowed
+        with pytest.raises(KeyUsageExceededError, match="keys rotate"):
+            enc.encrypt("three")
+        assert counter.count(1) == NIST_RANDOM_NONCE_LIMIT + 1
+
+    def test_auto_rotate_before_the_bound(self, keyset_path: Path) -> None:
+        counter = MemoryCounter({1: 99})
+        ring = Keyring.load(keyset_path, counter=counter, usage_limit=100, auto_rotate=True)
+        enc = PayloadEncryption("orders", keyring=ring)
+        first = enc.encrypt_payload("a")
+        second = enc.encrypt_payload("b")
+        assert (first.key_id, second.key_id) == ("orders:v1", "orders:v2")
+        assert Keyring.load(keyset_path).primary_id == 2  # the rotation was saved
+        assert enc.decrypt_payload(first) == "a"
+
+    def test_counts_are_persisted_in_reservations(self, keyset_path: Path) -> None:
+        ring = Keyring.load(keyset_path, reserve_block=10)
+        enc = PayloadEncryption("orders", keyring=ring)
+        for _ in range(25):
+            enc.encrypt("x")
+        stored = json.loads(keyset_path.read_text())["keys"][0]["encryptions"]
+        assert stored == 30  # three blocks of 10 reserved: an upper bound of the 25 done
+        # A restarted process continues after the reservation, never below it.
+        again = Keyring.load(keyset_path, reserve_block=10)
+        PayloadEncryption("orders", keyring=again).encrypt("x")
+        assert again.list_keys()[0].encryptions == 31
+
+    def test_two_processes_never_undercount(self, keyset_path: Path) -> None:
+        a = Keyring.load(keyset_path, reserve_block=5)
+        b = Keyring.load(keyset_path, reserve_block=5)
+        for _ in range(7):
+            PayloadEncryption("orders", keyring=a).encrypt("x")
+            PayloadEncryption("orders", keyring=b).encrypt("x")
+        stored = json.loads(keyset_path.read_text())["keys"][0]["encryptions"]
+        assert stored >= 14
+
+    def test_reserving_counter_threads(self) -> None:
+        recorded = {"ceiling": 0}
+
+        def reserve(key_id: int, block: int) -> int:
+            recorded["ceiling"] += block
+            return recorded["ceiling"]
+
+        counter = ReservingCounter({}, reserve, block=7)
+        threads = [threading.Thread(target=lambda: [counter.add(1) for _ in range(500)]) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert counter.count(1) == 2000
+        assert recorded["ceiling"] >= 2000
+
+    def test_limit_must_respect_nist_bound(self) -> None:
+        with pytest.raises(ValueError, match="2\\^32"):
+            Keyring.generate("k", usage_limit=NIST_RANDOM_NONCE_LIMIT + 1)
+
+
+def test_keyset_json_never_in_repr() -> None:
+    ring = Keyring.generate("k")
+    material = json.loads(ring.to_json())["keys"][0]["material"]
+    assert material not in repr(ring) and material not in str(ring.list_keys())
+    assert os.urandom(1)  # sanity: the module does not patch urandom
