@@ -1,0 +1,81 @@
+"""`bump` (new version + CHANGELOG release heading) and `release-notes` (print a release's section)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from packaging.version import Version
+from workspace import Package
+
+from releasing import changelog
+from releasing.errors import FindingsError, UsageError
+from releasing.gitutil import tags
+
+__all__ = ["SEGMENTS", "Bumped", "bump", "next_version", "release_notes"]
+
+SEGMENTS = ("major", "minor", "patch")
+
+
+@dataclass(frozen=True)
+class Bumped:
+    """The result of a bump."""
+
+    dist: str
+    old: str
+    new: str
+    date: str
+
+
+def next_version(current: str, segment: str) -> str:
+    """`0.1.3` + `minor` -> `0.2.0`; a pre-release or dev version is refused."""
+    if segment not in SEGMENTS:
+        raise UsageError(f"segment {segment!r}: expected one of {', '.join(SEGMENTS)}")
+    version = Version(current)
+    if version.is_prerelease or version.is_devrelease or version.local:
+        raise UsageError(f"current version {current} is a pre-release or local version; set a final one by hand")
+    major, minor, patch = [*version.release, 0, 0, 0][:3]
+    if segment == "major":
+        return f"{major + 1}.0.0"
+    if segment == "minor":
+        return f"{major}.{minor + 1}.0"
+    return f"{major}.{minor}.{patch + 1}"
+
+
+def bump(root: Path, pkg: Package, segment: str, date: str | None = None, *, dry_run: bool = False) -> Bumped:
+    """Write the new version to `__about__.py` and turn the Unreleased section into its release heading."""
+    new = next_version(pkg.version, segment)
+    if tags(root, f"{pkg.dist}-v{new}"):
+        raise UsageError(f"tag {pkg.dist}-v{new} already exists; {new} was released before")
+    day = date or datetime.now(UTC).date().isoformat()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+        raise UsageError(f"--date {day!r}: expected YYYY-MM-DD")
+    about_text = pkg.about_path.read_text(encoding="utf-8")
+    new_about, count = re.subn(
+        r"""^(__version__\s*=\s*)(["'])[^"']+\2""", rf"\g<1>\g<2>{new}\g<2>", about_text, count=1, flags=re.M
+    )
+    if count != 1:
+        raise UsageError(f'{pkg.about_path}: no `__version__ = "X.Y.Z"` line to rewrite')
+    new_changelog = changelog.turn_unreleased_into(pkg.changelog_path.read_text(encoding="utf-8"), new, day)
+    if not dry_run:  # both texts are computed before either file is written: nothing half-done
+        pkg.changelog_path.write_text(new_changelog, encoding="utf-8")
+        pkg.about_path.write_text(new_about, encoding="utf-8")
+    return Bumped(pkg.dist, pkg.version, new, day)
+
+
+def release_notes(pkg: Package, version: str | None = None) -> str:
+    """The body of the CHANGELOG section of `version` (default: the current `__about__` version)."""
+    wanted = version or pkg.version
+    text = pkg.changelog_path.read_text(encoding="utf-8")
+    section = changelog.release_section(text, wanted)
+    if section is None:
+        raise FindingsError(
+            f"{pkg.changelog_path.name} of {pkg.dist} has no `## {wanted} - YYYY-MM-DD` section; "
+            f"run `python tools/release.py bump {pkg.dist} <segment>` first"
+        )
+    body = "\n".join(section.body).strip("\n")
+    if not body.strip():
+        raise FindingsError(f"{pkg.dist} {wanted}: its CHANGELOG section is empty")
+    return body + "\n"

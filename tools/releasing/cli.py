@@ -1,0 +1,229 @@
+"""Command line of `python tools/release.py` (argparse: stdlib only, so CI can run it before any env exists)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from workspace import ROOT, Workspace, WorkspaceError, discover
+
+from releasing.errors import FindingsError, UsageError
+
+__all__ = ["main"]
+
+DEFAULT_BASE = os.environ.get("INFRA_BASE_REF", "origin/main")
+
+
+def _default_base(root: Path) -> str:
+    from releasing.gitutil import git
+
+    if DEFAULT_BASE != "origin/main" or git(root, "rev-parse", "--verify", "--quiet", "origin/main", check=False):
+        return DEFAULT_BASE
+    return "main"
+
+
+def _emit(data: object, fmt: str, text: str) -> None:
+    print(json.dumps(data, indent=2) if fmt == "json" else text)
+
+
+def cmd_affected(ws: Workspace, args: argparse.Namespace) -> int:
+    from releasing.affected import select, to_github
+    from releasing.gitutil import changed_files
+
+    changed = [] if args.all else changed_files(ws.root, args.base or _default_base(ws.root))
+    result = select(ws, changed, run_all=args.all)
+    if args.format == "github":
+        print(to_github(result, ws))
+    elif args.format == "json":
+        print(json.dumps(result.as_dict(ws), indent=2))
+    else:
+        lines = [f"{d}  ({'; '.join(result.reasons.get(d, []))})" for d in result.packages]
+        print("\n".join(lines) if lines else "no package affected")
+    return 0
+
+
+def cmd_pending(ws: Workspace, args: argparse.Namespace) -> int:
+    from releasing.pending import pending
+
+    states = pending(ws, args.packages or None)
+    lines = []
+    for s in states:
+        last = f"{s.last.version} ({s.last.source})" if s.last else "never released"
+        mark = "PENDING" if s.is_pending else "up to date"
+        lines.append(
+            f"{s.dist:<18} {s.version:<8} last: {last:<34} {s.commits} commit(s) since, "
+            f"{s.unreleased_entries} unreleased entr{'y' if s.unreleased_entries == 1 else 'ies'}  {mark}"
+        )
+    _emit([s.as_dict() for s in states], args.format, "\n".join(lines))
+    return 0
+
+
+def cmd_bump(ws: Workspace, args: argparse.Namespace) -> int:
+    from releasing.bump import bump
+
+    done = bump(ws.root, ws.get(args.package), args.segment, args.date, dry_run=args.dry_run)
+    note = " (dry run: nothing written)" if args.dry_run else ""
+    print(f"{done.dist}: {done.old} -> {done.new} ({done.date}){note}")
+    if not args.dry_run:
+        print(f"next: commit, then `git tag {done.dist}-v{done.new} && git push origin {done.dist}-v{done.new}`")
+    return 0
+
+
+def cmd_notes(ws: Workspace, args: argparse.Namespace) -> int:
+    from releasing.bump import release_notes
+
+    sys.stdout.write(release_notes(ws.get(args.package), args.version))
+    return 0
+
+
+def cmd_check_tag(ws: Workspace, args: argparse.Namespace) -> int:
+    from releasing.history import parse_tag
+
+    dist, version = parse_tag(args.tag)
+    pkg = ws.get(dist)
+    if pkg.version != version:
+        raise FindingsError(
+            f"tag {args.tag} says {version}, but {pkg.about_path.relative_to(ws.root)} says {pkg.version}"
+        )
+    data = {"package": pkg.dist, "version": version, "path": pkg.path.relative_to(ws.root).as_posix()}
+    if args.format == "github":
+        print("\n".join(f"{k}={v}" for k, v in data.items()))
+    else:
+        _emit(data, args.format, f"{pkg.dist} {version}: tag matches __about__.py")
+    return 0
+
+
+def cmd_changelog_check(ws: Workspace, args: argparse.Namespace) -> int:
+    from releasing.changelog_check import check_changelogs
+
+    problems, checked = check_changelogs(ws, args.base or _default_base(ws.root))
+    if problems:
+        raise FindingsError("changelog check failed", problems)
+    print(f"changelog ok ({', '.join(checked) if checked else 'no src/ changes'})")
+    return 0
+
+
+def _targets(ws: Workspace, args: argparse.Namespace) -> list[str]:
+    if args.all == bool(args.package):
+        raise UsageError("name one PACKAGE or pass --all")
+    return ws.order() if args.all else [ws.get(args.package).dist]
+
+
+def cmd_api_check(ws: Workspace, args: argparse.Namespace) -> int:
+    from releasing.api import check_api
+
+    reports = [check_api(ws, ws.get(d)) for d in _targets(ws, args)]
+    lines = []
+    for r in reports:
+        if r.last is None:
+            lines.append(f"{r.dist}: no release yet (no tag, no released CHANGELOG heading): nothing to compare")
+            continue
+        head = f"{r.dist}: {r.version} vs {r.last.version} ({r.last.source}): "
+        head += "OK" if r.ok else f"FAIL: {r.problem}"
+        lines.append(head + (f"; {len(r.added)} name(s) added" if r.added else ""))
+        lines += [f"  breaking: {b}" for b in r.breaking]
+    _emit([r.as_dict() for r in reports], args.format, "\n".join(lines))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
+    from releasing.verify import Verifier
+
+    names = _targets(ws, args)
+    start = time.perf_counter()
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="verify-install-") as tmp:
+
+        def log(message: str) -> None:
+            if args.format != "json":
+                print(message, flush=True)
+
+        verifier = Verifier(ws, Path(tmp), log)
+        for dist in names:
+            log(f"{dist}{' (lowest infra-models)' if args.lowest else ''}:")
+            outcomes.append(verifier.verify(ws.get(dist), lowest=args.lowest, integration=args.integration))
+    total = time.perf_counter() - start
+    if args.format == "json":
+        print(json.dumps({"seconds": round(total, 1), "results": [o.as_dict() for o in outcomes]}, indent=2))
+    else:
+        for o in outcomes:
+            status = "ok" if o.ok else "FAILED"
+            print(f"{o.dist}: {status} with infra-models {o.models_version} in {o.seconds:.1f}s")
+            for step in o.steps:
+                if not step.ok:
+                    print(f"  {step.name}:\n" + "\n".join(f"    {ln}" for ln in step.detail.splitlines()))
+        print(f"verify-install: {len(outcomes)} package(s) in {total:.1f}s")
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="release.py",
+        description="Independent releases of the infra packages (see docs/releasing.md).",
+    )
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable[[Workspace, argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.set_defaults(func=func)
+        return cmd
+
+    def fmt(cmd: argparse.ArgumentParser, *extra: str) -> None:
+        cmd.add_argument("--format", choices=["text", "json", *extra], default="text", help="output format")
+
+    base_help = "git ref to compare with (its merge-base with HEAD); default origin/main, else main"
+    cmd = add("affected", cmd_affected, "packages changed since --base plus every package depending on them")
+    cmd.add_argument("--base", help=base_help)
+    cmd.add_argument("--all", action="store_true", help="select every package (manual runs, `ci:all` label)")
+    fmt(cmd, "github")
+    cmd = add("pending", cmd_pending, "packages with changes since their last release (tag, else CHANGELOG)")
+    cmd.add_argument("packages", nargs="*", metavar="PACKAGE", help="limit to these packages")
+    fmt(cmd)
+    cmd = add("bump", cmd_bump, "new version in __about__.py; CHANGELOG Unreleased becomes its release section")
+    cmd.add_argument("package", metavar="PACKAGE")
+    cmd.add_argument("segment", choices=["major", "minor", "patch"], metavar="SEGMENT", help="major|minor|patch")
+    cmd.add_argument("--date", help="release date YYYY-MM-DD (default: today, UTC)")
+    cmd.add_argument("--dry-run", action="store_true", help="print the new version, write nothing")
+    cmd = add("release-notes", cmd_notes, "print the CHANGELOG section of a release (default: current version)")
+    cmd.add_argument("package", metavar="PACKAGE")
+    cmd.add_argument("--version", help="the release to print (default: the version in __about__.py)")
+    cmd = add("check-tag", cmd_check_tag, "check a release tag <dist>-v<version> against __about__.py")
+    cmd.add_argument("tag", metavar="TAG")
+    fmt(cmd, "github")
+    cmd = add("verify-install", cmd_verify_install, "build the wheels, install alone in a fresh venv, run the tests")
+    cmd.add_argument("package", nargs="?", metavar="PACKAGE")
+    cmd.add_argument("--all", action="store_true", help="every package (infra-models is built once)")
+    cmd.add_argument("--lowest", action="store_true", help="with the lowest infra-models version it claims")
+    cmd.add_argument("--integration", action="store_true", help="also run tests/integration (needs services)")
+    fmt(cmd)
+    cmd = add("api-check", cmd_api_check, "compare the public API (__all__, griffe) with the last release")
+    cmd.add_argument("package", nargs="?", metavar="PACKAGE")
+    cmd.add_argument("--all", action="store_true", help="every package")
+    fmt(cmd)
+    cmd = add("changelog-check", cmd_changelog_check, "a change under a package's src/ needs a CHANGELOG entry")
+    cmd.add_argument("--base", help=base_help)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; exit 0 ok, 1 findings, 2 bad input."""
+    args = _parser().parse_args(argv)
+    try:
+        ws = discover(args.root)
+        func: Callable[[Workspace, argparse.Namespace], int] = args.func
+        return func(ws, args)
+    except (UsageError, WorkspaceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FindingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1

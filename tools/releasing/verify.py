@@ -1,0 +1,314 @@
+"""`verify-install`: build the wheels, install them alone in a fresh venv, and prove the package works there.
+
+The package's wheel and infra-models' wheel (at the working tree, or with `lowest` at the oldest version the
+package claims) go into a new `uv venv` with nothing else but their declared dependencies from the index. Then:
+import from site-packages, `__all__` complete, every module importable, each console script answers `--help`
+and `--version`, `uv pip check`, and the package's own tests run against the installed wheel from a copy of
+the package folder without `src/`.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+from workspace import Package, Workspace, load_package
+
+from releasing.errors import UsageError
+from releasing.gitutil import extract
+from releasing.history import commit_for_version, lowest_claimed
+
+__all__ = ["TEST_TOOLS", "Outcome", "Step", "Verifier", "declared_import_problems"]
+
+SHARED = "infra-models"
+TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100")
+_PYTEST_INI = """[pytest]
+addopts = --import-mode=importlib --strict-markers -p no:cacheprovider -q
+timeout = 300
+markers =
+    integration: needs a real service from tools/services.py
+    slow: takes more than a few seconds
+"""
+_IMPORT_ALL = """
+import importlib, pkgutil, sys
+name = sys.argv[1]
+pkg = importlib.import_module(name)
+failed = []
+for attr in getattr(pkg, "__all__", []):
+    try:
+        getattr(pkg, attr)
+    except Exception as exc:
+        failed.append(f"{name}.{attr} (in __all__): {type(exc).__name__}: {exc}")
+for info in pkgutil.walk_packages(pkg.__path__, name + "."):
+    parts = info.name.split(".")
+    if not all(p.isidentifier() for p in parts) or "templates" in parts:
+        continue
+    try:
+        importlib.import_module(info.name)
+    except Exception as exc:
+        failed.append(f"import {info.name}: {type(exc).__name__}: {exc}")
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
+
+
+@dataclass
+class Step:
+    """One verification step and how it went."""
+
+    name: str
+    ok: bool
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class Outcome:
+    """All steps for one package."""
+
+    dist: str
+    models_version: str
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every step passed."""
+        return all(s.ok for s in self.steps)
+
+    @property
+    def seconds(self) -> float:
+        """Total time."""
+        return sum(s.seconds for s in self.steps)
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form."""
+        return {
+            "package": self.dist,
+            "infra_models": self.models_version,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 1),
+            "steps": [
+                {"name": s.name, "ok": s.ok, "seconds": round(s.seconds, 1), "detail": s.detail} for s in self.steps
+            ],
+        }
+
+
+class _StepError(Exception):
+    pass
+
+
+def _tail(text: str, lines: int = 25) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "CONDA_PREFIX"}}
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def declared_import_problems(ws: Workspace, pkg: Package) -> list[str]:
+    """Source files of `pkg` that import a workspace sibling the package does not declare (static check)."""
+    siblings = {p.import_name: p.dist for p in ws.packages if p.dist != pkg.dist}
+    declared = {canonicalize_name(r.name) for r in pkg.requirements}
+    declared |= {canonicalize_name(r.name) for rs in pkg.extras.values() for r in rs}
+    problems = []
+    for path in sorted((pkg.src_path / pkg.import_name).rglob("*.py")):
+        if "templates" in path.relative_to(pkg.src_path).parts:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except SyntaxError as exc:
+            problems.append(f"{path.relative_to(ws.root)}: syntax error: {exc.msg}")
+            continue
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top in siblings and canonicalize_name(siblings[top]) not in declared:
+                    problems.append(
+                        f"{path.relative_to(ws.root)}:{node.lineno}: imports {top}, but {pkg.dist} does not "
+                        f"declare {siblings[top]} in its dependencies"
+                    )
+    return problems
+
+
+def _test_requirements(pkg: Package) -> list[str]:
+    """The package's test needs: `[dependency-groups] test` in its pyproject, else `tests/requirements.txt`."""
+    data = tomllib.loads((pkg.path / "pyproject.toml").read_text(encoding="utf-8"))
+    groups = data.get("dependency-groups", {})
+
+    def expand(name: str, seen: frozenset[str] = frozenset()) -> list[str]:
+        out: list[str] = []
+        for item in groups.get(name, []):
+            if isinstance(item, dict) and "include-group" in item and item["include-group"] not in seen:
+                out += expand(str(item["include-group"]), seen | {name})
+            elif isinstance(item, str):
+                out.append(item)
+        return out
+
+    reqs = expand("test") if "test" in groups else []
+    txt = pkg.path / "tests" / "requirements.txt"
+    if txt.is_file():
+        reqs += [ln.strip() for ln in txt.read_text().splitlines() if ln.strip() and not ln.startswith(("#", "-"))]
+    return reqs
+
+
+class Verifier:
+    """Builds wheels once per source and verifies packages; `log` receives progress lines."""
+
+    def __init__(self, ws: Workspace, workdir: Path, log: Callable[[str], None] = lambda _m: None) -> None:
+        self.ws = ws
+        self.workdir = workdir
+        self.log = log
+        self.uv = shutil.which("uv")
+        if self.uv is None:
+            raise UsageError("uv not found on PATH: install it (`python -m pip install uv`)")
+        self._wheels: dict[tuple[str, str], Path] = {}
+
+    def _run(self, args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+        proc = subprocess.run(args, cwd=cwd, env=env or _clean_env(), capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            shown = " ".join("<script>" if "\n" in a else a for a in args)
+            raise _StepError(f"$ {shown}\n{_tail(proc.stdout + proc.stderr)}")
+        return proc.stdout + proc.stderr
+
+    def build_wheel(self, pkg: Package, source: Path | None = None, key: str = "worktree") -> Path:
+        """Build (once) the wheel of `pkg` from its folder or from `source`; return the wheel path."""
+        cache_key = (pkg.dist, key)
+        if cache_key not in self._wheels:
+            out = self.workdir / "wheels" / f"{pkg.dist}-{key}"
+            out.mkdir(parents=True, exist_ok=True)
+            assert self.uv is not None
+            self._run([self.uv, "build", "--quiet", "--wheel", "--out-dir", str(out), str(source or pkg.path)])
+            wheels = sorted(out.glob("*.whl"))
+            if len(wheels) != 1:
+                raise _StepError(f"expected one wheel in {out}, found {[w.name for w in wheels]}")
+            self._wheels[cache_key] = wheels[0]
+        return self._wheels[cache_key]
+
+    def models_wheel(self, pkg: Package, *, lowest: bool) -> tuple[Path, str]:
+        """The infra-models wheel to install beside `pkg` and its version."""
+        models = self.ws.get(SHARED)
+        if not lowest or pkg.dist == SHARED:
+            return self.build_wheel(models), models.version
+        version = lowest_claimed(self.ws.root, pkg, models)
+        release = commit_for_version(self.ws.root, models, version)
+        key = f"{version}-{release.commit[:12]}"
+        if (SHARED, key) not in self._wheels:
+            self.log(f"  infra-models {version} from {release.commit[:12]} ({release.source})")
+            folder = models.path.relative_to(self.ws.root).as_posix()
+            src = extract(self.ws.root, release.commit, folder, self.workdir / "src" / key)
+            self.build_wheel(load_package(src), src, key)
+        return self._wheels[(SHARED, key)], version
+
+    @contextmanager
+    def _step(self, outcome: Outcome, name: str) -> Iterator[list[str]]:
+        start = time.perf_counter()
+        note: list[str] = []
+        try:
+            yield note
+        except _StepError as exc:
+            outcome.steps.append(Step(name, False, time.perf_counter() - start, str(exc)))
+            self.log(f"  FAIL {name}")
+            raise
+        outcome.steps.append(Step(name, True, time.perf_counter() - start, " ".join(note)))
+        self.log(f"  ok   {name} ({time.perf_counter() - start:.1f}s){': ' + ' '.join(note) if note else ''}")
+
+    def verify(self, pkg: Package, *, lowest: bool = False, integration: bool = False) -> Outcome:
+        """Run every step for `pkg`; stop at the first failed step that later ones depend on."""
+        models = self.ws.get(SHARED)
+        outcome = Outcome(pkg.dist, models.version)
+        with suppress(_StepError):
+            self._verify(pkg, outcome, lowest=lowest, integration=integration)
+        return outcome
+
+    def _verify(self, pkg: Package, outcome: Outcome, *, lowest: bool, integration: bool) -> None:
+        assert self.uv is not None
+        uv = self.uv
+        box = Path(tempfile.mkdtemp(prefix=f"{pkg.dist}-", dir=self.workdir))
+        with self._step(outcome, "declared sibling imports"):
+            problems = declared_import_problems(self.ws, pkg)
+            if problems:
+                raise _StepError("\n".join(problems))
+        with self._step(outcome, "build wheels"):
+            wheels = [self.build_wheel(pkg)]
+            if pkg.dist != SHARED:
+                models_wheel, outcome.models_version = self.models_wheel(pkg, lowest=lowest)
+                wheels.insert(0, models_wheel)
+        py = box / "venv" / "bin" / "python"
+        with self._step(outcome, f"fresh venv with only {' + '.join(w.name for w in wheels)}"):
+            self._run([uv, "venv", "--quiet", "--python", sys.executable, str(box / "venv")])
+            self._run([uv, "pip", "install", "--quiet", "--python", str(py), *map(str, wheels)])
+        with self._step(outcome, f"import {pkg.import_name} from site-packages"):
+            where = self._run([str(py), "-c", f"import {pkg.import_name} as m; print(m.__file__)"]).strip()
+            if not Path(where).is_relative_to(box / "venv"):
+                raise _StepError(f"{pkg.import_name} imported from {where}, not from the fresh venv")
+        for script in pkg.scripts:
+            with self._step(outcome, f"{script} --help / --version"):
+                exe = str(box / "venv" / "bin" / script)
+                self._run([exe, "--help"])
+                shown = self._run([exe, "--version"])
+                if pkg.version not in shown:
+                    raise _StepError(f"`{script} --version` printed {shown.strip()!r}, expected {pkg.version}")
+        with self._step(outcome, "uv pip check"):
+            self._run([uv, "pip", "check", "--python", str(py)])
+        extras = sorted(pkg.extras)
+        extra_wheel = f"{pkg.dist}[{','.join(extras)}] @ {wheels[-1].as_uri()}" if extras else str(wheels[-1])
+        with self._step(outcome, "extras and test tools" + (f" ([{','.join(extras)}])" if extras else "")):
+            reqs = [*TEST_TOOLS, *_test_requirements(pkg)]
+            self._run(
+                [uv, "pip", "install", "--quiet", "--python", str(py), *map(str, wheels[:-1]), extra_wheel, *reqs]
+            )
+            self._run([uv, "pip", "check", "--python", str(py)])
+        with self._step(outcome, "every module imports"):
+            self._run([str(py), "-c", _IMPORT_ALL, pkg.import_name])
+        self._run_tests(pkg, outcome, py, box, integration=integration)
+
+    def _run_tests(self, pkg: Package, outcome: Outcome, py: Path, box: Path, *, integration: bool) -> None:
+        tests = pkg.path / "tests"
+        if not tests.is_dir():
+            outcome.steps.append(Step("tests", True, 0.0, "no tests/ folder"))
+            return
+        copy = box / pkg.path.name
+        shutil.copytree(
+            pkg.path, copy, ignore=shutil.ignore_patterns("src", "__pycache__", ".pytest_cache", "dist", "build")
+        )
+        (copy / "pytest.ini").write_text(_PYTEST_INI, encoding="utf-8")
+        if integration:
+            target, label = ["tests"], "tests (unit + integration)"
+        elif (copy / "tests" / "unit").is_dir():
+            target, label = ["tests/unit"], "unit tests"
+        else:
+            target, label = ["tests", "-m", "not integration"], "tests (not integration)"
+        with self._step(outcome, f"{label} against the installed wheel") as note:
+            proc = subprocess.run(
+                [str(py), "-m", "pytest", *target],
+                cwd=copy,
+                env=_clean_env(),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode not in {0, 5}:  # 5: no tests collected
+                raise _StepError(_tail(proc.stdout + proc.stderr, 40))
+            note.append(_tail(proc.stdout, 1) if proc.returncode == 0 else "no tests collected")
