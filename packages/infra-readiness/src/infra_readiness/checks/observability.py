@@ -1,0 +1,104 @@
+"""Observability checks for nodes that serve: logging (no bare print), metrics, and a health endpoint or probe."""
+
+from __future__ import annotations
+
+import ast
+
+from infra_models.enums import Severity
+from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
+from infra_readiness.checks._ast import call_name, imports, string_constants
+from infra_readiness.context import NodeContext
+from infra_readiness.plugin import Outcome, check
+
+__all__ = ["CHECKS", "health_present", "logging_present", "metrics_present"]
+
+_LOGGING = frozenset({"logging", "structlog", "loguru"})
+_METRICS = frozenset({"prometheus_client", "opentelemetry", "statsd", "datadog", "aioprometheus"})
+_HEALTH_NAMES = frozenset(
+    {"health", "health_check", "healthcheck", "check_health", "healthz", "ready", "readiness", "is_ready",
+     "liveness", "is_healthy", "is_alive", "livez", "readyz"}
+)  # fmt: skip
+_HEALTH_ROUTES = frozenset({"/health", "/healthz", "/ready", "/readyz", "/livez", "/live", "/status"})
+
+
+def _not_serving(node: NodeContext) -> Outcome | None:
+    if node.serves:
+        return None
+    what = f"a {node.kind} node" if node.kind else "a package"
+    return Outcome.skipped(f"{what} that does not serve (set `serves = true` in [tool.infra-readiness] if it does)")
+
+
+@check(
+    id="OBS-001",
+    title="Serving node logs through logging, not print",
+    category=CheckCategory.OBSERVABILITY,
+    gates=ReadinessLevel.STAGING,
+    severity=Severity.MEDIUM,
+    remediation="Use `logger = logging.getLogger(__name__)` (or structlog) and replace print() calls with log calls.",
+)
+def logging_present(node: NodeContext) -> Outcome:
+    """A node that serves logs through a logging library, and its code has no ``print()`` calls."""
+    skip = _not_serving(node)
+    if skip:
+        return skip
+    uses = False
+    prints: list[Finding] = []
+    for path, tree in node.python_trees(node.source_files):
+        uses = uses or any(item.top in _LOGGING for item in imports(tree))
+        for sub in ast.walk(tree):
+            if isinstance(sub, ast.Call) and call_name(sub) == "print":
+                prints.append(
+                    Finding(message="print() in serving code: log instead", file=node.rel(path), line=sub.lineno)
+                )
+    findings = ([] if uses else [Finding(message="no logging, structlog or loguru import in the code")]) + prints
+    if findings:
+        return Outcome.failed("logging not in place" if not uses else f"{len(prints)} print() call(s)", findings)
+    return Outcome.passed("logs through a logging library")
+
+
+@check(
+    id="OBS-002",
+    title="Serving node exports metrics",
+    category=CheckCategory.OBSERVABILITY,
+    gates=ReadinessLevel.PRODUCTION,
+    severity=Severity.MEDIUM,
+    remediation="Export request counts, errors and latency with prometheus-client or OpenTelemetry metrics.",
+)
+def metrics_present(node: NodeContext) -> Outcome:
+    """A node that serves exports metrics (prometheus-client, OpenTelemetry, StatsD or Datadog)."""
+    skip = _not_serving(node)
+    if skip:
+        return skip
+    for path, tree in node.python_trees(node.source_files):
+        found = next((item.top for item in imports(tree) if item.top in _METRICS), None)
+        if found:
+            return Outcome.passed(f"{found} used in {node.rel(path)}")
+    return Outcome.failed("no metrics library used", [Finding(message="no prometheus_client or opentelemetry import")])
+
+
+@check(
+    id="OBS-003",
+    title="Serving node has a health check",
+    category=CheckCategory.OBSERVABILITY,
+    gates=ReadinessLevel.PRODUCTION,
+    severity=Severity.MEDIUM,
+    remediation=(
+        "Add a health check (a `health()` function or a /health and /ready route) that probes the node's dependencies."
+    ),
+)
+def health_present(node: NodeContext) -> Outcome:
+    """A node that serves offers a health check: a public ``health``/``ready``-style function or a /health route."""
+    skip = _not_serving(node)
+    if skip:
+        return skip
+    for path, tree in node.python_trees(node.source_files):
+        for sub in ast.walk(tree):
+            if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.name in _HEALTH_NAMES:
+                return Outcome.passed(f"`{sub.name}()` in {node.rel(path)}:{sub.lineno}")
+        for constant in string_constants(tree):
+            if str(constant.value).rstrip("/") in _HEALTH_ROUTES:
+                return Outcome.passed(f"route {constant.value!r} in {node.rel(path)}:{constant.lineno}")
+    return Outcome.failed("no health check", [Finding(message="no health()/ready() function and no /health route")])
+
+
+CHECKS = (logging_present, metrics_present, health_present)

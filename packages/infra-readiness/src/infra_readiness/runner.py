@@ -1,0 +1,186 @@
+"""Run the checks on one node or many: prerequisites, applicability, waivers, errors, the level, the report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+
+from infra_models.readiness import CheckResult, CheckStatus, ReadinessReport, Waiver
+from infra_readiness.__about__ import __version__
+from infra_readiness.checks._ast import imports
+from infra_readiness.context import NodeContext
+from infra_readiness.importcheck import ImportProbe, ImportRequest, ImportResult
+from infra_readiness.ladder import BLOCKING, gating, rate
+from infra_readiness.plugin import Check, Outcome
+from infra_readiness.registry import load_checks
+
+__all__ = ["check_contexts", "check_one", "run_check"]
+
+_EXPIRY_WARNING = timedelta(days=30)
+Progress = Callable[[ReadinessReport], None]
+
+
+def run_check(item: Check, node: NodeContext, earlier: dict[str, CheckResult]) -> CheckResult:
+    """Run one check on ``node``: SKIP when not applicable or a prerequisite did not pass; ERROR on exception."""
+    started = time.perf_counter()
+    if not item.applies_to(node.kind):
+        kinds = ", ".join(k.value for k in item.kinds)
+        what = f"a {node.kind.value} node" if node.kind else ("a node of unknown kind" if node.is_node else "a package")
+        outcome = Outcome.skipped(f"applies to {kinds} nodes; this is {what}")
+    else:
+        missing = [r for r in item.requires if r in earlier and earlier[r].status is not CheckStatus.PASS]
+        if missing:
+            outcome = Outcome.skipped("prerequisite " + ", ".join(f"{r} is {earlier[r].status.value}" for r in missing))
+        else:
+            try:
+                outcome = item(node)
+                if not isinstance(outcome, Outcome):
+                    outcome = Outcome.errored(f"the check returned {type(outcome).__name__}, not an Outcome")
+            except Exception as exc:  # a check that crashes is an ERROR, never a pass, and never stops the run
+                outcome = Outcome.errored(f"the check crashed: {type(exc).__name__}: {exc}"[:1000])
+    return CheckResult(
+        check_id=item.id,
+        title=item.title,
+        category=item.category,
+        status=outcome.status,
+        severity=item.severity,
+        gates=item.gates,
+        message=outcome.message,
+        findings=outcome.findings,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+
+
+def _apply_waiver(result: CheckResult, waiver: Waiver | None, today: datetime) -> tuple[CheckResult, str | None]:
+    if waiver is None:
+        return result, None
+    day = today.date()
+    if result.status is CheckStatus.PASS or result.status is CheckStatus.SKIP:
+        return result, f"waiver of {result.check_id} is not needed ({result.status.value}): remove it"
+    if result.status is CheckStatus.ERROR:
+        return result, f"waiver of {result.check_id} does not cover an ERROR: the check must run to be waived"
+    if waiver.expired(day):
+        message = f"{result.message} (waiver by {waiver.owner} expired on {waiver.expires.isoformat()})".strip()
+        return result.model_copy(update={"message": message}), (
+            f"waiver of {result.check_id} expired on {waiver.expires.isoformat()}: fix the check or renew the waiver"
+        )
+    reason = f"{waiver.reason} (owner {waiver.owner}, until {waiver.expires.isoformat()})"
+    note = None
+    if waiver.expires - day <= _EXPIRY_WARNING:
+        note = f"waiver of {result.check_id} expires on {waiver.expires.isoformat()}; plan the fix"
+    return result.model_copy(update={"status": CheckStatus.WAIVED, "waiver_reason": reason}), note
+
+
+def check_one(node: NodeContext, checks: Sequence[Check], *, now: datetime) -> ReadinessReport:
+    """Run ``checks`` (prerequisites first) on ``node`` and rate it."""
+    config = node.config
+    today = datetime.combine(node.options.today, datetime.min.time(), tzinfo=UTC)
+    results: dict[str, CheckResult] = {}
+    notes: list[str] = []
+    by_id = {c.id: c for c in checks}
+    for item in checks:
+        result = run_check(item, node, results)
+        result, note = _apply_waiver(result, config.waiver_for(item.id), today)
+        results[item.id] = result
+        if note:
+            notes.append(note)
+    for waiver in config.waivers:
+        if waiver.check_id not in by_id:
+            notes.append(f"waiver names {waiver.check_id}, which is not an installed check: fix the id or remove it")
+    ordered = sorted(results.values(), key=lambda r: (r.gates, r.check_id))
+    rating = rate(ordered)
+    issues = [
+        f"{r.check_id} {r.title}: {r.message}" + _first_location(r)
+        for r in ordered
+        if r.status in BLOCKING and gating(r)
+    ]
+    recommendations: list[str] = []
+    if rating.next_level is not None:
+        recommendations += [f"To reach {rating.next_level.value}: {b}: {by_id[b].remediation}" for b in rating.blockers]
+    recommendations += [
+        f"{r.check_id} {r.title}: {by_id[r.check_id].remediation}"
+        for r in ordered
+        if r.status in BLOCKING and not gating(r)
+    ]
+    if any(r.check_id == "TST-002" and r.status is CheckStatus.SKIP and "--run-tests" in r.message for r in ordered):
+        recommendations.append("Tests were not run: add --run-tests to let TST-002 run them")
+    recommendations += notes
+    return ReadinessReport(
+        path=node.display,
+        name=node.name,
+        kind=node.kind,
+        level=rating.level,
+        target_level=config.target_level,
+        checks=tuple(ordered),
+        blockers=rating.blockers,
+        issues=tuple(issues),
+        recommendations=tuple(recommendations),
+        waivers=tuple(config.waivers),
+        generated_at=now,
+        tool_version=__version__,
+    )
+
+
+def _first_location(result: CheckResult) -> str:
+    for finding in result.findings:
+        if finding.file:
+            return f" ({finding.file}{f':{finding.line}' if finding.line else ''})"
+    return ""
+
+
+def check_contexts(
+    nodes: Sequence[NodeContext],
+    *,
+    checks: Sequence[Check] | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> list[ReadinessReport]:
+    """Check every node; the package imports of all nodes run in the background, sharing one warm interpreter."""
+    chosen = tuple(checks) if checks is not None else load_checks()
+    stamp = now or datetime.now(UTC)
+    _start_imports(nodes, chosen)
+    reports = []
+    for node in nodes:
+        report = check_one(node, chosen, now=stamp)
+        reports.append(report)
+        if progress is not None:
+            progress(report)
+    return reports
+
+
+def _start_imports(nodes: Sequence[NodeContext], checks: Sequence[Check]) -> None:
+    """Submit every node's import at once so it overlaps with the static checks."""
+    python = nodes[0].options.python if nodes else None
+    for node in nodes:
+        node.on_import_needed = _single_import(node)
+    if not any(c.id == "PKG-002" for c in checks):
+        return
+    wanted = [n for n in nodes if n.import_name is not None]
+    own = {n.import_name for n in wanted}
+    preload: set[str] = set()
+    for node in wanted:
+        for _, tree in node.python_trees(node.source_files):
+            preload.update(i.top for i in imports(tree) if i.top not in own and i.top != "__future__")
+    requests = [
+        ImportRequest(
+            module=str(n.import_name), paths=tuple(str(p.resolve()) for p in n.import_paths), root=str(n.root.resolve())
+        )
+        for n in wanted
+    ]
+    futures = ImportProbe(python=python).submit_all(requests, sorted(preload))
+    for node, future in zip(wanted, futures, strict=True):
+        node.import_future = future
+
+
+def _single_import(node: NodeContext) -> Callable[[], Future[ImportResult]]:
+    def start() -> Future[ImportResult]:
+        request = ImportRequest(
+            module=str(node.import_name),
+            paths=tuple(str(p.resolve()) for p in node.import_paths),
+            root=str(node.root.resolve()),
+        )
+        return ImportProbe(python=node.options.python).submit_all([request])[0]
+
+    return start
