@@ -10,7 +10,11 @@ from infra_security.__about__ import __version__
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Payload encryption, tamper-evident audit log, Vault/OpenBao credentials, rate limiting and TLS policy.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Payload encryption, tamper-evident audit log, Vault/OpenBao credentials, rate limiting and TLS policy.",
+)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,45 @@
+"""GCRA (generic cell rate algorithm): a token bucket with burst kept as one number per key.
+
+The state of a key is its *theoretical arrival time* (TAT). A key starts full: ``capacity`` requests are admitted
+at once, then one more every ``interval`` seconds. Pure functions of (state, now): the backends make them atomic.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["EPSILON", "gcra_decide", "gcra_peek"]
+
+#: Tolerance for float rounding when comparing instants (one nanosecond).
+EPSILON = 1e-9
+
+
+def gcra_decide(
+    tat: float | None, now: float, weight: int, interval: float, tolerance: float
+) -> tuple[bool, float, int, float, float, float]:
+    """Decide one request of ``weight`` units.
+
+    Returns ``(allowed, new_tat, remaining, retry_after, reset_after, next_free)``: ``new_tat`` is the state to
+    store (unchanged when denied), ``retry_after`` the wait before this request would pass (0 when allowed),
+    ``reset_after`` the wait until the bucket is full again, ``next_free`` the wait until one unit would pass.
+
+    Example:
+        >>> gcra_decide(None, 100.0, 1, 1.0, 2.0)[:3]
+        (True, 101.0, 1)
+    """
+    base = now if tat is None or tat < now else tat
+    new_tat = base + weight * interval
+    allow_at = new_tat - tolerance
+    if allow_at <= now + EPSILON:
+        remaining = math.floor((tolerance - (new_tat - now)) / interval + EPSILON)
+        next_free = max(0.0, new_tat + interval - tolerance - now)
+        return True, new_tat, max(remaining, 0), 0.0, new_tat - now, next_free
+    remaining = math.floor((tolerance - (base - now)) / interval + EPSILON)
+    next_free = max(0.0, base + interval - tolerance - now)
+    return False, base, max(remaining, 0), allow_at - now, base - now, next_free
+
+
+def gcra_peek(tat: float | None, now: float, interval: float, tolerance: float) -> int:
+    """Return how many units a key could take now, without recording anything."""
+    base = now if tat is None or tat < now else tat
+    return max(0, math.floor((tolerance - (base - now)) / interval + EPSILON))

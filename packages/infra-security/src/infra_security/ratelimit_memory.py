@@ -1,0 +1,89 @@
+"""In-memory rate-limit backend: one lock, decide-and-record in one step, bounded by lazy pruning."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from infra_models.security import RateLimitAlgorithm
+from infra_security.gcra import EPSILON
+from infra_security.ratelimit_core import CompiledPolicy, Outcome
+from infra_security.sliding_window import sliding_window_decide
+
+__all__ = ["MemoryBackend"]
+
+_GCRA = RateLimitAlgorithm.GCRA
+
+
+class MemoryBackend:
+    """Counters in a dict guarded by one lock: exact under threads, per process.
+
+    ``clock`` returns seconds (monotonic by default; inject one in tests). Keys whose state is back to "full"
+    are pruned when the table grows past ``prune_at`` entries, so idle clients do not accumulate.
+
+    Example:
+        >>> from infra_models.security import RateLimitPolicy
+        >>> from infra_security.ratelimit_core import compile_policy
+        >>> backend = MemoryBackend(clock=lambda: 0.0)
+        >>> p = compile_policy(RateLimitPolicy(name="p", limit=1, period_seconds=1))
+        >>> backend.decide("k", p, 1)[0], backend.decide("k", p, 1)[0]
+        (True, False)
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, prune_at: int = 100_000) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tat: dict[str, float] = {}
+        # key -> (window index, previous count, current count, instant the state stops mattering)
+        self._windows: dict[str, tuple[int, float, float, float]] = {}
+        self._prune_at = prune_at
+        self._next_prune = prune_at
+
+    def decide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
+        """Decide and record one request under the lock."""
+        if policy.algorithm is _GCRA:
+            interval = policy.interval
+            tolerance = policy.tolerance
+            with self._lock:
+                now = self._clock()
+                tat = self._tat.get(key, now)
+                tat = max(tat, now)
+                new_tat = tat + weight * interval
+                if new_tat - tolerance <= now + EPSILON:
+                    tat_map = self._tat
+                    tat_map[key] = new_tat
+                    if len(tat_map) >= self._next_prune:
+                        self._prune(now)
+                    return True, int((tolerance - new_tat + now) / interval + EPSILON), 0.0, new_tat - now
+                return False, int((tolerance - tat + now) / interval + EPSILON), new_tat - tolerance - now, tat - now
+        with self._lock:
+            now = self._clock()
+            stored = self._windows.get(key)
+            allowed, state, remaining, retry_after, reset_after, _ = sliding_window_decide(
+                None if stored is None else stored[:3], now, weight, policy.period, policy.capacity
+            )
+            if allowed:
+                self._windows[key] = (*state, (state[0] + 2) * policy.period)
+                if len(self._windows) >= self._next_prune:
+                    self._prune(now)
+            return allowed, remaining, retry_after, reset_after
+
+    async def adecide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
+        """Async twin: the decision takes microseconds, so it runs inline."""
+        return self.decide(key, policy, weight)
+
+    def reset(self, key: str) -> None:
+        """Forget a key's state."""
+        with self._lock:
+            self._tat.pop(key, None)
+            self._windows.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._tat) + len(self._windows)
+
+    def _prune(self, now: float) -> None:
+        """Drop keys that are back to full capacity (called with the lock held)."""
+        self._tat = {k: v for k, v in self._tat.items() if v > now}
+        self._windows = {k: v for k, v in self._windows.items() if v[3] > now}
+        self._next_prune = max(self._prune_at, 2 * len(self))

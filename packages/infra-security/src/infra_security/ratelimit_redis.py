@@ -1,0 +1,144 @@
+"""Redis rate-limit backend: one EVALSHA round trip per decision, over-limit keys answered locally.
+
+The Lua script (``ratelimit.lua``) decides and records atomically on the server, with the server's clock, so
+any number of processes share one exact count. Keys known to be exhausted are remembered in process until
+they can admit again: those rejections cost no round trip. Redis errors become
+:class:`~infra_security.errors.RateLimitBackendError`, which the limiter turns into fail-open, fail-closed or
+an exception per rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from importlib.resources import files
+from typing import Any
+
+from infra_security.errors import RateLimitBackendError
+from infra_security.ratelimit_core import CompiledPolicy, Outcome
+
+__all__ = ["RedisBackend", "load_script"]
+
+_US = 1_000_000
+
+
+def load_script() -> str:
+    """Return the Lua source of the decision script."""
+    return files("infra_security").joinpath("ratelimit.lua").read_text(encoding="utf-8")
+
+
+class RedisBackend:
+    """Counters in Redis, shared by every process that uses the same ``prefix``.
+
+    ``client`` is a ``redis.Redis`` (``decode_responses`` either way); ``async_client`` an optional
+    ``redis.asyncio.Redis`` for :meth:`adecide` (without it, async decisions run the sync client in a thread).
+    ``clock_us`` injects "now" in microseconds (tests); by default the Redis server's ``TIME`` is used.
+    ``local_cache`` keeps exhausted keys in process until their next free instant (``max_cached`` entries).
+
+    Example:
+        >>> import redis  # doctest: +SKIP
+        >>> backend = RedisBackend(redis.Redis.from_url("redis://127.0.0.1:6379/0"))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        async_client: Any = None,
+        prefix: str = "rl:",
+        local_cache: bool = True,
+        max_cached: int = 10_000,
+        clock_us: Callable[[], int] | None = None,
+    ) -> None:
+        import redis.exceptions
+
+        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+        self._client = client
+        self._script = client.register_script(load_script())
+        self._async_client = async_client
+        self._async_script = async_client.register_script(load_script()) if async_client is not None else None
+        self._prefix = prefix
+        self._local = local_cache
+        self._max_cached = max_cached
+        self._clock_us = clock_us
+        # key -> (monotonic instant from which one unit may pass, monotonic instant of full reset)
+        self._blocked: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        #: Decisions answered from the local over-limit cache (no round trip).
+        self.local_rejections = 0
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisBackend:
+        """Connect with ``redis.Redis.from_url`` (and ``redis.asyncio`` for async decisions)."""
+        import redis
+        import redis.asyncio
+
+        return cls(redis.Redis.from_url(url), async_client=redis.asyncio.Redis.from_url(url), **kwargs)
+
+    def decide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
+        """Decide one request: locally if the key is known to be exhausted, else in one EVALSHA."""
+        if self._local:
+            cached = self._cached(key)
+            if cached is not None:
+                return cached
+        try:
+            reply = self._script(keys=[self._prefix + key], args=self._args(policy, weight))
+        except self._errors as exc:
+            raise RateLimitBackendError(
+                f"Redis rate-limit decision failed for key `{key}`: {exc}", details={"key": key}
+            ) from exc
+        return self._outcome(key, reply)
+
+    async def adecide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
+        """Async twin of :meth:`decide`."""
+        if self._local:
+            cached = self._cached(key)
+            if cached is not None:
+                return cached
+        if self._async_script is None:
+            return await asyncio.to_thread(self.decide, key, policy, weight)
+        try:
+            reply = await self._async_script(keys=[self._prefix + key], args=self._args(policy, weight))
+        except self._errors as exc:
+            raise RateLimitBackendError(
+                f"Redis rate-limit decision failed for key `{key}`: {exc}", details={"key": key}
+            ) from exc
+        return self._outcome(key, reply)
+
+    def reset(self, key: str) -> None:
+        """Delete a key's state in Redis and in the local cache."""
+        self._blocked.pop(key, None)
+        try:
+            self._client.delete(self._prefix + key)
+        except self._errors as exc:
+            raise RateLimitBackendError(f"Redis reset failed for key `{key}`: {exc}") from exc
+
+    def _args(self, policy: CompiledPolicy, weight: int) -> list[str | int]:
+        interval = max(1, round(policy.interval * _US))
+        now = "" if self._clock_us is None else self._clock_us()
+        return [policy.algorithm.value, weight, interval, policy.capacity, max(1, round(policy.period * _US)), now]
+
+    def _cached(self, key: str) -> Outcome | None:
+        entry = self._blocked.get(key)
+        if entry is None:
+            return None
+        now = time.monotonic()
+        if now >= entry[0]:
+            self._blocked.pop(key, None)
+            return None
+        self.local_rejections += 1
+        return False, 0, entry[0] - now, max(0.0, entry[1] - now)
+
+    def _outcome(self, key: str, reply: list[Any]) -> Outcome:
+        allowed, remaining, retry_us, reset_us, next_free_us = (int(v) for v in reply)
+        if self._local and remaining == 0 and next_free_us > 0:
+            now = time.monotonic()
+            with self._lock:
+                if len(self._blocked) >= self._max_cached:
+                    self._blocked = {k: v for k, v in self._blocked.items() if v[0] > now}
+                    if len(self._blocked) >= self._max_cached:
+                        self._blocked.clear()
+                self._blocked[key] = (now + next_free_us / _US, now + reset_us / _US)
+        return bool(allowed), remaining, retry_us / _US, reset_us / _US

@@ -1,0 +1,72 @@
+"""Exactness under contention compared with `limits` 5.8: its check-then-record over-admits; ours cannot."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+
+from infra_models.security import RateLimitPolicy
+from infra_security.ratelimit import RateLimiter
+
+limits = pytest.importorskip("limits")
+
+
+def run_threads(target: object, n: int) -> None:
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]  # type: ignore[arg-type]
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+
+
+class TestAgainstLimits:
+    def test_test_then_hit_over_admits_while_ours_is_exact(self) -> None:
+        """Two callers check the last free unit before either records it: `limits` admits both."""
+        item = limits.parse("1/day")
+        strategy = limits.strategies.FixedWindowRateLimiter(limits.storage.MemoryStorage())
+        ours = RateLimiter(default=RateLimitPolicy(name="p", limit=1, period_seconds=86_400, scope="global"))
+        checked = threading.Barrier(2)
+        theirs_admitted = [False, False]
+        ours_admitted = [False, False]
+
+        def worker(i: int) -> None:
+            ok = strategy.test(item, "k")
+            checked.wait()  # both have checked before either records
+            if ok:  # the check-then-record pattern: act on test(), then record with hit()
+                strategy.hit(item, "k")
+                theirs_admitted[i] = True
+            checked.wait()
+            ours_admitted[i] = ours.hit().allowed
+
+        run_threads(worker, 2)
+        assert sum(theirs_admitted) == 2  # over-admission: limit 1, two admitted
+        assert sum(ours_admitted) == 1
+
+    def test_eight_threads_one_key(self) -> None:
+        """8 threads x 1000 on a 1000/day key: ours admits exactly 1000, whatever `limits` does."""
+        item = limits.parse("1000/day")
+        fixed = limits.strategies.FixedWindowRateLimiter(limits.storage.MemoryStorage())
+        ours = RateLimiter(default=RateLimitPolicy(name="p", limit=1000, period_seconds=86_400, scope="global"))
+        barrier = threading.Barrier(8)
+        theirs = [0] * 8
+        mine = [0] * 8
+
+        def worker(i: int) -> None:
+            barrier.wait()
+            for _ in range(1000):
+                theirs[i] += fixed.hit(item, "k")
+                mine[i] += ours.hit().allowed
+
+        run_threads(worker, 8)
+        assert sum(mine) == 1000
+        # `limits` fixed window re-reads its counter after releasing the lock: it may admit fewer than the
+        # limit (never more). Reported, not asserted, because the race does not fire on every run.
+        assert sum(theirs) <= 1000
+        print(f"limits fixed window admitted {sum(theirs)} of 1000; ours {sum(mine)}")
