@@ -131,6 +131,7 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     from infra_readiness.api import find_nodes, summarize
     from infra_readiness.context import NodeContext, NodeOptions
     from infra_readiness.errors import ReadinessInputError
+
     try:
         roots = find_nodes(path, recursive=recursive)
     except ReadinessInputError as exc:

@@ -77,7 +77,8 @@ def contract_valid(node: NodeContext) -> Outcome:
         )
         for p in problems
     ]
-    return Outcome.failed(f"contract does not validate: {error.message}", findings)
+    message = error.message.replace(str(node.contract_path), file)
+    return Outcome.failed(f"contract does not validate: {message}", findings)
 
 
 def _line_from_message(message: str) -> int | None:
