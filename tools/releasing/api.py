@@ -6,6 +6,7 @@ new minor version. Additions never need more than the version the package alread
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from workspace import Package, Workspace
 from releasing.errors import UsageError
 from releasing.gitutil import extract
 from releasing.history import Release, last_release
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 __all__ = ["ApiReport", "check_api", "compare", "load_api", "required_segment"]
 
@@ -71,6 +74,22 @@ def _exports(module: Any) -> list[str]:
     return [str(name) for name in (module.exports or [])]
 
 
+def _explain(breakage: Any) -> str:
+    text = _ANSI.sub("", breakage.explain())
+    rest = text.split(": ", 1)[1] if ": " in text else text  # drop griffe's file:line location
+    try:
+        return f"{breakage.obj.module.path}.{rest}"
+    except Exception:  # an unresolvable alias: fall back to its own path
+        return f"{breakage.obj.path}: {rest}"
+
+
+def _canonical(obj: Any) -> str:
+    try:
+        return str(obj.canonical_path)
+    except Exception:  # an alias to something outside the package: its own path is the best we have
+        return str(obj.path)
+
+
 def compare(old: Any, new: Any) -> tuple[list[str], list[str]]:
     """(breaking changes, added names) between two griffe modules, limited to the names in `__all__`."""
     import griffe
@@ -78,15 +97,14 @@ def compare(old: Any, new: Any) -> tuple[list[str], list[str]]:
     old_names, new_names = _exports(old), _exports(new)
     breaking = [f"{old.path}.{n}: removed from __all__" for n in old_names if n not in new_names]
     added = [n for n in new_names if n not in old_names]
-    for name in old_names:
-        if name not in new_names or name not in old.members or name not in new.members:
-            continue
-        try:
-            breaking += [b.explain() for b in griffe.find_breaking_changes(old[name], new[name])]
-        except griffe.AliasResolutionError:
-            old_target, new_target = old.members[name].target_path, new.members[name].target_path
-            if old_target != new_target:
-                breaking.append(f"{old.path}.{name}: now refers to {new_target} instead of {old_target}")
+    kept = [n for n in old_names if n in new_names and n in old.members]
+    prefixes = tuple({f"{old.path}.{n}" for n in kept} | {_canonical(old.members[n]) for n in kept})
+    for breakage in griffe.find_breaking_changes(old, new):
+        paths = {str(breakage.obj.path), _canonical(breakage.obj)}
+        if any(p == pre or p.startswith((pre + ".", pre + "(")) for p in paths for pre in prefixes):
+            line = _explain(breakage)
+            if line not in breaking:
+                breaking.append(line)
     return breaking, added
 
 

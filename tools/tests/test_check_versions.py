@@ -1,0 +1,73 @@
+"""`check_versions`: ranges on infra-models have both bounds, admit the local version, point at releases."""
+
+from __future__ import annotations
+
+import re
+
+from check_versions import main as check_main
+
+
+def _set_dep(repo, dist, deps):
+    path = f"packages/{dist}/pyproject.toml"
+    text = re.sub(r"dependencies = \[.*\]", "dependencies = [" + deps + "]", repo.read(path))
+    repo.write(path, text)
+
+
+def _check(repo, capsys):
+    code = check_main(["--root", str(repo.root)])
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+class TestCheckVersions:
+    def test_consistent_workspace_passes(self, repo, capsys):
+        _set_dep(repo, "infra-readiness", '"infra-models>=0.1,<1"')
+        code, out = _check(repo, capsys)
+        assert code == 0, out
+        assert "3 package(s) admit infra-models 0.1.0" in out
+
+    def test_sibling_dependency_is_refused(self, repo, capsys):
+        code, out = _check(repo, capsys)
+        assert code == 1
+        assert "infra-readiness: depends on the sibling infra-gen" in out
+
+    def test_missing_bounds(self, repo, capsys):
+        _set_dep(repo, "infra-gen", '"infra-models>=0.1"')
+        _set_dep(repo, "infra-security", '"infra-models<1"')
+        _set_dep(repo, "infra-readiness", '"infra-models==0.1.0"')
+        code, out = _check(repo, capsys)
+        assert code == 1
+        assert "infra-gen: `infra-models>=0.1` has no upper bound" in out
+        assert "infra-security: `infra-models<1` has no lower bound" in out
+        assert "infra-readiness: `infra-models==0.1.0` pins infra-models" in out
+
+    def test_range_must_admit_local_version(self, repo, capsys):
+        _set_dep(repo, "infra-gen", '"infra-models>=0.2,<1"')
+        code, out = _check(repo, capsys)
+        assert "infra-gen: `infra-models<1,>=0.2` does not admit the local infra-models 0.1.0" in out
+        assert code == 1
+
+    def test_prerelease_specifier(self, repo, capsys):
+        _set_dep(repo, "infra-gen", '"infra-models>=0.1,<1", "click>=8.2.0rc1"')
+        code, out = _check(repo, capsys)
+        assert code == 1
+        assert "names the pre-release 8.2.0rc1" in out
+
+    def test_lower_bound_must_be_released(self, repo, capsys):
+        _set_dep(repo, "infra-readiness", '"infra-models>=0.1,<1"')
+        repo.git("tag", "infra-models-v0.1.0")
+        repo.write("packages/infra-models/src/infra_models/__about__.py", '__version__ = "0.2.0"\n')
+        assert _check(repo, capsys)[0] == 0
+        _set_dep(repo, "infra-gen", '"infra-models>=0.2,<1"')
+        code, out = _check(repo, capsys)
+        assert code == 1
+        assert "lets in infra-models 0.2.0, which is not released (released: 0.1.0)" in out
+
+    def test_missing_dependency_on_models(self, repo, capsys):
+        _set_dep(repo, "infra-security", "")
+        code, out = _check(repo, capsys)
+        assert code == 1
+        assert "infra-security: does not depend on infra-models" in out
+
+    def test_real_workspace_is_consistent(self, capsys):
+        assert check_main([]) == 0, capsys.readouterr()

@@ -1,0 +1,91 @@
+"""`verify-install`: real wheels in a real fresh venv, from a tiny fake workspace."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from releasing.verify import declared_import_problems
+from workspace import discover
+
+UNIT_TEST = """\
+import {pkg}
+
+
+def test_runs_from_the_installed_wheel():
+    assert "site-packages" in {pkg}.__file__
+    assert {pkg}.hello("x") == "x"
+"""
+
+
+def _with_tests_and_cli(repo):
+    for dist in ("infra-models", "infra-gen", "infra-security"):
+        pkg = dist.replace("-", "_")
+        repo.add_package(dist, () if dist == "infra-models" else ("infra-models>=0.1,<1",), script=True)
+        repo.write(f"packages/{dist}/tests/unit/test_{pkg}.py", UNIT_TEST.format(pkg=pkg))
+    # infra-security reaches for a sibling it does not declare, hidden from the static scan
+    repo.write(
+        "packages/infra-security/src/infra_security/bridge.py",
+        'import importlib\n\ngen = importlib.import_module("infra_" + "gen")\n',
+    )
+    repo.commit("fake packages with tests and CLIs")
+
+
+class TestDeclaredImports:
+    def test_static_scan_names_file_line_and_missing_dependency(self, repo):
+        repo.write("packages/infra-gen/src/infra_gen/x.py", '"""x."""\n\nfrom infra_security import hello\n')
+        ws = discover(repo.root)
+        problems = declared_import_problems(ws, ws.get("infra-gen"))
+        assert problems == [
+            "packages/infra-gen/src/infra_gen/x.py:3: imports infra_security, but infra-gen does not declare "
+            "infra-security in its dependencies"
+        ]
+        assert declared_import_problems(ws, ws.get("infra-readiness")) == []  # declares infra-gen
+
+    def test_needs_package_or_all(self, repo, run):
+        code, _, err = run(repo, "verify-install")
+        assert code == 2
+        assert "name one PACKAGE or pass --all" in err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is needed to build and install wheels")
+class TestVerifyInstall:
+    def test_good_package_passes_and_undeclared_sibling_fails(self, repo, run):
+        _with_tests_and_cli(repo)
+        code, out, err = run(repo, "verify-install", "infra-gen", "--format", "json")
+        assert code == 0, out + err
+        result = json.loads(out)["results"][0]
+        steps = {s["name"]: s for s in result["steps"]}
+        assert steps["infra-gen --help / --version"]["ok"]
+        assert "1 passed" in steps["unit tests against the installed wheel"]["detail"]
+
+        code, out, err = run(repo, "verify-install", "infra-security", "--format", "json")
+        assert code == 1
+        failed = [s for s in json.loads(out)["results"][0]["steps"] if not s["ok"]]
+        assert [s["name"] for s in failed] == ["every module imports"]
+        assert "import infra_security.bridge: ModuleNotFoundError: No module named 'infra_gen'" in failed[0]["detail"]
+
+    def test_lowest_builds_infra_models_from_its_first_commit_or_tag(self, repo, run):
+        _with_tests_and_cli(repo)
+        models_init = repo.read("packages/infra-models/src/infra_models/__init__.py")
+        repo.write(
+            "packages/infra-models/src/infra_models/__init__.py",
+            models_init.replace('__all__ = ["hello"]', '__all__ = ["added", "hello"]')
+            + "\n\ndef added() -> int:\n    return 1\n",
+        )
+        gen_init = repo.read("packages/infra-gen/src/infra_gen/__init__.py")
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", gen_init + "\nfrom infra_models import added\n")
+        repo.commit("infra-models grows while still 0.1.0; infra-gen uses it")
+
+        code, out, err = run(repo, "verify-install", "infra-gen", "--lowest")
+        assert code == 1, out + err
+        assert "infra-models 0.1.0 from" in out
+        assert "(__about__.py (unreleased))" in out
+        assert "cannot import name 'added' from 'infra_models'" in out
+
+        repo.git("tag", "infra-models-v0.1.0")  # the release holds `added`: the claim is now true
+        code, out, err = run(repo, "verify-install", "infra-gen", "--lowest")
+        assert code == 0, out + err
+        assert "(tag infra-models-v0.1.0)" in out
