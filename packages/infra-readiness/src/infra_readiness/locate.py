@@ -49,7 +49,7 @@ def source_roots(root: Path) -> list[Path]:
 
 
 def find_import_name(root: Path, contract_name: object = None, project: dict[str, Any] | None = None) -> str | None:
-    """The top-level module of the node: from its contract name, its project name, or its only package."""
+    """The top-level module: the contract name for a node; for a package its project name or its only package."""
     bases = source_roots(root)
     candidates: list[str] = []
     if isinstance(contract_name, str):
@@ -60,6 +60,8 @@ def find_import_name(root: Path, contract_name: object = None, project: dict[str
     for candidate in candidates:
         if _IDENT.match(candidate) and any(_is_module(base, candidate) for base in bases):
             return candidate
+    if isinstance(contract_name, str):
+        return None  # a node's contract name is its import name: no guessing past it
     packages = sorted(
         p.name for base in bases for p in _children(base) if _IDENT.match(p.name) and (p / "__init__.py").is_file()
     )

@@ -6,8 +6,8 @@ import asyncio
 from datetime import date
 
 import pytest
-from infra_models import CheckStatus, ReadinessLevel, ReadinessReport
 
+from infra_models import CheckStatus, ReadinessLevel, ReadinessReport
 from infra_readiness import ProductionReadinessCheck, check_path
 
 TODAY = date(2026, 11, 28)
