@@ -10,7 +10,11 @@ from infra_gen.__about__ import __version__
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Scaffolds ONEX nodes (EFFECT, COMPUTE, REDUCER, ORCHESTRATOR) from cookiecutter templates.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Scaffolds ONEX nodes (EFFECT, COMPUTE, REDUCER, ORCHESTRATOR) from cookiecutter templates.",
+)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,161 @@
+"""NodeGenerator: answers → templates rendered in memory → a plan → applied atomically.
+
+Example:
+    >>> generator = NodeGenerator(output_dir=".")
+    >>> result = generator.generate_node(  # doctest: +SKIP
+    ...     node_type="effect", domain="infrastructure", microservice_name="vault_adapter",
+    ...     business_description="HashiCorp Vault secret management", external_system="HashiCorp Vault")
+    >>> result.project_dir  # doctest: +SKIP
+    PosixPath('vault-adapter')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra_gen.answers import build_contract, complete_contract, template_context
+from infra_gen.errors import TemplateError
+from infra_gen.plan import Action, OnConflict, Plan, apply_plan, build_plan
+from infra_gen.render import RenderedFile, render_templates, template_hash
+from infra_gen.state import STATE_FILE, state_bytes
+from infra_gen.workspace import find_workspace
+from infra_models import NodeContract, NodeKind, load_contract
+
+__all__ = ["BUILTIN_TEMPLATES", "GenerationResult", "NodeGenerator", "render_node", "template_roots"]
+
+BUILTIN_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """What a generation planned and wrote."""
+
+    plan: Plan
+    project_dir: Path
+    written: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+def template_roots(kind: NodeKind, template_dir: Path | None = None) -> list[Path]:
+    """The template folders of ``kind``: the shared files, then the kind's own."""
+    base = template_dir or BUILTIN_TEMPLATES
+    roots = [base / "_common"] if (base / "_common").is_dir() else []
+    own = base / kind.value.lower()
+    if not own.is_dir():
+        raise TemplateError(f"{base}: no template for {kind.value} (expected {own})", code="gen.template.missing")
+    return [*roots, own]
+
+
+def render_node(
+    contract: NodeContract, *, template_dir: Path | None = None, top: str | None = None
+) -> dict[str, RenderedFile]:
+    """Render the node of ``contract`` into memory, ``.infra-gen.json`` included; paths start with ``top``."""
+    roots = template_roots(contract.kind, template_dir)
+    context = template_context(contract)
+    prefix = top or context["project_dir"]
+    files = render_templates(roots, context, top=prefix)
+    base = {path[len(prefix) + 1 :]: f.content for path, f in files.items()}
+    state = f"{prefix}/{STATE_FILE}"
+    files[state] = RenderedFile(state, state_bytes(contract.kind.value.lower(), template_hash(roots), contract, base))
+    return dict(sorted(files.items()))
+
+
+class NodeGenerator:
+    """Generates ONEX nodes (EFFECT, COMPUTE, REDUCER, ORCHESTRATOR) into ``output_dir``.
+
+    When ``output_dir`` is a hatch workspace (its ``hatch.toml`` lists ``workspace.members``), the node goes to
+    ``packages/<name>`` and is added to the members list, in the same plan.
+    """
+
+    def __init__(
+        self, output_dir: str | Path = ".", *, on_conflict: OnConflict = "abort", template_dir: str | Path | None = None
+    ) -> None:
+        self.output_dir = Path(output_dir)
+        self.on_conflict: OnConflict = on_conflict
+        self.template_dir = Path(template_dir) if template_dir is not None else None
+
+    def plan_contract(self, contract: NodeContract) -> Plan:
+        """The plan of generating the node of ``contract``; writes nothing."""
+        contract = complete_contract(contract)
+        kebab = contract.name.replace("_", "-")
+        workspace = find_workspace(self.output_dir) if self.output_dir.is_dir() else None
+        top = f"packages/{kebab}" if workspace is not None else kebab
+        rendered = render_node(contract, template_dir=self.template_dir, top=top)
+        plan = build_plan(
+            self.output_dir,
+            rendered.values(),
+            on_conflict=self.on_conflict,
+            meta={"node": contract.name, "kind": contract.kind.value, "project_dir": top},
+        )
+        if workspace is not None:
+            text = workspace.config.read_text(encoding="utf-8")
+            updated = workspace.add_member(text, top)
+            if updated != text:
+                member = RenderedFile("hatch.toml", updated.encode("utf-8"))
+                planned = build_plan(self.output_dir, [member], on_conflict="overwrite").files
+                plan = Plan(plan.root, (*plan.files, *planned), {**plan.meta, "workspace": str(workspace.root)})
+        return plan
+
+    def plan_node(
+        self,
+        node_type: str | NodeKind,
+        microservice_name: str,
+        *,
+        domain: str = "infrastructure",
+        business_description: str = "",
+        external_system: str | None = None,
+        version: str = "0.1.0",
+    ) -> Plan:
+        """The plan of generating a new node; writes nothing."""
+        contract = build_contract(
+            node_type,
+            microservice_name,
+            domain=domain,
+            description=business_description,
+            external_system=external_system,
+            version=version,
+        )
+        return self.plan_contract(contract)
+
+    def apply(self, plan: Plan) -> GenerationResult:
+        """Write ``plan`` atomically (see :func:`infra_gen.plan.apply_plan`)."""
+        written = apply_plan(plan)
+        return GenerationResult(plan, self.output_dir / str(plan.meta["project_dir"]), written)
+
+    def generate_node(
+        self,
+        node_type: str | NodeKind,
+        microservice_name: str,
+        *,
+        domain: str = "infrastructure",
+        business_description: str = "",
+        external_system: str | None = None,
+        version: str = "0.1.0",
+        dry_run: bool = False,
+    ) -> GenerationResult:
+        """Generate a node; with ``dry_run`` only plan it. Raises :class:`~infra_gen.errors.GenError` subclasses."""
+        plan = self.plan_node(
+            node_type,
+            microservice_name,
+            domain=domain,
+            business_description=business_description,
+            external_system=external_system,
+            version=version,
+        )
+        if dry_run:
+            return GenerationResult(plan, self.output_dir / str(plan.meta["project_dir"]), [], True)
+        return self.apply(plan)
+
+    def generate_from_contract(self, contract: NodeContract | str | Path, *, dry_run: bool = False) -> GenerationResult:
+        """Generate the node a ``contract.yaml`` (or a :class:`NodeContract`) describes."""
+        loaded = contract if isinstance(contract, NodeContract) else load_contract(contract)
+        plan = self.plan_contract(loaded)
+        if dry_run:
+            return GenerationResult(plan, self.output_dir / str(plan.meta["project_dir"]), [], True)
+        return self.apply(plan)
+
+
+def plan_is_noop(plan: Plan) -> bool:
+    """True when applying ``plan`` would change nothing."""
+    return all(f.action in {Action.IDENTICAL, Action.SKIP} for f in plan.files)
