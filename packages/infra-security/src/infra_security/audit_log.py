@@ -1,0 +1,328 @@
+"""``AuditLogger``: redacted, HMAC-chained audit records written to sinks, with signed checkpoints and alerts.
+
+Where ``AuditLogger()`` writes by default (all overridable by arguments):
+
+- directory: ``$INFRA_AUDIT_DIR``, else ``$XDG_STATE_HOME/infra-security/audit``, else
+  ``~/.local/state/infra-security/audit`` (created with mode 0700);
+- records: ``<directory>/audit.jsonl``; signed checkpoints: ``<directory>/checkpoints.jsonl``;
+- keys: ``$INFRA_AUDIT_KEYS_FILE``, else ``<directory>/audit-keys.json`` (mode 0600). A new, empty log gets
+  fresh keys; a log that has records but no keys file is refused (fail closed).
+
+Example:
+    >>> import tempfile
+    >>> with AuditLogger(directory=tempfile.mkdtemp()) as logger:
+    ...     event = logger.log_security_event(
+    ...         event_type="authentication", user_id="user123", action="login", outcome="success")
+    >>> event.actor
+    'user123'
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from infra_models.enums import ComplianceLevel, Severity
+from infra_models.security import AuditEvent, AuditEventType, AuditOutcome, SecurityEventData
+from infra_security.alerts import AlertHook
+from infra_security.audit_keys import AuditKeys
+from infra_security.chain import ChainHead, canonical, encode_record, parse_record, record_mac
+from infra_security.checkpoints import Checkpoint, Checkpointer, parse_checkpoint
+from infra_security.errors import AuditConfigError, AuditWriteError
+from infra_security.redaction import DEFAULT_SENSITIVE_FIELDS, Redactor
+from infra_security.sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, read_last_line
+
+__all__ = ["ENV_AUDIT_DIR", "ENV_AUDIT_KEYS_FILE", "AuditLogger", "default_audit_dir"]
+
+ENV_AUDIT_DIR = "INFRA_AUDIT_DIR"
+ENV_AUDIT_KEYS_FILE = "INFRA_AUDIT_KEYS_FILE"
+LOG_NAME = "audit.jsonl"
+CHECKPOINT_NAME = "checkpoints.jsonl"
+KEYS_NAME = "audit-keys.json"
+
+_log = logging.getLogger("infra_security.audit")
+
+
+def default_audit_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The directory ``AuditLogger()`` uses when none is given."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_AUDIT_DIR):
+        return Path(env[ENV_AUDIT_DIR])
+    state = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "infra-security" / "audit"
+
+
+class AuditLogger:
+    """Writes :class:`infra_models.AuditEvent` records to one or more sinks as a keyed, tamper-evident chain.
+
+    Fail closed by default: an event that the sinks did not take (none of them, or not all with
+    ``require_all_sinks``) raises :class:`AuditWriteError`; ``fail_open=True`` logs the failure instead.
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: str | Path | None = None,
+        keys: AuditKeys | None = None,
+        sinks: Sequence[AuditSink] | None = None,
+        checkpoint_sink: AuditSink | None = None,
+        fail_open: bool = False,
+        require_all_sinks: bool = False,
+        redact_fields: Iterable[str] = DEFAULT_SENSITIVE_FIELDS,
+        alert_severity: Severity = Severity.HIGH,
+        alert_hooks: Iterable[AlertHook] = (),
+        checkpoint_every: int = 1000,
+        checkpoint_seconds: float = 60.0,
+        fsync: FsyncPolicy | str = FsyncPolicy.INTERVAL,
+        clock: Callable[[], datetime] | None = None,
+        environ: Mapping[str, str] | None = None,
+        on_sink_error: Callable[[AuditSink, BaseException], None] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        self.directory = Path(directory) if directory is not None else default_audit_dir(env)
+        default_log = self.directory / LOG_NAME
+        self._owned: list[AuditSink] = []
+        if sinks is None:
+            self.keys = keys or self._load_or_create_keys(env, default_log)
+            file_sink = JsonLinesFileSink(default_log, fsync=fsync)
+            self._owned.append(file_sink)
+            sinks = [file_sink]
+        else:
+            self.keys = keys or self._load_or_create_keys(env, None)
+        if not sinks:
+            raise AuditConfigError("AuditLogger needs at least one sink")
+        if self.keys.signing_key is None:
+            raise AuditConfigError("the audit keys have no `signing_key`; checkpoints cannot be signed")
+        self.sinks = list(sinks)
+        if checkpoint_sink is None:
+            checkpoint_sink = JsonLinesFileSink(self.directory / CHECKPOINT_NAME, fsync=FsyncPolicy.ALWAYS)
+            self._owned.append(checkpoint_sink)
+        self.checkpoint_sink = checkpoint_sink
+        self.fail_open = fail_open
+        self.require_all_sinks = require_all_sinks
+        self.alert_severity = alert_severity
+        self.alert_hooks = list(alert_hooks)
+        self.dropped = 0
+        self._redactor = Redactor(self.keys.redaction_key, redact_fields)
+        self._key, self._kid = self.keys.chain_key, self.keys.key_id
+        self._on_sink_error = on_sink_error
+        self._lock = threading.Lock()
+        kwargs: dict[str, Any] = {"every_events": checkpoint_every, "every_seconds": checkpoint_seconds}
+        if clock is not None:
+            kwargs["clock"] = clock
+        self._checkpointer = Checkpointer(self.keys.signing_key, checkpoint_sink, self._kid, **kwargs)
+        self._kid_bytes = self._kid.encode("ascii")
+        self._head, last_checkpoint = self._resume()
+        self._head_hex = self._head.mac.hex().encode()
+        self._checkpointer.resume(last_checkpoint)
+        self._closed = False
+
+    # --- public API ---------------------------------------------------------------------------------
+
+    @property
+    def head(self) -> ChainHead:
+        """The last record written: its sequence number and MAC."""
+        return self._head
+
+    def log_security_event(
+        self,
+        event_type: AuditEventType | str,
+        user_id: str,
+        action: str,
+        outcome: AuditOutcome | str,
+        *,
+        resource: str | None = None,
+        severity: Severity | str | None = None,
+        details: Mapping[str, Any] | None = None,
+        context: SecurityEventData | Mapping[str, Any] | None = None,
+        compliance_level: ComplianceLevel | str = ComplianceLevel.NONE,
+        correlation_id: str | None = None,
+    ) -> AuditEvent:
+        """Record a security event (the original API); returns the event as written (redacted).
+
+        ``severity`` defaults to HIGH for ``security_violation`` and INFO otherwise.
+        """
+        kind = AuditEventType(event_type)
+        if severity is None:
+            severity = Severity.HIGH if kind is AuditEventType.SECURITY_VIOLATION else Severity.INFO
+        if isinstance(context, Mapping):
+            context = SecurityEventData.model_validate(context)
+        event = AuditEvent(
+            event_type=kind,
+            severity=Severity(severity),
+            actor=user_id,
+            action=action,
+            resource=resource,
+            outcome=AuditOutcome(outcome),
+            correlation_id=correlation_id,
+            compliance_level=ComplianceLevel(compliance_level),
+            context=context,
+            details=dict(details or {}),
+        )
+        return self.log(event)
+
+    def log(self, event: AuditEvent) -> AuditEvent:
+        """Redact, chain and write one event; returns it as written. Raises when the policy is not met."""
+        if self._closed:
+            raise AuditWriteError("the audit logger is closed")
+        event = self._redact(event)
+        # The model's own attributes (enums, datetime) serialise directly with orjson: cheaper than model_dump.
+        data = dict(event.__dict__)
+        if event.context is not None:
+            data["context"] = dict(event.context.__dict__)
+        try:
+            event_bytes = canonical(data)
+        except TypeError as exc:
+            raise AuditWriteError(f"audit event {event.event_id} is not JSON-serialisable: {exc}") from exc
+        with self._lock:
+            head = self._head
+            seq = head.seq + 1
+            mac = record_mac(self._key, seq, head.mac, self._kid, event_bytes)
+            mac_hex = mac.hex().encode()
+            line = encode_record(seq, self._head_hex, self._kid_bytes, mac_hex, event_bytes)
+            failures: list[tuple[AuditSink, BaseException]] = []
+            for sink in self.sinks:
+                try:
+                    sink.write(line)
+                except Exception as exc:
+                    failures.append((sink, exc))
+            accepted = len(self.sinks) - len(failures)
+            if accepted:
+                self._head, self._head_hex = ChainHead(seq, mac), mac_hex
+                if self._checkpointer.due(self._head):
+                    self._write_checkpoint()
+        if failures:
+            self._report(failures, seq)
+            if not self.fail_open and (accepted == 0 or self.require_all_sinks):
+                first_sink, first_error = failures[0]
+                raise AuditWriteError(
+                    f"audit event seq {seq} was not written to {len(failures)} of {len(self.sinks)} sink(s) "
+                    f"(first: {first_sink.name}: {first_error}); failing closed",
+                    details={"seq": seq, "failed": [s.name for s, _ in failures]},
+                ) from first_error
+            if accepted == 0:
+                self.dropped += 1
+        if self.alert_hooks and event.severity >= self.alert_severity:
+            self._alert(event)
+        return event
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Write a signed checkpoint of the current head now (None when nothing was written yet)."""
+        with self._lock:
+            return self._write_checkpoint()
+
+    def hash_value(self, value: Any) -> str:
+        """The redacted form a value would have in this log (to search for a known secret)."""
+        return self._redactor.hash_value(value)
+
+    def close(self) -> None:
+        """Flush the sinks, write a final checkpoint, close what this logger opened."""
+        if self._closed:
+            return
+        with self._lock:
+            self._closed = True
+            for sink in self.sinks:
+                try:
+                    sink.flush()
+                except Exception as exc:
+                    self._report([(sink, exc)], self._head.seq)
+            self._write_checkpoint(final=True)
+            for sink in self._owned:
+                sink.close()
+
+    def __enter__(self) -> AuditLogger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _redact(self, event: AuditEvent) -> AuditEvent:
+        update: dict[str, Any] = {}
+        if event.details:
+            update["details"] = self._redactor.redact(event.details)
+        if event.context is not None and event.context.attributes:
+            attributes = self._redactor.redact(event.context.attributes)
+            update["context"] = event.context.model_copy(update={"attributes": attributes})
+        return event.model_copy(update=update) if update else event
+
+    def _write_checkpoint(self, *, final: bool = False) -> Checkpoint | None:
+        if self._head.seq == 0 or (final and self._checkpointer.last_seq == self._head.seq):
+            return None
+        try:
+            return self._checkpointer.write(self._head)
+        except Exception as exc:
+            # The record is already written; a missing checkpoint only weakens truncation detection.
+            self._report([(self.checkpoint_sink, exc)], self._head.seq)
+            return None
+
+    def _report(self, failures: list[tuple[AuditSink, BaseException]], seq: int) -> None:
+        for sink, exc in failures:
+            _log.error("audit sink %s failed at seq %d: %s", sink.name, seq, exc)
+            if self._on_sink_error is not None:
+                self._on_sink_error(sink, exc)
+
+    def _alert(self, event: AuditEvent) -> None:
+        for hook in self.alert_hooks:
+            try:
+                hook(event)
+            except Exception:
+                _log.exception("audit alert hook %r failed", hook)
+
+    def _load_or_create_keys(self, env: Mapping[str, str], log_path: Path | None) -> AuditKeys:
+        path = Path(env[ENV_AUDIT_KEYS_FILE]) if env.get(ENV_AUDIT_KEYS_FILE) else self.directory / KEYS_NAME
+        if path.exists():
+            return AuditKeys.load(path)
+        if log_path is not None and log_path.exists() and log_path.stat().st_size > 0:
+            raise AuditConfigError(
+                f"{log_path} has records but its keys file {path} is missing; restore the keys file "
+                f"(or set {ENV_AUDIT_KEYS_FILE}), or start a new log in another directory"
+            )
+        keys = AuditKeys.generate()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            keys.save(path)
+        except OSError as exc:
+            raise AuditConfigError(f"{path}: cannot create the audit keys file ({exc.strerror})") from exc
+        _log.info("created audit keys at %s", path)
+        return keys
+
+    def _resume(self) -> tuple[ChainHead, Checkpoint | None]:
+        head = ChainHead()
+        for sink in self.sinks:
+            if isinstance(sink, JsonLinesFileSink):
+                try:
+                    last = read_last_line(sink.path)
+                    record = parse_record(last) if last is not None else None
+                except ValueError as exc:
+                    raise AuditConfigError(
+                        f"cannot continue the audit chain in {sink.path}: {exc}; run `infra-security audit "
+                        "verify` on it and move it aside"
+                    ) from exc
+                if record is not None:
+                    if record.kid != self._kid:
+                        raise AuditConfigError(
+                            f"{sink.path} was written with audit key {record.kid}, not {self._kid}; "
+                            "use its keys file or start a new log"
+                        )
+                    if record.seq > head.seq:
+                        head = ChainHead(record.seq, record.mac)
+        checkpoint: Checkpoint | None = None
+        if isinstance(self.checkpoint_sink, JsonLinesFileSink):
+            try:
+                last = read_last_line(self.checkpoint_sink.path)
+                checkpoint = parse_checkpoint(last) if last is not None else None
+            except ValueError as exc:
+                raise AuditConfigError(
+                    f"cannot read the last checkpoint in {self.checkpoint_sink.path}: {exc}"
+                ) from exc
+            if checkpoint is not None and checkpoint.seq > head.seq:
+                # The log was rotated away: continue the chain from the last signed head.
+                head = ChainHead(checkpoint.seq, checkpoint.head)
+        return head, checkpoint

@@ -1,0 +1,78 @@
+"""Redaction by keyed HMAC: sensitive values are replaced before anything is written.
+
+A value under a sensitive field name (matched exactly, case-insensitively, at any depth; never by substring)
+becomes ``"hmac-sha256:<hex>"``, the HMAC-SHA256 of its canonical JSON under the redaction key. Equal values
+give equal hashes, so they can still be matched (like Vault's ``sys/audit-hash``): compute the hash of a known
+value with :meth:`Redactor.hash_value` or ``infra-security audit hash``. Nested objects, lists, numbers and
+booleans under a sensitive name are hashed whole.
+
+Example:
+    >>> r = Redactor(b"k" * 32, ["password"])
+    >>> r.redact({"user": "ann", "password": "hunter2"})["password"].startswith("hmac-sha256:")
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+__all__ = ["DEFAULT_SENSITIVE_FIELDS", "REDACTED_PREFIX", "Redactor"]
+
+REDACTED_PREFIX = "hmac-sha256:"
+
+DEFAULT_SENSITIVE_FIELDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "passphrase",
+        "secret",
+        "client_secret",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "api_key",
+        "apikey",
+        "authorization",
+        "cookie",
+        "set-cookie",
+        "private_key",
+        "secret_key",
+        "session_token",
+        "card_number",
+        "cvv",
+        "ssn",
+    }
+)
+
+
+class Redactor:
+    """Replaces values of the named fields by their keyed HMAC."""
+
+    def __init__(self, key: bytes, fields: Iterable[str] = DEFAULT_SENSITIVE_FIELDS) -> None:
+        if len(key) < 16:
+            raise ValueError("redaction key must be at least 16 bytes")
+        self._key = key
+        self.fields = frozenset(f.lower() for f in fields)
+
+    def hash_value(self, value: Any) -> str:
+        """The redacted form of ``value``: ``hmac-sha256:`` and the hex HMAC of its canonical JSON."""
+        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        return REDACTED_PREFIX + hmac.digest(self._key, data, hashlib.sha256).hex()
+
+    def redact(self, value: Any) -> Any:
+        """A copy of ``value`` with every sensitive field's value hashed (dicts and lists walked)."""
+        if isinstance(value, dict):
+            fields = self.fields
+            return {
+                k: (self.hash_value(v) if isinstance(k, str) and k.lower() in fields else self.redact(v))
+                for k, v in value.items()
+            }
+        if isinstance(value, list | tuple):
+            return [self.redact(v) for v in value]
+        return value

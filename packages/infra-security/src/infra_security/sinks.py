@@ -1,0 +1,177 @@
+"""Audit sinks: where record lines go. A JSON-lines file (rotation-safe, fsync policy) and stdout.
+
+The Kafka sink lives in :mod:`infra_security.sink_kafka` so that confluent-kafka is imported only when used.
+Sinks are called under the audit logger's lock, one line at a time; a sink raises when it could not take a
+line, and the logger's failure policy decides what follows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from infra_security.errors import AuditConfigError
+
+__all__ = ["AuditSink", "FsyncPolicy", "JsonLinesFileSink", "StdoutSink", "read_last_line"]
+
+
+class AuditSink(Protocol):
+    """Something that durably takes audit lines."""
+
+    name: str
+
+    def write(self, line: bytes) -> None:
+        """Take one line (ending in a newline); raise if it was not taken."""
+        ...
+
+    def flush(self) -> None:
+        """Push buffered lines to durable storage."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release resources."""
+        ...
+
+
+class FsyncPolicy(StrEnum):
+    """When the file sink calls ``fsync``: after every line, at most every interval, or never (OS decides)."""
+
+    ALWAYS = "always"
+    INTERVAL = "interval"
+    NEVER = "never"
+
+
+class JsonLinesFileSink:
+    """Appends lines to a file opened with ``O_APPEND`` (mode 0600), one ``write`` per line.
+
+    Rotation-safe: every ``reopen_check`` seconds the path is stat'ed and, if it was moved away (logrotate's
+    ``create`` mode) or replaced, the sink reopens it, so new lines go to the new file. Each line reaches the
+    OS before ``write`` returns (survives a process crash); ``fsync`` makes it survive power loss.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        fsync: FsyncPolicy | str = FsyncPolicy.INTERVAL,
+        fsync_interval: float = 1.0,
+        reopen_check: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = Path(path)
+        self.name = f"file:{self.path}"
+        try:
+            self.fsync = FsyncPolicy(fsync)
+        except ValueError as exc:
+            raise AuditConfigError(f"fsync must be one of always, interval, never; got {fsync!r}") from exc
+        self._fsync_interval = fsync_interval
+        self._reopen_check = reopen_check
+        self._clock = clock
+        self._fd = -1
+        self._open()
+        self._last_check = self._last_sync = clock()
+        self._dirty = False
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise AuditConfigError(f"{self.path}: cannot open the audit log for appending ({exc.strerror})") from exc
+        st = os.fstat(self._fd)
+        self._identity = (st.st_dev, st.st_ino)
+
+    def _rotated(self) -> bool:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        return (st.st_dev, st.st_ino) != self._identity
+
+    def write(self, line: bytes) -> None:
+        """Append one line; reopen first if the file was rotated."""
+        now = self._clock()
+        if now - self._last_check >= self._reopen_check:
+            self._last_check = now
+            if self._rotated():
+                self._sync_and_close()
+                self._open()
+        view = memoryview(line)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+        if self.fsync is FsyncPolicy.ALWAYS:
+            os.fsync(self._fd)
+        elif self.fsync is FsyncPolicy.INTERVAL:
+            self._dirty = True
+            if now - self._last_sync >= self._fsync_interval:
+                os.fsync(self._fd)
+                self._last_sync, self._dirty = now, False
+
+    def flush(self) -> None:
+        """fsync pending lines (unless the policy is NEVER)."""
+        if self._fd >= 0 and self._dirty and self.fsync is not FsyncPolicy.NEVER:
+            os.fsync(self._fd)
+            self._dirty = False
+
+    def _sync_and_close(self) -> None:
+        if self._fd >= 0:
+            if self.fsync is not FsyncPolicy.NEVER:
+                os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+    def close(self) -> None:
+        """fsync and close."""
+        self._sync_and_close()
+
+
+class StdoutSink:
+    """Writes lines to standard output (for containers whose log collector ships stdout)."""
+
+    def __init__(self, stream: BinaryIO | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stdout.buffer
+        self.name = "stdout"
+
+    def write(self, line: bytes) -> None:
+        """Write and flush one line."""
+        self._stream.write(line)
+        self._stream.flush()
+
+    def flush(self) -> None:
+        """Flush the stream."""
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Flush (standard output stays open)."""
+        self._stream.flush()
+
+
+def read_last_line(path: Path, *, limit: int = 1 << 20) -> bytes | None:
+    """The last complete line of a file (without its newline), or None if the file is missing or empty.
+
+    Raises ``ValueError`` when the file ends with an incomplete line (a torn write), so the caller can refuse
+    to continue a chain from an unknown state.
+    """
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return None
+            start = max(0, size - limit)
+            fh.seek(start)
+            tail = fh.read()
+    except FileNotFoundError:
+        return None
+    if not tail.endswith(b"\n"):
+        raise ValueError(f"{path} ends with an incomplete line (torn write at byte {size})")
+    body = tail[:-1]
+    cut = body.rfind(b"\n")
+    if cut < 0 and start > 0:
+        raise ValueError(f"{path}: last line is longer than {limit} bytes")
+    return body[cut + 1 :]
