@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, tuple_, update
 
 from infra_outbox.tables import DUE, UNFINISHED, events
 
 if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement, Engine, Update
+    from sqlalchemy import ColumnElement, Engine, Select, Update
 
 __all__ = ["ClaimedEvent", "Settlement", "claim_batch", "settle_batch"]
 
@@ -56,7 +57,23 @@ def _status_in(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _claim_statement() -> Update:
+def _window_statement() -> Select[Any]:
+    """The oldest unleased, unfinished rows in id order: a cheap read that proposes what to claim."""
+    now: Any = bindparam("now")
+    return (
+        select(events.c.id, events.c.topic, events.c.key, events.c.status, events.c.next_attempt_at)
+        .where(_status_in(events.c.status, DUE), or_(events.c.lease_until.is_(None), events.c.lease_until < now))
+        .order_by(events.c.id)
+        .limit(bindparam("window"))
+    )
+
+
+@functools.cache
+def _lease_statement() -> Update:
+    """Lock the proposed key heads (SKIP LOCKED), check they still are heads, and lease them with their followers.
+
+    One statement: a relay either leases a key's head with its followers, or nothing of that key.
+    """
     now: Any = bindparam("now")
     head = events.alias("head")
     earlier = events.alias("earlier")
@@ -71,30 +88,27 @@ def _claim_statement() -> Update:
     )
     heads = (
         select(head.c.id, head.c.topic, head.c.key)
-        .where(_status_in(head.c.status, DUE), head.c.next_attempt_at <= now, free, ~blocked)
-        .order_by(head.c.id)
-        .limit(bindparam("n"))
+        .where(
+            head.c.id.in_(bindparam("heads", expanding=True)),
+            _status_in(head.c.status, DUE),
+            head.c.next_attempt_at <= now,
+            free,
+            ~blocked,
+        )
         .with_for_update(skip_locked=True, of=head)
         .cte("heads")
     )
-    follower = events.alias("follower")
-    followers = (
-        select(follower.c.id)
-        .join(heads, and_(follower.c.topic == heads.c.topic, follower.c.key == heads.c.key))
-        .where(
-            follower.c.id != heads.c.id,
-            follower.c.status == literal_column("'pending'"),
-            or_(follower.c.lease_until.is_(None), follower.c.lease_until < now),
-        )
-        .order_by(follower.c.id)
-        .limit(bindparam("n"))
-        .subquery("followers")
-    )
-    # Wrapped in a subquery: SQLite refuses a parenthesised LIMIT member inside UNION ALL.
-    picked = union_all(select(heads.c.id), select(followers.c.id)).subquery("picked")
     return (
         update(events)
-        .where(events.c.id.in_(select(picked.c.id)))
+        .where(
+            events.c.id.in_(bindparam("ids", expanding=True)),
+            _status_in(events.c.status, DUE),
+            or_(events.c.lease_until.is_(None), events.c.lease_until < now),
+            or_(
+                events.c.id.in_(select(heads.c.id)),
+                tuple_(events.c.topic, events.c.key).in_(select(heads.c.topic, heads.c.key)),
+            ),
+        )
         .values(lease_token=bindparam("token"), lease_until=bindparam("until"), attempts=events.c.attempts + 1)
         .returning(
             events.c.id,
@@ -113,14 +127,84 @@ def _claim_statement() -> Update:
     )
 
 
-def claim_batch(engine: Engine, *, token: str, now: float, lease_seconds: float, limit: int) -> list[ClaimedEvent]:
-    """Lease up to ``limit`` key heads (and their followers) to ``token``; return them in send order."""
-    params = {"now": now, "until": now + lease_seconds, "token": token, "n": limit}
+Scope = tuple[str, str] | None
+
+
+def propose(rows: Sequence[Any], *, now: float, limit: int) -> tuple[list[int], list[tuple[int, Scope]]]:
+    """From window rows in id order, pick key heads that are due and the contiguous pending rows after them.
+
+    Returns ``(head ids, [(id, (topic, key)), ...])``. Ids rise with the sequence inside a key, since a writer
+    takes the key's counter before inserting, so the first row of a key in the window is its oldest unleased
+    unfinished row; the lease statement re-checks that nothing older is still unfinished.
+    """
+    heads: list[int] = []
+    picked: list[tuple[int, Scope]] = []
+    open_keys: set[tuple[str, str]] = set()
+    closed_keys: set[tuple[str, str]] = set()
+    for row_id, topic, key, status, next_attempt_at in rows:
+        if len(picked) >= limit:
+            break
+        if key is None:
+            if next_attempt_at <= now:
+                heads.append(row_id)
+                picked.append((row_id, None))
+            continue
+        scope = (topic, key)
+        if scope in closed_keys:
+            continue
+        if scope in open_keys:
+            if status == "pending":
+                picked.append((row_id, scope))
+            else:
+                open_keys.discard(scope)
+                closed_keys.add(scope)
+            continue
+        if next_attempt_at <= now:
+            open_keys.add(scope)
+            heads.append(row_id)
+            picked.append((row_id, scope))
+        else:
+            closed_keys.add(scope)  # waiting for its retry: the whole key waits
+    return heads, picked
+
+
+def claim_batch(
+    engine: Engine, *, token: str, now: float, lease_seconds: float, limit: int, window: int | None = None
+) -> list[ClaimedEvent]:
+    """Lease up to ``limit`` events (key heads and their followers) to ``token``; return them in send order."""
     with engine.begin() as conn:
-        rows = conn.execute(_claim_statement(), params).all()
-    claimed = [ClaimedEvent(*row) for row in rows]
-    claimed.sort(key=lambda e: e.id)  # ids rise with the sequence inside a key (counter taken before insert)
+        rows = conn.execute(_window_statement(), {"now": now, "window": window or 2 * limit}).all()
+        heads, picked = propose(rows, now=now, limit=limit)
+        if not heads:
+            return []
+        params = {
+            "now": now,
+            "until": now + lease_seconds,
+            "token": token,
+            "heads": heads,
+            "ids": [row_id for row_id, _ in picked],
+        }
+        claimed = [ClaimedEvent(*row) for row in conn.execute(_lease_statement(), params)]
+        broken = broken_tails({e.id for e in claimed}, picked)
+        if broken:  # a proposed row changed under us: what follows it in its key must not be sent
+            conn.execute(_statements()["unclaim"], {"ids": sorted(broken), "token": token})
+            claimed = [e for e in claimed if e.id not in broken]
+    claimed.sort(key=lambda e: e.id)
     return claimed
+
+
+def broken_tails(leased: set[int], picked: Sequence[tuple[int, Scope]]) -> set[int]:
+    """Leased ids that come after a proposed-but-not-leased row of the same key."""
+    gapped: set[tuple[str, str]] = set()
+    broken: set[int] = set()
+    for row_id, scope in picked:
+        if scope is None:
+            continue
+        if row_id not in leased:
+            gapped.add(scope)
+        elif scope in gapped:
+            broken.add(row_id)
+    return broken
 
 
 def _fenced(*criteria: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -138,6 +222,9 @@ def _statements() -> dict[str, Any]:
         .values(status="published", published_at=bindparam("now"), lease_token=None, lease_until=None),
         "deleted": delete(events).where(_fenced(events.c.id.in_(ids))),
         "released": update(events)
+        .where(_fenced(events.c.id.in_(ids)))
+        .values(attempts=events.c.attempts - 1, lease_token=None, lease_until=None),
+        "unclaim": update(events)
         .where(_fenced(events.c.id.in_(ids)))
         .values(attempts=events.c.attempts - 1, lease_token=None, lease_until=None),
         "retry": update(events)

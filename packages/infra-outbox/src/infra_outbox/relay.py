@@ -68,6 +68,9 @@ class BatchReport:
     released: int = 0
     fenced: int = 0
     latencies: list[float] = field(default_factory=list)
+    claim_seconds: float = 0.0
+    send_seconds: float = 0.0
+    settle_seconds: float = 0.0
 
     def add(self, other: BatchReport) -> None:
         """Accumulate another round into this one."""
@@ -78,6 +81,9 @@ class BatchReport:
         self.released += other.released
         self.fenced += other.fenced
         self.latencies.extend(other.latencies)
+        self.claim_seconds += other.claim_seconds
+        self.send_seconds += other.send_seconds
+        self.settle_seconds += other.settle_seconds
 
 
 def _producer_config(kafka: KafkaProducerConfig | Mapping[str, Any] | str) -> KafkaProducerConfig:
@@ -169,16 +175,19 @@ class Relay:
         settings = self.settings
         token = uuid.uuid4().hex
         claimed_at = self._clock()
+        started = time.perf_counter()
         batch = claim_batch(
             self.engine, token=token, now=claimed_at, lease_seconds=settings.lease_seconds, limit=settings.batch_size
         )
-        report = BatchReport(claimed=len(batch))
+        report = BatchReport(claimed=len(batch), claim_seconds=time.perf_counter() - started)
         if not batch:
             return report
         timeout = self.kafka.message_timeout_ms / 1000.0 + 5.0
+        started = time.perf_counter()
         results = send_batch(
             self.producer, batch, clock=self._clock, timeout=timeout, max_record_bytes=settings.max_record_bytes
         )
+        report.send_seconds = time.perf_counter() - started
         if any(r.fatal for r in results):
             log.error("the Kafka producer hit a fatal error; it will be recreated")
             self._producer = None
@@ -215,7 +224,9 @@ class Relay:
         report.retried = len(settlement.retry)
         report.dead = len(settlement.dead)
         report.released = len(settlement.released)
+        started = time.perf_counter()
         report.fenced = self._settle(token, settlement, claimed_at)
+        report.settle_seconds = time.perf_counter() - started
         if report.fenced:
             log.warning(
                 "relay %s lost its lease on %d of %d events (another relay took them over): "

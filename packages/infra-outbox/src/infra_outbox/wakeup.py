@@ -54,9 +54,10 @@ class NotifyWaiter(PollWaiter):
     def _listen(self) -> Any:
         if self._conn is None or self._conn.closed:
             raw = self._engine.raw_connection()
-            raw.detach()  # a dedicated session: LISTEN must outlive pool checkouts
             conn = raw.driver_connection
-            assert conn is not None
+            raw.detach()  # a dedicated session: LISTEN must outlive pool checkouts
+            if conn is None:
+                raise RuntimeError("no driver connection to LISTEN on")
             conn.autocommit = True
             conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             self._conn = conn
@@ -74,7 +75,7 @@ class NotifyWaiter(PollWaiter):
             for _ in conn.notifies(timeout=0.0):
                 pass
         except Exception as exc:  # the listener is an optimisation: fall back to a plain pause
-            log.warning("LISTEN connection failed (%s); polling instead", exc)
+            log.warning("LISTEN connection failed (%r); polling instead", exc)
             self.close()
             self._stop.wait(self.max_interval)
 

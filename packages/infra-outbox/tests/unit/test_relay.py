@@ -160,10 +160,33 @@ class TestFailures:
 class TestLeases:
     def test_a_leased_key_is_not_claimed_twice(self, engine: Engine, clock: Clock) -> None:
         write(engine, clock, ("a", 1), ("a", 2), ("b", 3))
-        first = claim_batch(engine, token="one", now=clock.now, lease_seconds=60, limit=1)
-        assert [(e.key, e.seq) for e in first] == [("a", 1), ("a", 2)]  # a head and its followers
+        first = claim_batch(engine, token="one", now=clock.now, lease_seconds=60, limit=2)
+        assert [(e.key, e.seq) for e in first] == [("a", 1), ("a", 2)]  # a head and its follower
         second = claim_batch(engine, token="two", now=clock.now, lease_seconds=60, limit=10)
         assert [(e.key, e.seq) for e in second] == [("b", 1)]
+
+    def test_a_key_behind_a_leased_head_is_not_claimed(self, engine: Engine, clock: Clock) -> None:
+        write(engine, clock, ("a", 1), ("a", 2), ("a", 3))
+        assert len(claim_batch(engine, token="one", now=clock.now, lease_seconds=60, limit=2)) == 2
+        # a.3 is pending and unleased, but a.1 and a.2 are in flight: a.3 must wait for them
+        assert claim_batch(engine, token="two", now=clock.now, lease_seconds=60, limit=10) == []
+
+    def test_lease_statement_rechecks_heads(self, engine: Engine, clock: Clock) -> None:
+        from infra_outbox.lease import _lease_statement
+
+        write(engine, clock, ("a", 1), ("a", 2))
+        with engine.begin() as conn:  # a stale proposal that names a.2 as a head is refused
+            rows = conn.execute(
+                _lease_statement(),
+                {"now": clock.now, "until": clock.now + 60, "token": "x", "heads": [2], "ids": [2]},
+            ).all()
+        assert rows == []
+
+    def test_broken_tails(self) -> None:
+        from infra_outbox.lease import broken_tails
+
+        picked = [(1, ("t", "a")), (2, ("t", "a")), (3, ("t", "a")), (4, ("t", "b")), (5, None)]
+        assert broken_tails({1, 3, 4, 5}, picked) == {3}
 
     def test_expired_lease_is_taken_over_and_the_late_mark_is_fenced(self, engine: Engine, clock: Clock) -> None:
         write(engine, clock, ("a", 1), ("a", 2))
