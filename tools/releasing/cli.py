@@ -144,7 +144,7 @@ def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
             if args.format != "json":
                 print(message, flush=True)
 
-        verifier = Verifier(ws, Path(tmp), log)
+        verifier = Verifier(ws, Path(tmp), log, args.wheel_dir)
         for dist in names:
             log(f"{dist}{' (lowest infra-models)' if args.lowest else ''}:")
             outcomes.append(verifier.verify(ws.get(dist), lowest=args.lowest, integration=args.integration))
@@ -202,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--all", action="store_true", help="every package (infra-models is built once)")
     cmd.add_argument("--lowest", action="store_true", help="with the lowest infra-models version it claims")
     cmd.add_argument("--integration", action="store_true", help="also run tests/integration (needs services)")
+    cmd.add_argument("--wheel-dir", type=Path, help="use the wheels already built in this folder (release artifacts)")
     fmt(cmd)
     cmd = add("api-check", cmd_api_check, "compare the public API (__all__, griffe) with the last release")
     cmd.add_argument("package", nargs="?", metavar="PACKAGE")

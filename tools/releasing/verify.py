@@ -176,8 +176,15 @@ def _test_requirements(pkg: Package) -> list[str]:
 class Verifier:
     """Builds wheels once per source and verifies packages; `log` receives progress lines."""
 
-    def __init__(self, ws: Workspace, workdir: Path, log: Callable[[str], None] = lambda _m: None) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        workdir: Path,
+        log: Callable[[str], None] = lambda _m: None,
+        wheel_dir: Path | None = None,
+    ) -> None:
         self.ws = ws
+        self.wheel_dir = wheel_dir
         self.workdir = workdir
         self.log = log
         self.uv = shutil.which("uv")
@@ -195,6 +202,10 @@ class Verifier:
     def build_wheel(self, pkg: Package, source: Path | None = None, key: str = "worktree") -> Path:
         """Build (once) the wheel of `pkg` from its folder or from `source`; return the wheel path."""
         cache_key = (pkg.dist, key)
+        if cache_key not in self._wheels and self.wheel_dir is not None and key == "worktree":
+            found = sorted(self.wheel_dir.glob(f"{pkg.import_name}-{pkg.version}-*.whl"))
+            if found:  # a wheel built earlier (the release workflow's artifact): verify that very file
+                self._wheels[cache_key] = found[0]
         if cache_key not in self._wheels:
             out = self.workdir / "wheels" / f"{pkg.dist}-{key}"
             out.mkdir(parents=True, exist_ok=True)
@@ -251,6 +262,8 @@ class Verifier:
             if problems:
                 raise _StepError("\n".join(problems))
         with self._step(outcome, "build wheels"):
+            if self.wheel_dir is not None and not any(self.wheel_dir.glob(f"{pkg.import_name}-{pkg.version}-*.whl")):
+                raise _StepError(f"--wheel-dir {self.wheel_dir}: no {pkg.import_name}-{pkg.version}-*.whl there")
             wheels = [self.build_wheel(pkg)]
             if pkg.dist != SHARED:
                 models_wheel, outcome.models_version = self.models_wheel(pkg, lowest=lowest)
