@@ -30,8 +30,8 @@ def _runs(workflow):
 def _tool_calls(script, tool):
     """The argument lists of every `python tools/<tool>` call in a shell script (expressions made concrete)."""
     script = _EXPR.sub("infra-gen", script).replace("\\\n", " ")
-    for line in script.splitlines():
-        line = line.split(" #")[0]
+    for raw in script.splitlines():
+        line = raw.split(" #")[0]
         if f"tools/{tool}" not in line:
             continue
         words = shlex.split(line.split(f"tools/{tool}", 1)[1].split(">")[0].split("||")[0].split("|")[0])
