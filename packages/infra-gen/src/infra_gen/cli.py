@@ -1,12 +1,25 @@
-"""The ``infra-gen`` command."""
+"""The ``infra-gen`` command: ``node``, ``kinds``, ``from-contract``, ``check``, ``update``.
+
+Exit codes: 0 done, 1 a finding (``check`` found template changes, ``update`` left conflicts, a generation met
+existing different files), 2 bad input (a name, kind, contract or folder that cannot be used). Nothing is
+written on exit 1 or 2 of ``node`` / ``from-contract``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from infra_gen.__about__ import __version__
+
+if TYPE_CHECKING:
+    from infra_gen.plan import Plan
 
 __all__ = ["app", "main"]
 
@@ -15,6 +28,44 @@ app = typer.Typer(
     add_completion=False,
     help="Scaffolds ONEX nodes (EFFECT, COMPUTE, REDUCER, ORCHESTRATOR) from cookiecutter templates.",
 )
+
+
+class Kind(StrEnum):
+    """Node kinds on the command line."""
+
+    effect = "effect"
+    compute = "compute"
+    reducer = "reducer"
+    orchestrator = "orchestrator"
+
+
+class OnConflictChoice(StrEnum):
+    """What to do with existing files that differ."""
+
+    abort = "abort"
+    skip = "skip"
+    overwrite = "overwrite"
+
+
+class Format(StrEnum):
+    """Output formats."""
+
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="text for people, json for tools.")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")]
+OutputDirOption = Annotated[
+    Path, typer.Option("--output-dir", "-o", help="Where the node goes (a hatch workspace puts it in packages/).")
+]
+OnConflictOption = Annotated[
+    OnConflictChoice,
+    typer.Option("--on-conflict", help="Existing files that differ: abort (default), skip, overwrite."),
+]
+TemplateDirOption = Annotated[
+    Path | None, typer.Option("--template-dir", help="Use these templates instead of the built-in ones.", hidden=True)
+]
 
 
 def _version(value: bool) -> None:
@@ -32,6 +83,219 @@ def _root(
     """Scaffolds ONEX nodes (EFFECT, COMPUTE, REDUCER, ORCHESTRATOR) from cookiecutter templates."""
 
 
+def _fail(exc: Exception, fmt: Format, code: int) -> NoReturn:
+    from infra_models.errors import InfraError
+
+    if fmt is Format.json:
+        data = exc.to_dict() if isinstance(exc, InfraError) else {"code": "gen.error", "message": str(exc)}
+        typer.echo(json.dumps({"ok": False, "error": data}, indent=2))
+    else:
+        typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code)
+
+
+def _exit_code(exc: Exception) -> int:
+    from infra_gen.errors import ConflictError, StalePlanError
+
+    return 1 if isinstance(exc, ConflictError | StalePlanError) else 2
+
+
+def _print_plan(plan: Plan, *, dry_run: bool, written: list[str] | None, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from infra_gen.plan import Action
+
+    console = Console(highlight=False)
+    table = Table(title=title, show_lines=False)
+    table.add_column("action")
+    table.add_column("path")
+    table.add_column("sha256", style="dim")
+    styles = {
+        Action.CREATE: "green",
+        Action.OVERWRITE: "yellow",
+        Action.CONFLICT: "red",
+        Action.DELETE: "red",
+        Action.SKIP: "dim",
+        Action.IDENTICAL: "dim",
+    }
+    for f in plan.files:
+        note = f" ({f.note})" if f.note else ""
+        table.add_row(f"[{styles[f.action]}]{f.action.value}[/]", f.path + note, (f.sha256 or "")[:12])
+    console.print(table)
+    counts = ", ".join(f"{n} {a}" for a, n in plan.counts().items() if n)
+    if dry_run:
+        console.print(f"dry run: nothing written ({counts})")
+    else:
+        console.print(f"wrote {len(written or [])} file(s) under {plan.root} ({counts})")
+    for f in plan.files:
+        if f.diff and f.action in {Action.OVERWRITE, Action.CONFLICT}:
+            console.print(f.diff, markup=False, end="")
+
+
+def _emit(plan: Plan, fmt: Format, *, dry_run: bool, written: list[str] | None, title: str, **extra: Any) -> None:
+    if fmt is Format.json:
+        typer.echo(
+            json.dumps({"ok": True, "dry_run": dry_run, **extra, "written": written or [], **plan.to_dict()}, indent=2)
+        )
+    else:
+        _print_plan(plan, dry_run=dry_run, written=written, title=title)
+
+
+def _generate(plan_fn: Callable[[], Plan], fmt: Format, dry_run: bool, title: str) -> None:
+    from infra_gen.plan import apply_plan
+    from infra_models.errors import InfraError
+
+    try:
+        plan = plan_fn()
+    except InfraError as exc:
+        _fail(exc, fmt, 2)
+    try:
+        written = None if dry_run else apply_plan(plan)
+    except InfraError as exc:
+        if fmt is Format.text and plan.conflicts:
+            _print_plan(plan, dry_run=True, written=None, title=title)
+        _fail(exc, fmt, _exit_code(exc))
+    _emit(plan, fmt, dry_run=dry_run, written=written, title=title)
+
+
+@app.command()
+def node(  # noqa: PLR0917 - typer maps each parameter to an argument or option
+    kind: Annotated[Kind, typer.Argument(help="effect, compute, reducer or orchestrator.")],
+    name: Annotated[str, typer.Argument(help="Node name in any case: vault_adapter, VaultAdapter, vault-adapter.")],
+    domain: Annotated[str, typer.Option(help="Domain of the node (snake_case).")] = "infrastructure",
+    description: Annotated[str, typer.Option(help="What the node is for (one line).")] = "",
+    external_system: Annotated[
+        str | None, typer.Option("--external-system", help="EFFECT only: the system it talks to.")
+    ] = None,
+    output_dir: OutputDirOption = Path(),
+    dry_run: DryRunOption = False,
+    on_conflict: OnConflictOption = OnConflictChoice.abort,
+    fmt: FormatOption = Format.text,
+    template_dir: TemplateDirOption = None,
+) -> None:
+    """Generate a node package: contract, models, node, handler, README and passing tests."""
+    from infra_gen.generator import NodeGenerator
+
+    generator = NodeGenerator(output_dir, on_conflict=on_conflict.value, template_dir=template_dir)
+    _generate(
+        lambda: generator.plan_node(
+            kind.value, name, domain=domain, business_description=description, external_system=external_system
+        ),
+        fmt,
+        dry_run,
+        f"infra-gen node {kind.value} {name}",
+    )
+
+
+@app.command("from-contract")
+def from_contract(  # noqa: PLR0917 - typer maps each parameter to an argument or option
+    contract: Annotated[Path, typer.Argument(help="A contract.yaml (validated as infra_models.NodeContract).")],
+    output_dir: OutputDirOption = Path(),
+    dry_run: DryRunOption = False,
+    on_conflict: OnConflictOption = OnConflictChoice.abort,
+    fmt: FormatOption = Format.text,
+    template_dir: TemplateDirOption = None,
+) -> None:
+    """Generate the node a contract.yaml describes."""
+    from infra_gen.generator import NodeGenerator
+    from infra_models import load_contract
+
+    generator = NodeGenerator(output_dir, on_conflict=on_conflict.value, template_dir=template_dir)
+    _generate(
+        lambda: generator.plan_contract(load_contract(contract)),
+        fmt,
+        dry_run,
+        f"infra-gen from-contract {contract}",
+    )
+
+
+@app.command()
+def kinds(fmt: FormatOption = Format.text) -> None:
+    """List the node kinds and what each generates."""
+    rows = [
+        ("effect", "talks to an external system: client protocol, timeouts, retries with backoff, circuit breaker, "
+         "credentials via infra_security, events via infra_outbox"),
+        ("compute", "pure, deterministic transform of input to output, with hypothesis property tests"),
+        ("reducer", "folds events into state, idempotent per event id, snapshot and restore"),
+        ("orchestrator", "runs steps in order with per-step timeouts; compensates finished steps on failure (saga)"),
+    ]  # fmt: skip
+    if fmt is Format.json:
+        typer.echo(json.dumps([{"kind": k, "description": d} for k, d in rows], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("kind", "what it generates")
+    for k, d in rows:
+        table.add_row(k, d)
+    Console().print(table)
+
+
+@app.command()
+def check(
+    directory: Annotated[Path, typer.Argument(help="A node generated by infra-gen.")] = Path(),
+    fmt: FormatOption = Format.text,
+    template_dir: TemplateDirOption = None,
+) -> None:
+    """Say whether the current template would change the node (exit 1 when it would)."""
+    from infra_gen.errors import GenError
+    from infra_gen.update import check_node
+
+    try:
+        report = check_node(directory, template_dir=template_dir)
+    except GenError as exc:
+        _fail(exc, fmt, 2)
+    if fmt is Format.json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        state = "up to date" if report.up_to_date else f"{len(report.template_changes)} file(s) would change"
+        typer.echo(f"{directory}: generated by infra-gen {report.recorded_version}; template of {__version__}: {state}")
+        for path in report.template_changes:
+            typer.echo(f"  template changes {path}")
+        for path in report.local_edits:
+            typer.echo(f"  edited locally  {path}")
+        if not report.up_to_date:
+            typer.echo("run `infra-gen update` to merge them (your edits are kept)")
+    raise typer.Exit(0 if report.up_to_date else 1)
+
+
+@app.command()
+def update(
+    directory: Annotated[Path, typer.Argument(help="A node generated by infra-gen.")] = Path(),
+    dry_run: DryRunOption = False,
+    fmt: FormatOption = Format.text,
+    template_dir: TemplateDirOption = None,
+) -> None:
+    """Merge template changes into the node (three-way); conflicts are marked in place (exit 1)."""
+    from infra_gen.errors import GenError
+    from infra_gen.update import update_node
+
+    try:
+        result = update_node(directory, template_dir=template_dir, dry_run=dry_run)
+    except GenError as exc:
+        _fail(exc, fmt, _exit_code(exc))
+    interesting = {p: o for p, o in result.outcomes.items() if o not in {"unchanged", "yours"}}
+    _emit(
+        result.plan,
+        fmt,
+        dry_run=dry_run,
+        written=result.written,
+        title=f"infra-gen update {directory}",
+        outcomes=result.outcomes,
+        conflicts=result.conflicts,
+    )
+    if fmt is Format.text:
+        for path, outcome in sorted(interesting.items()):
+            typer.echo(f"  {outcome:>10}  {path}")
+        if result.conflicts:
+            typer.echo(f"{len(result.conflicts)} conflict(s): resolve the <<<<<<< markers, then commit")
+    raise typer.Exit(1 if result.conflicts else 0)
+
+
 def main() -> None:
     """Entry point of the ``infra-gen`` script."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        sys.exit(130)
