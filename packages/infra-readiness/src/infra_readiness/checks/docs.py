@@ -16,7 +16,7 @@ _README = ("README.md", "README.rst", "README.txt", "README")
 _CHANGELOG = ("CHANGELOG.md", "CHANGELOG.rst", "CHANGES.md", "CHANGES.rst", "HISTORY.md", "HISTORY.rst", "CHANGELOG")
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "Installation": ("install",),
-    "Usage": ("usage", "example", "quickstart", "quick start", "getting started", "how to use"),
+    "Usage": ("usage", "use", "example", "quickstart", "quick start", "getting started", "how to use"),
 }
 _EFFECT_SECTIONS: dict[str, tuple[str, ...]] = {"Configuration": ("config", "setting", "environment")}
 _RST_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+])\1{2,}\s*$")
@@ -84,13 +84,18 @@ def readme_sections(node: NodeContext) -> Outcome:
     wanted = dict(_SECTIONS)
     if node.kind is NodeKind.EFFECT:
         wanted.update(_EFFECT_SECTIONS)
-    missing = [name for name, words in wanted.items() if not any(w in t for t in titles for w in words)]
+    missing = [name for name, words in wanted.items() if not any(_mentions(t, words) for t in titles)]
     if missing:
         return Outcome.failed(
             f"README lacks {', '.join(missing)}",
             [Finding(message=f"no `{name}` section", file=path.name) for name in missing],
         )
     return Outcome.passed(f"sections: {', '.join(wanted)}")
+
+
+def _mentions(title: str, words: tuple[str, ...]) -> bool:
+    tokens = set(re.findall(r"[a-z]+", title))
+    return any(w in title if " " in w else any(t == w or t.startswith(w) for t in tokens) for w in words)
 
 
 @check(

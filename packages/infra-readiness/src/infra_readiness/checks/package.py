@@ -13,8 +13,10 @@ from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
-__all__ = ["CHECKS", "dependencies_bounded", "imports_cleanly", "metadata_complete", "requirement_bounds"]
+__all__ = ["CHECKS", "DEV_EXTRAS", "dependencies_bounded", "imports_cleanly", "metadata_complete", "requirement_bounds"]
 
+#: Extras for the package's own development; users never install them, so they are not checked.
+DEV_EXTRAS = frozenset({"test", "tests", "testing", "dev", "develop", "docs", "doc", "lint", "typing", "bench"})
 _UPPER = frozenset({"<", "<=", "==", "~=", "==="})
 _LOWER = frozenset({">", ">=", "==", "~=", "==="})
 
@@ -121,12 +123,19 @@ def imports_cleanly(node: NodeContext) -> Outcome:
     ),
 )
 def dependencies_bounded(node: NodeContext) -> Outcome:
-    """Every requirement in ``[project] dependencies`` and ``optional-dependencies`` has a lower and an upper bound."""
+    """Every requirement users install has a lower and an upper bound.
+
+    That is ``[project] dependencies`` and every extra but the development ones (test, dev, docs, lint, ...).
+    """
     project = node.project
     groups: list[tuple[str, Any]] = [("dependencies", project.get("dependencies", []))]
     optional = project.get("optional-dependencies", {})
     if isinstance(optional, dict):
-        groups += [(f"optional-dependencies.{extra}", reqs) for extra, reqs in sorted(optional.items())]
+        groups += [
+            (f"optional-dependencies.{extra}", reqs)
+            for extra, reqs in sorted(optional.items())
+            if extra.lower() not in DEV_EXTRAS
+        ]
     text = node.text(node.pyproject_path) if node.pyproject_path else None
     own = canonicalize_name(str(project.get("name", "")))
     findings: list[Finding] = []
