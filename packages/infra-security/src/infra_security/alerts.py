@@ -6,7 +6,6 @@ JSON to a URL. Hook failures are logged and never undo or block auditing.
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -30,6 +29,8 @@ class WebhookAlert:
 
     def __call__(self, event: AuditEvent) -> None:
         """Send the event."""
+        import urllib.request
+
         body = b'{"alert":"audit","event":' + event.model_dump_json().encode() + b"}"
         request = urllib.request.Request(self.url, data=body, headers=self.headers, method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - scheme checked

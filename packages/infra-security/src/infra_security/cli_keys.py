@@ -1,9 +1,211 @@
-"""`infra-security keys` commands."""
+"""`infra-security keys`: generate, rotate, list, disable, enable, destroy keys of a keyset file; rewrap."""
 
 from __future__ import annotations
 
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
 import typer
 
-__all__ = ["app"]
+if TYPE_CHECKING:
+    from infra_security.keyring import Keyring
+
+__all__ = ["app", "parse_context"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+class Format(StrEnum):
+    """Output formats."""
+
+    text = "text"
+    json = "json"
+
+
+KeysetOpt = Annotated[
+    Path | None,
+    typer.Option("--keyset", "-k", help="Keyset file (default: $INFRA_SECURITY_KEYSET_FILE).", show_default=False),
+]
+ContextOpt = Annotated[
+    list[str] | None,
+    typer.Option("--context", "-c", help="Context entry KEY=VALUE the ciphertexts are bound to (repeatable)."),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one error line and exit (2 = bad input)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def parse_context(items: list[str] | None) -> dict[str, str]:
+    """``["k=v", ...]`` to a dict; a malformed entry exits with code 2."""
+    context: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"--context {item!r}: expected KEY=VALUE")
+        context[key] = value
+    return context
+
+
+def keyset_path(keyset: Path | None) -> Path:
+    """The keyset file to use: the option, else the environment; exit 2 when neither is set."""
+    if keyset is not None:
+        return keyset
+    from infra_security.keyset_file import ENV_KEYSET_FILE
+
+    if os.environ.get(ENV_KEYSET_FILE):
+        return Path(os.environ[ENV_KEYSET_FILE])
+    fail(f"no keyset file: pass --keyset PATH or set {ENV_KEYSET_FILE}")
+
+
+def load(keyset: Path | None) -> Keyring:
+    """Load the keyring, turning expected errors into one line and exit 2."""
+    from infra_security.errors import SecurityError
+    from infra_security.keyring import Keyring
+
+    try:
+        return Keyring.load(keyset_path(keyset))
+    except SecurityError as exc:
+        fail(exc.message)
+
+
+def _change_state(keyset: Path | None, key_id: int, state: str) -> None:
+    from infra_security.errors import SecurityError
+    from infra_security.keyring import KeyState
+
+    ring = load(keyset)
+    try:
+        ring.set_state(key_id, KeyState(state))
+    except SecurityError as exc:
+        fail(exc.message)
+    typer.echo(f"{ring.label(key_id)} is now {state}")
+
+
+@app.command()
+def generate(
+    name: Annotated[str, typer.Option("--name", "-n", help="Keyset name, the key_id PayloadEncryption selects.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Keyset file to create (mode 0600).")],
+) -> None:
+    """Create a keyset file with one fresh primary key."""
+    from infra_security.keyring import Keyring
+
+    if out.exists():
+        fail(f"{out} already exists; use `infra-security keys rotate --keyset {out}` to add a key")
+    if not name or len(name) > 200 or any(c.isspace() for c in name):
+        fail(f"--name {name!r}: use 1-200 characters without spaces")
+    try:
+        Keyring.generate(name).save(out)
+    except OSError as exc:
+        fail(f"{out}: cannot write ({exc.strerror})")
+    typer.echo(f"created {out} with key {name}:v1 (primary)")
+
+
+@app.command()
+def rotate(keyset: KeysetOpt = None) -> None:
+    """Add a new primary key; the previous primary becomes decrypt-only."""
+    ring = load(keyset)
+    new_id = ring.rotate()
+    typer.echo(f"{ring.label(new_id)} is the new primary")
+
+
+@app.command(name="list")
+def list_keys(keyset: KeysetOpt = None, output: FormatOpt = Format.text) -> None:
+    """List the keys: id, state, creation time and encryptions counted (never the material)."""
+    ring = load(keyset)
+    keys = ring.list_keys()
+    if output is Format.json:
+        import json
+
+        typer.echo(json.dumps({"name": ring.name, "keys": [k.to_dict() for k in keys]}, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("key", "state", "created", "encryptions", title=f"keyset {ring.name}")
+    for k in keys:
+        table.add_row(ring.label(k.key_id), k.state.value, k.created_at.isoformat(), f"{k.encryptions:,}")
+    Console().print(table)
+
+
+@app.command()
+def disable(key_id: Annotated[int, typer.Argument(help="Key id (N of name:vN).")], keyset: KeysetOpt = None) -> None:
+    """Disable a key: ciphertexts under it stop decrypting until it is enabled again."""
+    _change_state(keyset, key_id, "disabled")
+
+
+@app.command()
+def enable(key_id: Annotated[int, typer.Argument(help="Key id (N of name:vN).")], keyset: KeysetOpt = None) -> None:
+    """Re-enable a disabled key for decryption."""
+    _change_state(keyset, key_id, "decrypt-only")
+
+
+@app.command()
+def promote(key_id: Annotated[int, typer.Argument(help="Key id (N of name:vN).")], keyset: KeysetOpt = None) -> None:
+    """Make an existing key the primary (for example to roll back a rotation)."""
+    _change_state(keyset, key_id, "primary")
+
+
+@app.command()
+def destroy(
+    key_id: Annotated[int, typer.Argument(help="Key id (N of name:vN).")],
+    keyset: KeysetOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: the key material is erased for good.")] = False,
+) -> None:
+    """Erase a key's material (crypto-shredding); ciphertexts under it can never be decrypted again."""
+    if not yes:
+        fail("destroying a key is irreversible; rewrap what you need first, then pass --yes")
+    _change_state(keyset, key_id, "destroyed")
+
+
+@app.command()
+def rewrap(
+    keyset: KeysetOpt = None,
+    context: ContextOpt = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input", "-i", help="File of ciphertexts, one per line (default: stdin).")
+    ] = None,
+    output_file: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the rewrapped lines (default: stdout).")
+    ] = None,
+) -> None:
+    """Re-encrypt ciphertexts (text form or EncryptedPayload JSON, one per line) under the primary key.
+
+    All lines are processed before anything is written: one bad line writes nothing and exits 2.
+    """
+    from infra_models.security import EncryptedPayload
+    from infra_security.encryption import PayloadEncryption
+    from infra_security.errors import SecurityError
+    from infra_security.keyset_file import write_private_file
+
+    ring = load(keyset)
+    enc = PayloadEncryption(ring.name, keyring=ring)
+    ctx = parse_context(context) or None
+    try:
+        raw = input_file.read_text() if input_file is not None else sys.stdin.read()
+    except OSError as exc:
+        fail(f"{input_file}: cannot read ({exc.strerror})")
+    out: list[str] = []
+    for number, line in enumerate(raw.splitlines(), 1):
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            if text.startswith("{"):
+                new = enc.rewrap(EncryptedPayload.model_validate_json(text), ctx)
+                out.append(new.model_dump_json() if isinstance(new, EncryptedPayload) else str(new))
+            else:
+                out.append(str(enc.rewrap(text, ctx)))
+        except (SecurityError, ValueError) as exc:
+            fail(f"line {number}: {getattr(exc, 'message', exc)}")
+    content = "".join(f"{x}\n" for x in out)
+    if output_file is None:
+        sys.stdout.write(content)
+    else:
+        write_private_file(output_file, content.encode())
+    typer.echo(f"rewrapped {len(out)} ciphertext(s) to {ring.label(ring.primary_id or 0)}", err=True)

@@ -81,6 +81,7 @@ class Keyring:
         usage_limit: int = NIST_RANDOM_NONCE_LIMIT,
         auto_rotate: bool = False,
         reserve_block: int = 65_536,
+        first_reserve_block: int = 256,
     ) -> None:
         if not 0 < usage_limit <= NIST_RANDOM_NONCE_LIMIT:
             raise ValueError(f"usage_limit must be in 1..2^32, got {usage_limit}")
@@ -93,7 +94,7 @@ class Keyring:
         if counter is not None:
             self._counter: UsageCounter = counter
         elif path is not None:
-            self._counter = ReservingCounter(start, self._reserve, block=reserve_block)
+            self._counter = ReservingCounter(start, self._reserve, block=reserve_block, first_block=first_reserve_block)
         else:
             self._counter = MemoryCounter(start)
         self._index()

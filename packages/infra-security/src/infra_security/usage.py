@@ -56,11 +56,22 @@ class ReservingCounter:
     under a lock) and returns the new stored total; this process then owns the range
     ``(total - block, total]``. Another process reserving meanwhile gets the next range, so the stored figure
     is always an upper bound of the encryptions done by all processes, and a restart never re-uses a count.
+    Blocks start at ``first_block`` and double up to ``block``, so short-lived processes (a CLI run) reserve
+    little while busy ones touch the file rarely.
     """
 
-    def __init__(self, start: Mapping[int, int], reserve: Callable[[int, int], int], *, block: int = 65_536) -> None:
-        if block < 1:
-            raise ValueError("block must be at least 1")
+    def __init__(
+        self,
+        start: Mapping[int, int],
+        reserve: Callable[[int, int], int],
+        *,
+        block: int = 65_536,
+        first_block: int = 256,
+    ) -> None:
+        if block < 1 or first_block < 1:
+            raise ValueError("block sizes must be at least 1")
+        self._next: dict[int, int] = {}
+        self._first = min(first_block, block)
         self._counts: dict[int, int] = dict(start)
         self._ceilings: dict[int, int] = dict(start)
         self._reserve = reserve
@@ -72,9 +83,11 @@ class ReservingCounter:
         with self._lock:
             total = self._counts.get(key_id, 0) + 1
             if total > self._ceilings.get(key_id, 0):
-                ceiling = self._reserve(key_id, self._block)
-                total = ceiling - self._block + 1
+                size = self._next.get(key_id, self._first)
+                ceiling = self._reserve(key_id, size)
+                total = ceiling - size + 1
                 self._ceilings[key_id] = ceiling
+                self._next[key_id] = min(size * 2, self._block)
             self._counts[key_id] = total
             return total
 

@@ -228,3 +228,13 @@ def test_keyset_json_never_in_repr() -> None:
     material = json.loads(ring.to_json())["keys"][0]["material"]
     assert material not in repr(ring) and material not in str(ring.list_keys())
     assert os.urandom(1)  # sanity: the module does not patch urandom
+
+
+def test_reservations_grow_from_small_blocks(keyset_path: Path) -> None:
+    ring = Keyring.load(keyset_path, reserve_block=16, first_reserve_block=2)
+    enc = PayloadEncryption("orders", keyring=ring)
+    stored = set()
+    for _ in range(20):
+        enc.encrypt("x")
+        stored.add(json.loads(keyset_path.read_text())["keys"][0]["encryptions"])
+    assert sorted(stored) == [2, 6, 14, 30]  # blocks of 2, 4, 8, 16
