@@ -51,6 +51,16 @@ class Settlement:
     released: list[int] = field(default_factory=list)  # tail of a failed key: back to pending, attempt refunded
 
 
+def _id_in(column: Any, name: str, dialect: str) -> ColumnElement[bool]:
+    """``column IN (...)`` for a list parameter: one array parameter on PostgreSQL (no per-id placeholders)."""
+    if dialect == "postgresql":
+        from sqlalchemy import BigInteger, any_
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(name, type_=ARRAY(BigInteger())))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
 def _status_in(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
     # Literals, not bound parameters, so PostgreSQL matches the partial indexes in every plan.
     return column.in_([literal_column(f"'{v}'") for v in values])  # type: ignore[no-any-return]
@@ -69,7 +79,7 @@ def _window_statement() -> Select[Any]:
 
 
 @functools.cache
-def _lease_statement() -> Update:
+def _lease_statement(dialect: str) -> Update:
     """Lock the proposed key heads (SKIP LOCKED), check they still are heads, and lease them with their followers.
 
     One statement: a relay either leases a key's head with its followers, or nothing of that key.
@@ -89,7 +99,7 @@ def _lease_statement() -> Update:
     heads = (
         select(head.c.id, head.c.topic, head.c.key)
         .where(
-            head.c.id.in_(bindparam("heads", expanding=True)),
+            _id_in(head.c.id, "heads", dialect),
             _status_in(head.c.status, DUE),
             head.c.next_attempt_at <= now,
             free,
@@ -101,7 +111,7 @@ def _lease_statement() -> Update:
     return (
         update(events)
         .where(
-            events.c.id.in_(bindparam("ids", expanding=True)),
+            _id_in(events.c.id, "ids", dialect),
             _status_in(events.c.status, DUE),
             or_(events.c.lease_until.is_(None), events.c.lease_until < now),
             or_(
@@ -184,10 +194,10 @@ def claim_batch(
             "heads": heads,
             "ids": [row_id for row_id, _ in picked],
         }
-        claimed = [ClaimedEvent(*row) for row in conn.execute(_lease_statement(), params)]
+        claimed = [ClaimedEvent(*row) for row in conn.execute(_lease_statement(engine.dialect.name), params)]
         broken = broken_tails({e.id for e in claimed}, picked)
         if broken:  # a proposed row changed under us: what follows it in its key must not be sent
-            conn.execute(_statements()["unclaim"], {"ids": sorted(broken), "token": token})
+            conn.execute(_statements(engine.dialect.name)["unclaim"], {"ids": sorted(broken), "token": token})
             claimed = [e for e in claimed if e.id not in broken]
     claimed.sort(key=lambda e: e.id)
     return claimed
@@ -212,20 +222,19 @@ def _fenced(*criteria: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 @functools.cache
-def _statements() -> dict[str, Any]:
+def _statements(dialect: str) -> dict[str, Any]:
     from sqlalchemy import delete
 
-    ids: Any = bindparam("ids", expanding=True)
     return {
         "published": update(events)
-        .where(_fenced(events.c.id.in_(ids)))
+        .where(_fenced(_id_in(events.c.id, "ids", dialect)))
         .values(status="published", published_at=bindparam("now"), lease_token=None, lease_until=None),
-        "deleted": delete(events).where(_fenced(events.c.id.in_(ids))),
+        "deleted": delete(events).where(_fenced(_id_in(events.c.id, "ids", dialect))),
         "released": update(events)
-        .where(_fenced(events.c.id.in_(ids)))
+        .where(_fenced(_id_in(events.c.id, "ids", dialect)))
         .values(attempts=events.c.attempts - 1, lease_token=None, lease_until=None),
         "unclaim": update(events)
-        .where(_fenced(events.c.id.in_(ids)))
+        .where(_fenced(_id_in(events.c.id, "ids", dialect)))
         .values(attempts=events.c.attempts - 1, lease_token=None, lease_until=None),
         "retry": update(events)
         .where(_fenced(events.c.id == bindparam("row_id")))
@@ -247,7 +256,7 @@ def settle_batch(engine: Engine, *, token: str, now: float, settlement: Settleme
 
     A non-zero return means another relay took over the lease (ours expired): its work is left untouched.
     """
-    statements = _statements()
+    statements = _statements(engine.dialect.name)
     expected = 0
     matched = 0
     with engine.begin() as conn:

@@ -177,7 +177,7 @@ class TestLeases:
         write(engine, clock, ("a", 1), ("a", 2))
         with engine.begin() as conn:  # a stale proposal that names a.2 as a head is refused
             rows = conn.execute(
-                _lease_statement(),
+                _lease_statement("sqlite"),
                 {"now": clock.now, "until": clock.now + 60, "token": "x", "heads": [2], "ids": [2]},
             ).all()
         assert rows == []
