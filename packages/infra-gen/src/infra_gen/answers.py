@@ -310,22 +310,24 @@ def template_context(contract: NodeContract) -> dict[str, Any]:
         "input_model": contract.input_model.name,
         "output_model": contract.output_model.name,
         "config_model": config.name,
-        "input_extra_fields": _fields(contract.input_model, core["input"]),
-        "output_extra_fields": _fields(contract.output_model, core["output"]),
-        "config_extra_fields": _fields(config, core["config"]),
         "external_system": external,
         "external_system_doc": _doc(external),
         "external_system_json": json.dumps(external),
         "event_topic": produced,
-        "steps": [
-            {
-                "name": s.name,
-                "description": _doc(s.description or s.name.replace("_", " ").capitalize() + "."),
-                "timeout_seconds": s.timeout_seconds,
-                "compensate": s.compensate,
-            }
-            for s in contract.steps
-        ],
+        # Lists sit in one dict: plain cookiecutter would take a top-level list for a choice variable.
+        "lists": {
+            "input_extra_fields": _fields(contract.input_model, core["input"]),
+            "output_extra_fields": _fields(contract.output_model, core["output"]),
+            "config_extra_fields": _fields(config, core["config"]),
+            "steps": [
+                {
+                    "name": s.name,
+                    "description": _doc(s.description or s.name.replace("_", " ").capitalize() + "."),
+                    "compensate": s.compensate,
+                }
+                for s in contract.steps
+            ],
+        },
         "contract_yaml": contract_yaml(contract),
         "generator_version": __version__,
     }

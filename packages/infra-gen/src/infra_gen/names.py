@@ -247,5 +247,5 @@ def suggest_name(raw: str) -> str | None:
     for joined in ("_".join(words), "".join(words)):
         candidate = joined[:MAX_NAME_LENGTH].rstrip("_")
         if _problem(candidate) is None:
-            return candidate
+            return NodeName(split_words(candidate)).snake  # canonical: digits stay with the word before them
     return None

@@ -248,7 +248,8 @@ class _Transaction:
                     self._backup(target)
             for planned, target in zip(self.files, self.targets, strict=True):
                 if planned.content is not None:
-                    os.replace(self.staged.pop(target), target)
+                    os.replace(self.staged[target], target)
+                    del self.staged[target]
                     self.placed.append(target)
         except BaseException:
             self._rollback()
@@ -289,13 +290,20 @@ class _Transaction:
             target.unlink()
 
     def _rollback(self) -> None:
+        # Best effort on every step: one failure must not stop the others from being undone.
         for tmp in self.staged.values():
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         for target in self.placed:
             if target not in self.backups:
-                target.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    target.unlink(missing_ok=True)
         for target, backup in self.backups.items():
-            os.replace(backup, target)
+            with contextlib.suppress(OSError):
+                if target.exists() and os.path.samefile(target, backup):
+                    backup.unlink()  # never replaced: rename() between two links of one file does nothing
+                else:
+                    os.replace(backup, target)
         for directory in reversed(self.created_dirs):
             with contextlib.suppress(OSError):  # not empty: something else put a file there
                 directory.rmdir()

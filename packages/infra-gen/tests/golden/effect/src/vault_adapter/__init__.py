@@ -1,0 +1,19 @@
+"""VaultAdapterEffect: HashiCorp Vault secret management"""
+
+from __future__ import annotations
+
+from vault_adapter.contract import load_node_contract
+from vault_adapter.models import (
+    VaultAdapterConfig,
+    VaultAdapterInput,
+    VaultAdapterOutput,
+)
+from vault_adapter.node import VaultAdapterEffect
+
+__all__ = [
+    "VaultAdapterEffect",
+    "VaultAdapterConfig",
+    "VaultAdapterInput",
+    "VaultAdapterOutput",
+    "load_node_contract",
+]

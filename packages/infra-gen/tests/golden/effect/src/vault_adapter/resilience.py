@@ -1,0 +1,89 @@
+"""Retries with exponential backoff and jitter, request timeouts and a circuit breaker, as the contract declares."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from infra_models import CircuitBreakerPolicy, RetryPolicy
+
+from vault_adapter.ports import TransientError
+
+__all__ = ["RETRYABLE", "CircuitBreaker", "CircuitOpenError", "backoff_delay", "call_with_retries"]
+
+T = TypeVar("T")
+RETRYABLE: tuple[type[BaseException], ...] = (TransientError, TimeoutError, ConnectionError)
+
+
+class CircuitOpenError(RuntimeError):
+    """The circuit is open: the external system failed too often; calls are refused until the reset timeout."""
+
+
+class CircuitBreaker:
+    """Opens after ``failure_threshold`` consecutive failures; lets one trial call through after the reset timeout."""
+
+    def __init__(self, policy: CircuitBreakerPolicy, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.policy = policy
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+
+    @property
+    def state(self) -> str:
+        """``closed``, ``open`` or ``half_open``."""
+        if self._opened_at is None:
+            return "closed"
+        if self._clock() - self._opened_at >= self.policy.reset_timeout_seconds:
+            return "half_open"
+        return "open"
+
+    def before_call(self) -> None:
+        """Raise :class:`CircuitOpenError` while the circuit is open."""
+        if self.state == "open":
+            raise CircuitOpenError(
+                f"circuit open after {self._failures} failures; retry after {self.policy.reset_timeout_seconds}s"
+            )
+
+    def record_success(self) -> None:
+        """Close the circuit."""
+        self._failures = 0
+        self._opened_at = None
+
+    def record_failure(self) -> None:
+        """Count a failure; open (or re-open, after a failed trial call) the circuit at the threshold."""
+        self._failures += 1
+        if self._opened_at is not None or self._failures >= self.policy.failure_threshold:
+            self._opened_at = self._clock()
+
+
+def backoff_delay(policy: RetryPolicy, retry: int, *, rand: Callable[[], float]) -> float:
+    """Delay before retry number ``retry`` (1-based): exponential, capped, with equal jitter when enabled."""
+    delay = min(policy.max_backoff_seconds, policy.initial_backoff_seconds * policy.multiplier ** (retry - 1))
+    return delay / 2 + rand() * delay / 2 if policy.jitter else delay
+
+
+async def call_with_retries(
+    call: Callable[[], Awaitable[T]],
+    *,
+    retry: RetryPolicy,
+    timeout: float,
+    breaker: CircuitBreaker,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rand: Callable[[], float],
+) -> tuple[T, int]:
+    """Run ``call`` within ``timeout`` seconds, retrying transient failures; return its result and the attempts."""
+    for attempt in range(1, retry.max_attempts + 1):
+        breaker.before_call()
+        try:
+            result = await asyncio.wait_for(call(), timeout=timeout)
+        except RETRYABLE:
+            breaker.record_failure()
+            if attempt == retry.max_attempts:
+                raise
+            await sleep(backoff_delay(retry, attempt, rand=rand))
+        else:
+            breaker.record_success()
+            return result, attempt
+    raise AssertionError("unreachable: max_attempts is at least 1")

@@ -1,0 +1,19 @@
+"""AccountBalanceReducer: Folds ledger events into balances"""
+
+from __future__ import annotations
+
+from account_balance.contract import load_node_contract
+from account_balance.models import (
+    AccountBalanceConfig,
+    AccountBalanceInput,
+    AccountBalanceOutput,
+)
+from account_balance.node import AccountBalanceReducer
+
+__all__ = [
+    "AccountBalanceReducer",
+    "AccountBalanceConfig",
+    "AccountBalanceInput",
+    "AccountBalanceOutput",
+    "load_node_contract",
+]
