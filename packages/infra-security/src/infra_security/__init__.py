@@ -28,6 +28,7 @@ from infra_security.fields import FieldEncryption
 from infra_security.keyring import KeyInfo, Keyring, KeyState
 from infra_security.redaction import Redactor
 from infra_security.sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, StdoutSink
+from infra_security.transit import TransitEnvelope
 from infra_security.usage import MemoryCounter, UsageCounter
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "Redactor",
     "SecurityError",
     "StdoutSink",
+    "TransitEnvelope",
     "TransitError",
     "UnknownKeyError",
     "UsageCounter",
