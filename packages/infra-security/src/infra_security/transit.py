@@ -45,7 +45,7 @@ class TransitEnvelope:
             raise ValueError("messages_per_data_key must be at least 1")
         if client is None:
             try:
-                import hvac
+                import hvac  # type: ignore[import-untyped]
             except ImportError as exc:  # pragma: no cover - depends on the extra
                 raise TransitError("Transit needs hvac: pip install 'infra-security[vault]'") from exc
             url = url or os.environ.get("VAULT_ADDR")
@@ -153,7 +153,8 @@ class TransitEnvelope:
             ) from exc
         if not isinstance(reply, dict) or not isinstance(reply.get("data"), dict):
             raise TransitError(f"Transit {what} with key {self.name!r} returned no data")
-        return reply["data"]
+        data: dict[str, Any] = reply["data"]
+        return data
 
     @staticmethod
     def _wrapped(blob: bytes) -> tuple[bytes, int]:
