@@ -1,0 +1,258 @@
+"""``CredentialManager``: credentials from Vault/OpenBao (or an explicit env/file provider), cached and renewed.
+
+Example:
+    >>> import asyncio
+    >>> from infra_security.providers import EnvProvider
+    >>> manager = CredentialManager(provider=EnvProvider(environ={"INFRA_SECRET_MY_SERVICE_API_KEY": "k1"}))
+    >>> asyncio.run(manager.get_credential("api_key", "my_service"))
+    'k1'
+    >>> manager.get_credential_sync("api_key", "my_service")
+    'k1'
+
+With Vault (token from ``token=`` or ``VAULT_TOKEN``; the secret lives at KV v2 ``secret/my_service``)::
+
+    cred_manager = CredentialManager(vault_url="http://vault:8200")
+    api_key = await cred_manager.get_credential("api_key", "my_service")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from pydantic import SecretStr
+
+from infra_models.security import TlsConfig
+from infra_security.credential_cache import CredentialCache, RotationCallback
+from infra_security.errors import CredentialConfigError
+from infra_security.providers import CredentialProvider, EnvProvider, FileProvider, Secret
+
+__all__ = ["CredentialManager"]
+
+_log = logging.getLogger("infra_security.credentials")
+
+_KV = "kv:"
+_DYN = "dyn:"
+
+
+class CredentialManager:
+    """Get credentials by name and service; values are cached, leases and tokens renewed in the background.
+
+    Exactly one source: ``vault_url`` (Vault/OpenBao through hvac; ``token=`` or ``auth=AppRoleAuth(...)``) or
+    ``provider=`` (for example :class:`EnvProvider`, :class:`FileProvider`). Nothing configured is an error,
+    not a silent switch to environment variables. ``path_template`` maps (name, service) to a KV path; the
+    name is the field read from it. ``ttl``/``jitter``/``stale_if_error`` are seconds/fraction/seconds.
+    """
+
+    def __init__(
+        self,
+        vault_url: str | None = None,
+        *,
+        token: str | SecretStr | None = None,
+        auth: Any = None,
+        provider: CredentialProvider | None = None,
+        mount_point: str = "secret",
+        namespace: str | None = None,
+        tls: TlsConfig | None = None,
+        path_template: str = "{service}",
+        ttl: float = 300.0,
+        jitter: float = 0.1,
+        stale_if_error: float = 60.0,
+        renew_fraction: float = 2 / 3,
+        background: bool = True,
+        timeout: float = 5.0,
+        retries: int = 2,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if provider is not None and vault_url is not None:
+            raise CredentialConfigError("give either vault_url or provider, not both")
+        if provider is None:
+            if vault_url is None:
+                raise CredentialConfigError(
+                    "no credential provider configured: pass vault_url='http://vault:8200' (Vault/OpenBao), "
+                    "provider=EnvProvider()/FileProvider(dir) for development, or use CredentialManager.from_env()",
+                    details={"field": "vault_url"},
+                )
+            from infra_security.vault_provider import VaultProvider
+
+            provider = VaultProvider(
+                vault_url,
+                auth=auth,
+                token=token,
+                mount_point=mount_point,
+                namespace=namespace,
+                tls=tls,
+                timeout=timeout,
+                retries=retries,
+            )
+        if "{service}" not in path_template:
+            raise CredentialConfigError(f"path_template {path_template!r} must contain {{service}}")
+        self.provider = provider
+        self.path_template = path_template
+        self._clock = clock
+        self._background = background
+        self.cache = CredentialCache(self._fetch, ttl=ttl, jitter=jitter, stale_if_error=stale_if_error, clock=clock)
+        self._session_lock = threading.Lock()
+        self._session_ready = False
+        self.keeper: Any = None
+        if getattr(provider, "name", "") == "vault":
+            from infra_security.leases import LeaseKeeper
+
+            self.keeper = LeaseKeeper(
+                provider,  # type: ignore[arg-type]
+                can_reauth=bool(getattr(provider, "auth", None) and provider.auth.can_reauth),  # type: ignore[attr-defined]
+                fraction=renew_fraction,
+                clock=clock,
+                on_renewed=self._lease_renewed,
+                on_expiring=self._lease_expiring,
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> CredentialManager:
+        """Build from ``INFRA_CREDENTIALS_PROVIDER`` = ``vault`` | ``env`` | ``file`` (required, no default).
+
+        vault: ``VAULT_ADDR`` and ``VAULT_TOKEN`` or ``VAULT_ROLE_ID`` + ``VAULT_SECRET_ID``; env:
+        ``INFRA_CREDENTIALS_ENV_PREFIX`` (default ``INFRA_SECRET_``); file: ``INFRA_CREDENTIALS_DIR``.
+        """
+        env = os.environ if environ is None else environ
+        kind = env.get("INFRA_CREDENTIALS_PROVIDER", "").strip().lower()
+        if kind == "vault":
+            url = env.get("VAULT_ADDR", "")
+            if not url:
+                raise CredentialConfigError("INFRA_CREDENTIALS_PROVIDER=vault needs VAULT_ADDR")
+            if env.get("VAULT_ROLE_ID"):
+                from infra_security.vault_auth import AppRoleAuth
+
+                kwargs.setdefault("auth", AppRoleAuth(env["VAULT_ROLE_ID"], env.get("VAULT_SECRET_ID", "")))
+            else:
+                kwargs.setdefault("token", env.get("VAULT_TOKEN") or None)
+            return cls(url, **kwargs)
+        if kind == "env":
+            return cls(
+                provider=EnvProvider(env.get("INFRA_CREDENTIALS_ENV_PREFIX", "INFRA_SECRET_"), environ=env), **kwargs
+            )
+        if kind == "file":
+            directory = env.get("INFRA_CREDENTIALS_DIR", "")
+            if not directory:
+                raise CredentialConfigError("INFRA_CREDENTIALS_PROVIDER=file needs INFRA_CREDENTIALS_DIR")
+            return cls(provider=FileProvider(directory), **kwargs)
+        raise CredentialConfigError(
+            f"INFRA_CREDENTIALS_PROVIDER must be vault, env or file, got {kind or 'nothing'!r}",
+            details={"field": "INFRA_CREDENTIALS_PROVIDER"},
+        )
+
+    # -- the original API --------------------------------------------------------------------------------------
+
+    async def get_credential(self, name: str, service: str) -> str:
+        """The value of field ``name`` of ``service``'s secret (``secret/<service>`` in Vault by default)."""
+        secret = await self.cache.get(_KV + self._path(service, name))
+        return secret.field(name).get_secret_value()
+
+    def get_credential_sync(self, name: str, service: str) -> str:
+        """Sync twin of :meth:`get_credential`."""
+        return self.cache.get_sync(_KV + self._path(service, name)).field(name).get_secret_value()
+
+    # -- more ----------------------------------------------------------------------------------------------------
+
+    async def get_secret(self, service: str, name: str = "") -> Secret:
+        """The whole secret (all fields, as SecretStr) of ``service``."""
+        return await self.cache.get(_KV + self._path(service, name))
+
+    def get_secret_sync(self, service: str, name: str = "") -> Secret:
+        """Sync twin of :meth:`get_secret`."""
+        return self.cache.get_sync(_KV + self._path(service, name))
+
+    async def get_dynamic(self, path: str) -> Secret:
+        """A leased secret (for example ``database/creds/app``), renewed in the background, revoked on close."""
+        return await self.cache.get(_DYN + path)
+
+    def get_dynamic_sync(self, path: str) -> Secret:
+        """Sync twin of :meth:`get_dynamic`."""
+        return self.cache.get_sync(_DYN + path)
+
+    def on_rotation(self, callback: RotationCallback) -> None:
+        """``callback(key, old, new)`` when a value changes (new KV version, new dynamic credentials)."""
+        self.cache.on_rotation(callback)
+
+    def start(self) -> None:
+        """Start background renewal (done on first use when ``background=True``)."""
+        if self.keeper is not None:
+            self.keeper.start()
+
+    def close(self) -> None:
+        """Stop renewing, revoke the leases this manager obtained, close the provider."""
+        if self.keeper is not None:
+            self.keeper.stop()
+            revoked = self.keeper.revoke_all()
+            if revoked:
+                _log.info("revoked %d lease(s) on close", len(revoked))
+        self.provider.close()
+
+    def __enter__(self) -> CredentialManager:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> CredentialManager:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _path(self, service: str, name: str) -> str:
+        if not service:
+            raise CredentialConfigError("service must be a non-empty name", details={"field": "service"})
+        return self.path_template.format(service=service, name=name)
+
+    def _fetch(self, key: str) -> Secret:
+        self._ensure_session()
+        if key.startswith(_DYN):
+            read_dynamic = getattr(self.provider, "read_dynamic", None)
+            if read_dynamic is None:
+                raise CredentialConfigError(f"provider {self.provider.name} has no dynamic secrets (needs Vault)")
+            secret: Secret = read_dynamic(key[len(_DYN) :])
+            if self.keeper is not None and secret.lease_id and secret.lease_duration:
+                self.keeper.track(key, secret.lease_id, secret.lease_duration, secret.renewable)
+                if self._background:
+                    self.keeper.start()
+            return secret
+        return self.provider.read(key[len(_KV) :])
+
+    def _ensure_session(self) -> None:
+        if self._session_ready or self.keeper is None:
+            return
+        with self._session_lock:
+            if self._session_ready:
+                return
+            status = self.provider.login()  # type: ignore[attr-defined]
+            self.keeper.track_token(status)
+            self._session_ready = True
+            if self._background and status.ttl > 0:
+                self.keeper.start()
+
+    def _lease_renewed(self, key: str, fresh_until: float, hard_until: float) -> None:
+        self.cache.extend(key, fresh_until, hard_until)
+
+    def _lease_expiring(self, key: str) -> None:
+        """A lease reached its max TTL: fetch new credentials (rotation callbacks fire), revoke the old lease."""
+        old = self.cache.peek(key)
+        try:
+            self.cache.refresh(key)
+        except Exception:
+            _log.exception("could not replace expiring credential %s", key)
+            return
+        if old is not None and old.secret.lease_id:
+            try:
+                self.provider.revoke_lease(old.secret.lease_id)  # type: ignore[attr-defined]
+            except Exception:
+                _log.warning("could not revoke replaced lease %s", old.secret.lease_id)
