@@ -1,0 +1,149 @@
+"""The Redis backend against the launcher's Redis (and one of its own for the outage test)."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import uuid
+from typing import Any
+
+import pytest
+import redis
+import redis.asyncio
+
+from infra_models.security import RateLimitPolicy
+from infra_security.errors import RateLimitBackendError
+from infra_security.ratelimit import RateLimiter, RateLimitRule
+from infra_security.ratelimit_memory import MemoryBackend
+from infra_security.ratelimit_redis import RedisBackend, load_script
+
+pytestmark = pytest.mark.integration
+
+
+def prefix() -> str:
+    return f"rl-test-{uuid.uuid4().hex[:10]}:"
+
+
+def evalsha_calls(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+def _worker(url: str, key_prefix: str, barrier: Any, out: Any) -> None:
+    limiter = RateLimiter(
+        default=RateLimitPolicy(name="p", limit=1000, period_seconds=86_400, scope="global"),
+        backend=RedisBackend(redis.Redis.from_url(url), prefix=key_prefix, local_cache=False),
+    )
+    barrier.wait()
+    out.put(sum(limiter.hit().allowed for _ in range(1000)))
+
+
+class TestExactness:
+    def test_four_processes_admit_exactly_the_limit(self, redis_url: str) -> None:
+        ctx = multiprocessing.get_context("fork")
+        barrier = ctx.Barrier(4)
+        out = ctx.Queue()
+        key_prefix = prefix()
+        procs = [ctx.Process(target=_worker, args=(redis_url, key_prefix, barrier, out)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        counts = [out.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(30)
+        assert sum(counts) == 1000
+
+    @pytest.mark.parametrize("algorithm", ["gcra", "sliding_window"])
+    def test_same_decisions_as_memory_with_injected_clock(self, redis_url: str, algorithm: str) -> None:
+        now = [1_000_000.0]
+        policy = RateLimitPolicy(name="p", limit=5, period_seconds=10, burst=2, algorithm=algorithm)
+        memory = RateLimiter(default=policy, backend=MemoryBackend(clock=lambda: now[0]))
+        on_redis = RateLimiter(
+            default=policy,
+            backend=RedisBackend(
+                redis.Redis.from_url(redis_url), prefix=prefix(), local_cache=False, clock_us=lambda: int(now[0] * 1e6)
+            ),
+        )
+        steps = [0.0] * 9 + [1.0, 0.5, 3.0, 0.0, 0.0, 10.0, 2.5, 0.1, 0.1, 0.1, 20.0, 0.0]
+        for step in steps:
+            now[0] += step
+            a = memory.hit(client="c", endpoint="e")
+            b = on_redis.hit(client="c", endpoint="e")
+            assert (a.allowed, a.remaining) == (b.allowed, b.remaining), (now[0], a, b)
+            assert a.retry_after == pytest.approx(b.retry_after, abs=1e-3)
+            assert a.reset_after == pytest.approx(b.reset_after, abs=1e-3)
+
+
+class TestRoundTrips:
+    def test_one_evalsha_per_decision_and_none_for_known_over_limit_keys(self, redis_url: str) -> None:
+        client = redis.Redis.from_url(redis_url)
+        backend = RedisBackend(client, prefix=prefix())
+        limiter = RateLimiter(default=RateLimitPolicy(name="p", limit=3, period_seconds=3600), backend=backend)
+        client.script_load(load_script())
+        before = evalsha_calls(client)
+        assert [limiter.hit(client="c", endpoint="e").allowed for _ in range(3)] == [True] * 3
+        after_allowed = evalsha_calls(client)
+        assert after_allowed - before == 3
+        denied = [limiter.hit(client="c", endpoint="e") for _ in range(100)]
+        assert not any(d.allowed for d in denied)
+        assert evalsha_calls(client) == after_allowed  # exhausted after the 3rd: known locally, no round trip
+        assert backend.local_rejections == 100
+        assert 1100 < denied[-1].retry_after <= 1200
+        assert limiter.hit(client="other", endpoint="e").allowed  # other keys unaffected
+
+    def test_weight_and_headers(self, redis_url: str) -> None:
+        limiter = RateLimiter(
+            default=RateLimitPolicy(name="p", limit=10, period_seconds=60),
+            backend=RedisBackend.from_url(redis_url, prefix=prefix()),
+        )
+        d = limiter.hit(client="c", endpoint="e", weight=4)
+        assert d.allowed and d.remaining == 6
+        assert d.headers()["RateLimit-Remaining"] == "6"
+
+    def test_async_client(self, redis_url: str) -> None:
+        backend = RedisBackend(
+            redis.Redis.from_url(redis_url), async_client=redis.asyncio.Redis.from_url(redis_url), prefix=prefix()
+        )
+        limiter = RateLimiter(default=RateLimitPolicy(name="p", limit=5, period_seconds=60), backend=backend)
+
+        async def run() -> list[bool]:
+            results = [(await limiter.ahit(client="c", endpoint="e")).allowed for _ in range(7)]
+            await backend._async_client.aclose()
+            return results
+
+        assert asyncio.run(run()) == [True] * 5 + [False] * 2
+
+    def test_shadow_mode_on_redis(self, redis_url: str) -> None:
+        limiter = RateLimiter(
+            default=RateLimitPolicy(name="p", limit=1, period_seconds=60, shadow=True),
+            backend=RedisBackend.from_url(redis_url, prefix=prefix()),
+        )
+        decisions = [limiter.hit(client="c", endpoint="e") for _ in range(3)]
+        assert all(d.allowed for d in decisions) and decisions[-1].exceeded
+
+
+class TestRedisDown:
+    @pytest.fixture
+    def stopped(self, own_redis: Any) -> RedisBackend:
+        client = redis.Redis.from_url(own_redis.url, socket_timeout=1, socket_connect_timeout=1)
+        backend = RedisBackend(client, prefix=prefix())
+        limiter = RateLimiter(default=RateLimitPolicy(name="p", limit=5, period_seconds=60), backend=backend)
+        assert limiter.hit(client="c", endpoint="e").allowed  # works while up
+        own_redis.stop()  # by PID: this test's own Redis, not the shared one
+        return backend
+
+    def test_fail_open(self, stopped: RedisBackend) -> None:
+        policy = RateLimitPolicy(name="p", limit=5, period_seconds=60)
+        decision = RateLimiter(default=policy, backend=stopped, on_backend_error="open").hit(client="c", endpoint="e")
+        assert decision.allowed and decision.degraded
+
+    def test_fail_closed_per_rule(self, stopped: RedisBackend) -> None:
+        policy = RateLimitPolicy(name="p", limit=5, period_seconds=60)
+        limiter = RateLimiter([RateLimitRule(policy, endpoint="/admin", on_backend_error="closed")], backend=stopped)
+        decision = limiter.hit(client="c", endpoint="/admin")
+        assert not decision.allowed and decision.degraded and "Retry-After" in decision.headers()
+
+    def test_raise(self, stopped: RedisBackend) -> None:
+        policy = RateLimitPolicy(name="p", limit=5, period_seconds=60)
+        limiter = RateLimiter(default=policy, backend=stopped, on_backend_error="raise")
+        with pytest.raises(RateLimitBackendError, match="Redis rate-limit decision failed"):
+            limiter.hit(client="c", endpoint="e")
