@@ -20,9 +20,16 @@ GOLDEN = Path(__file__).parents[1] / "golden"
 sys.path.insert(0, str(GOLDEN))
 from regenerate import CASES  # noqa: E402
 
+CACHES = {"__pycache__", ".ruff_cache", ".pytest_cache", ".mypy_cache", ".hypothesis"}
+
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Files under ``root`` by relative path, tool caches left out."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not CACHES & set(p.relative_to(root).parts)
+    }
 
 
 class TestGolden:
@@ -32,8 +39,7 @@ class TestGolden:
         result = NodeGenerator(tmp_path).generate_node(
             kind, name, business_description=description, external_system=external
         )
-        expected = {k: v for k, v in tree(GOLDEN / kind).items() if "__pycache__" not in k}
-        assert tree(result.project_dir) == expected, (
+        assert tree(result.project_dir) == tree(GOLDEN / kind), (
             "generated tree differs from tests/golden; if the template change is deliberate, run "
             "`python packages/infra-gen/tests/golden/regenerate.py` and review the diff"
         )
