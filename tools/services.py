@@ -48,7 +48,6 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -249,37 +248,62 @@ def _spawn(cmd: Sequence[str], *, log: Path, cwd: Path, env: dict[str, str] | No
     return int(pidfile.read_text().strip())
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    """Send `sig` to the process group that `pid` leads in its own session, or to `pid` alone."""
-    with contextlib.suppress(ProcessLookupError):
-        pgid = os.getpgid(pid)
-        if pgid != os.getpgrp() and pgid > 1:
-            os.killpg(pgid, sig)
-        else:
-            os.kill(pid, sig)
+def _children(pid: int) -> list[int]:
+    """PIDs whose parent is `pid` (PostgreSQL's backends put themselves in process groups of their own)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[-1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
-def _wait_dead(pid: int, marker: str, timeout: float) -> bool:
+def _gone(pid: int) -> bool:
+    """True when no process (not even a zombie still holding the PID) has this PID."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _wait_gone(pids: Sequence[int], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid, marker):
+        if all(_gone(pid) for pid in pids):
             return True
-        time.sleep(0.1)
-    return not _alive(pid, marker)
+        time.sleep(0.05)
+    return all(_gone(pid) for pid in pids)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL `pid`, its children and its process group (unless that group is ours)."""
+    victims = [pid, *_children(pid)]
+    for victim in victims:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        pgid = os.getpgid(pid)
+        if pgid not in {os.getpgrp(), 0, 1}:
+            os.killpg(pgid, signal.SIGKILL)
+    if not _wait_gone(victims, 10.0):
+        _say(f"pid {pid} (or a child) still exists 10s after SIGKILL")
 
 
 def _terminate(pid: int, marker: str, *, kill: bool) -> None:
-    """SIGTERM (or SIGKILL when `kill`), wait, then SIGKILL the whole group."""
+    """SIGTERM (or SIGKILL when `kill`) and wait until the PID is gone; SIGKILL after STOP_TIMEOUT."""
     if not _alive(pid, marker):
+        _wait_gone([pid], 5.0)  # a zombie still holds the PID (and PostgreSQL's postmaster.pid checks it)
         return
     if not kill:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        if _wait_dead(pid, marker, STOP_TIMEOUT):
+        if _wait_gone([pid], STOP_TIMEOUT):
             return
-        _say(f"pid {pid} ignored SIGTERM for {STOP_TIMEOUT:.0f}s; sending SIGKILL")
-    _signal_group(pid, signal.SIGKILL)
-    _wait_dead(pid, marker, 10.0)
+        _say(f"pid {pid} still runs {STOP_TIMEOUT:.0f}s after SIGTERM; sending SIGKILL")
+    _kill_tree(pid)
 
 
 def _wait_ready(
@@ -557,11 +581,16 @@ def _redis_check(port: int) -> str | None:
 # the services
 
 
-@dataclass(frozen=True)
 class _Spec:
-    name: str
-    marker: str  # a string in the server process's command line
-    ports: tuple[str, ...]  # state keys of the ports to pick
+    """A service: its name, a string in its server's command line, and the state keys of the ports it needs.
+
+    (A plain class, not a dataclass, so that the module also loads through importlib without sys.modules.)
+    """
+
+    def __init__(self, name: str, marker: str, ports: tuple[str, ...]) -> None:
+        self.name = name
+        self.marker = marker
+        self.ports = ports
 
     @property
     def home(self) -> Path:
@@ -657,9 +686,10 @@ def _start_postgres(entry: dict[str, Any]) -> None:
     if bindir is None:
         raise ServiceError("postgres", "initdb not found on PATH nor in /usr/lib/postgresql/*/bin")
     as_user = _pg_as_user()
-    home = _pg_home(as_user)
+    home = _pg_home(as_user).resolve()  # the real folder: the postgres user may not reach the symlink
     data = home / "data"
-    log = spec.log
+    log = home / spec.log.name
+    entry["log"] = str(log)
     fresh = not (data / "PG_VERSION").is_file()
     if fresh:
         shutil.rmtree(data, ignore_errors=True)
@@ -678,6 +708,7 @@ def _start_postgres(entry: dict[str, Any]) -> None:
                 "--no-sync",
             ],
             what="postgres",
+            cwd=home,
         )
         with (data / "postgresql.conf").open("a") as conf:
             conf.write("\n# tools/services.py\ninclude_if_exists = 'infra.conf'\n")
@@ -705,6 +736,7 @@ def _start_postgres(entry: dict[str, Any]) -> None:
         capture_output=True,
         text=True,
         start_new_session=True,
+        cwd=home,
         check=False,
     )
     entry["pid"] = _pg_pid(data)
@@ -730,6 +762,7 @@ def _stop_postgres(entry: dict[str, Any], *, kill: bool) -> None:
             subprocess.run(
                 [*_pg_as_user(), str(bindir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast", "-w", "-t", "30", "-s"],
                 capture_output=True,
+                cwd="/",
                 check=False,
             )
     if pid:
@@ -951,7 +984,10 @@ def _stop_entry(name: str, entry: dict[str, Any], *, kill: bool) -> None:
 def _wipe(name: str) -> None:
     home = SPECS[name].home
     if home.is_symlink():
-        shutil.rmtree(home.resolve(), ignore_errors=True)
+        target = home.resolve()
+        shutil.rmtree(target, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            target.parent.rmdir()  # the /var/tmp/infra-services-* folder, when empty
         home.unlink()
     else:
         shutil.rmtree(home, ignore_errors=True)
@@ -1021,8 +1057,8 @@ def down(names: Sequence[str] | None = None) -> None:
         entries = {name: dict(state.get(name) or {}) for name in picked}
     with ThreadPoolExecutor(max_workers=len(picked)) as pool:
         for name, entry in entries.items():
-            if entry:
-                _say(f"{name}: stopping pid {entry.get('pid')}")
+            if entry.get("pid"):
+                _say(f"{name}: stopping pid {entry['pid']}")
         for future in [pool.submit(_stop_entry, name, entry, kill=False) for name, entry in entries.items()]:
             future.result()
     for name in picked:
@@ -1033,7 +1069,8 @@ def down(names: Sequence[str] | None = None) -> None:
         empty = not state
     if empty:
         STATE_FILE.unlink(missing_ok=True)
-        LOCK_FILE.unlink(missing_ok=True)
+        for lock in (LOCK_FILE, *(SERVICES_DIR / f".{name}.lock" for name in SERVICES)):
+            lock.unlink(missing_ok=True)
 
 
 def status(names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -1126,9 +1163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(report, indent=2, sort_keys=True))
             else:
                 for name, info in report.items():
-                    where = f"pid {info.get('pid')} port {info.get('port')}" if info.get("port") else "not started"
+                    if not info.get("port"):
+                        print(f"{name:<9} not started")
+                        continue
                     verdict = "answers" if info["answers"] else f"DOWN ({info['problem']})"
-                    print(f"{name:<9} {verdict:<12} {where}")
+                    print(f"{name:<9} {verdict:<12} pid {info.get('pid')} port {info['port']}")
             return 0 if all(info["answers"] for info in report.values()) else 1
     except ServiceError as exc:
         if args.command != "up":  # up has reported each failure already
