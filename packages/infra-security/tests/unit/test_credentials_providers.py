@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from pydantic import SecretStr
@@ -91,7 +92,7 @@ class TestManagerConfiguration:
 
 
 class TestSettingsHelpers:
-    creds = {"username": "app@corp", "password": "p@ss:w/rd?#%"}
+    creds: ClassVar[dict[str, str]] = {"username": "app@corp", "password": "p@ss:w/rd?#%"}
 
     def test_sqlalchemy_url_escapes(self) -> None:
         from sqlalchemy.engine import make_url
