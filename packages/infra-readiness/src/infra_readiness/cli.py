@@ -121,6 +121,9 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     ] = None,
 ) -> None:
     """Rate PATH (or every node under it) NOT_READY, DEVELOPMENT, STAGING or PRODUCTION."""
+    from infra_readiness.early import prestart_imports
+
+    prestart_imports(path, recursive=recursive)  # first: the worker starts while pydantic loads here
     floor = _level(min_level, "--min-level")
     day: date | None = None
     if today is not None:

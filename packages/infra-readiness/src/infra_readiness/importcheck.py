@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["ImportProbe", "ImportRequest", "ImportResult"]
+__all__ = ["ImportProbe", "ImportRequest", "ImportResult", "prestart", "take_prestarted"]
 
 _FORKING = hasattr(os, "fork") and sys.platform.startswith("linux")
 
@@ -136,3 +136,17 @@ def _parse(line: str) -> ImportResult:
         timed_out=bool(data.get("timed_out")),
         crashed="interpreter died" in str(data.get("error", "")),
     )
+
+
+_PRESTARTED: dict[ImportRequest, Future[ImportResult]] = {}
+
+
+def prestart(requests: Sequence[ImportRequest], preload: Sequence[str] = ()) -> None:
+    """Start ``requests`` now; the runner picks the futures up with :func:`take_prestarted`."""
+    for request, future in zip(requests, ImportProbe().submit_all(requests, preload), strict=True):
+        _PRESTARTED[request] = future
+
+
+def take_prestarted(request: ImportRequest) -> Future[ImportResult] | None:
+    """The future of an import started early for exactly ``request``, or ``None``."""
+    return _PRESTARTED.pop(request, None)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from infra_models.readiness import CheckResult, CheckStatus, ReadinessReport, Waiver
 from infra_readiness.__about__ import __version__
-from infra_readiness.checks._ast import imports
+from infra_readiness.checks._ast import module_level_imports
 from infra_readiness.context import NodeContext
-from infra_readiness.importcheck import ImportProbe, ImportRequest, ImportResult
+from infra_readiness.importcheck import ImportProbe, ImportRequest, ImportResult, take_prestarted
 from infra_readiness.ladder import BLOCKING, gating, rate
 from infra_readiness.plugin import Check, Outcome
 from infra_readiness.registry import load_checks
@@ -160,18 +160,24 @@ def _start_imports(nodes: Sequence[NodeContext], checks: Sequence[Check]) -> Non
     wanted = [n for n in nodes if n.import_name is not None]
     own = {n.import_name for n in wanted}
     preload: set[str] = set()
-    for node in wanted:
-        for _, tree in node.python_trees(node.source_files):
-            preload.update(i.top for i in imports(tree) if i.top not in own and i.top != "__future__")
+    if len(wanted) > 1:  # warming the shared worker pays off only when several nodes import the same libraries
+        for node in wanted:
+            for _, tree in node.python_trees(node.source_files):
+                preload.update(i.top for i in module_level_imports(tree) if i.top not in own and i.top != "__future__")
     requests = [
         ImportRequest(
             module=str(n.import_name), paths=tuple(str(p.resolve()) for p in n.import_paths), root=str(n.root.resolve())
         )
         for n in wanted
     ]
-    futures = ImportProbe(python=python).submit_all(requests, sorted(preload))
-    for node, future in zip(wanted, futures, strict=True):
-        node.import_future = future
+    early = {r: take_prestarted(r) for r in requests} if python is None else {}
+    late = [(n, r) for n, r in zip(wanted, requests, strict=True) if early.get(r) is None]
+    for node, request in zip(wanted, requests, strict=True):
+        node.import_future = early.get(request)
+    if late:
+        futures = ImportProbe(python=python).submit_all([r for _, r in late], sorted(preload))
+        for (node, _), future in zip(late, futures, strict=True):
+            node.import_future = future
 
 
 def _single_import(node: NodeContext) -> Callable[[], Future[ImportResult]]:

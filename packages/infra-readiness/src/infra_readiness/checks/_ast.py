@@ -6,7 +6,15 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Import", "call_name", "docstrings", "imports", "literal_false", "string_constants"]
+__all__ = [
+    "Import",
+    "call_name",
+    "docstrings",
+    "imports",
+    "literal_false",
+    "module_level_imports",
+    "string_constants",
+]
 
 
 @dataclass(frozen=True)
@@ -78,3 +86,19 @@ def docstrings(tree: ast.AST) -> set[int]:
             ):
                 found.add(id(first.value))
     return found
+
+
+def module_level_imports(tree: ast.Module) -> Iterator[Import]:
+    """Imports that run when the module is imported: at top level or under module-level if/try/with blocks."""
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            yield from imports(statement)
+        elif isinstance(statement, ast.If | ast.Try | ast.With):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                for child in getattr(statement, field, []):
+                    if isinstance(child, ast.ExceptHandler):
+                        pending.extend(child.body)
+                    else:
+                        pending.append(child)
