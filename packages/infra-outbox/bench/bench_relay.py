@@ -93,8 +93,20 @@ def raw_producer(bootstrap: str, topic: str, n: int) -> float:
     from infra_outbox.lease import ClaimedEvent
 
     records = [
-        ClaimedEvent(i, str(uuid.uuid4()), "bench", topic, f"key-{i % KEYS}", i // KEYS + 1, None, payload(i),
-                     "application/json", None, 1, time.time())
+        ClaimedEvent(
+            i,
+            str(uuid.uuid4()),
+            "bench",
+            topic,
+            f"key-{i % KEYS}",
+            i // KEYS + 1,
+            None,
+            payload(i),
+            "application/json",
+            None,
+            1,
+            time.time(),
+        )
         for i in range(n)
     ]
     done = [0]
@@ -177,8 +189,18 @@ def _latency_relay(url: str, bootstrap: str, ready: object, stop: object, out: o
     def run_once():  # type: ignore[no-untyped-def]
         report = original()
         if os.environ.get("BENCH_DEBUG") and report.latencies and max(report.latencies) > 0.05:
-            print("slow batch", report.claimed, round(max(report.latencies), 3), "claim", round(report.claim_seconds, 3),
-                  "send", round(report.send_seconds, 3), "settle", round(report.settle_seconds, 3), flush=True)
+            print(
+                "slow batch",
+                report.claimed,
+                round(max(report.latencies), 3),
+                "claim",
+                round(report.claim_seconds, 3),
+                "send",
+                round(report.send_seconds, 3),
+                "settle",
+                round(report.settle_seconds, 3),
+                flush=True,
+            )
         latencies.extend(report.latencies)
         return report
 
@@ -207,8 +229,10 @@ def latency(url: str, bootstrap: str, topic: str, rate: int, seconds: float) -> 
         with engine.begin() as conn:
             outbox.enqueue_many(
                 conn,
-                [NewEvent(topic=topic, key=f"key-{(i + j) % KEYS}", event_type="bench", payload=payload(i + j))
-                 for j in range(per_tick)],
+                [
+                    NewEvent(topic=topic, key=f"key-{(i + j) % KEYS}", event_type="bench", payload=payload(i + j))
+                    for j in range(per_tick)
+                ],
             )
         i += per_tick
         written += per_tick
@@ -241,8 +265,11 @@ def main() -> int:
     parser.add_argument("--skip", action="append", default=[], help="skip a scenario: raw, naive, one, four, latency")
     args = parser.parse_args()
     if not args.db or not args.bootstrap:
-        print("needs --db and --bootstrap (or INFRA_TEST_POSTGRES_URL / INFRA_TEST_KAFKA_BOOTSTRAP); "
-              "start them with `python tools/services.py up postgres kafka`", file=sys.stderr)
+        print(
+            "needs --db and --bootstrap (or INFRA_TEST_POSTGRES_URL / INFRA_TEST_KAFKA_BOOTSTRAP); "
+            "start them with `python tools/services.py up postgres kafka`",
+            file=sys.stderr,
+        )
         return 2
     n = args.events
     print(f"{n} events, {PAYLOAD}-byte payloads, {KEYS} keys, batch {args.batch_size}, {os.cpu_count()} CPUs")

@@ -52,8 +52,9 @@ class Inbox:
             insert(inbox)
             .values(consumer=self.consumer, event_id=event_id, processed_at=self._clock())
             .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.event_id])
+            .returning(inbox.c.event_id)
         )
-        return bool(conn.execute(stmt).rowcount == 1)
+        return conn.execute(stmt).first() is not None
 
     def seen(self, conn: Connection, event_id: str) -> bool:
         """True when this consumer already processed ``event_id``."""

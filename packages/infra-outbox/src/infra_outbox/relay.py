@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from infra_outbox.metrics import RelayMetrics
-    from infra_outbox.send import ProducerLike
+    from infra_outbox.send import Delivery, ProducerLike
     from infra_outbox.wakeup import PollWaiter
 
 __all__ = ["BatchReport", "Relay", "RelaySettings"]
@@ -187,6 +187,10 @@ class Relay:
         results = send_batch(
             self.producer, batch, clock=self._clock, timeout=timeout, max_record_bytes=settings.max_record_bytes
         )
+        suspects = [i for i, r in enumerate(results) if r.sent and r.permanent]
+        if len(suspects) > 1:
+            # The broker rejects a whole partition batch for one bad record: find the guilty one by sending alone.
+            results = self._isolate(batch, results, suspects)
         report.send_seconds = time.perf_counter() - started
         if any(r.fatal for r in results):
             log.error("the Kafka producer hit a fatal error; it will be recreated")
@@ -240,6 +244,30 @@ class Relay:
         if report.dead:
             log.error("%d event(s) went DEAD; their keys are parked: see `infra-outbox dead list`", report.dead)
         return report
+
+    def _isolate(self, batch: list[ClaimedEvent], results: list[Delivery], suspects: list[int]) -> list[Delivery]:
+        """Re-send each suspect alone (in order, stopping a key at its first failure) and keep those verdicts."""
+        from infra_outbox.send import Delivery, send_batch
+
+        timeout = self.kafka.message_timeout_ms / 1000.0 + 5.0
+        failed: set[tuple[str, str]] = set()
+        for index in suspects:
+            event = batch[index]
+            scope = (event.topic, event.key) if event.key is not None else None
+            if scope is not None and scope in failed:
+                results[index] = Delivery()  # not sent: released behind the failed event of its key
+                continue
+            [alone] = send_batch(
+                self.producer,
+                [event],
+                clock=self._clock,
+                timeout=timeout,
+                max_record_bytes=self.settings.max_record_bytes,
+            )
+            results[index] = alone
+            if alone.error is not None and scope is not None:
+                failed.add(scope)
+        return results
 
     def _settle(self, token: str, settlement: Settlement, claimed_at: float) -> int:
         """Mark the batch, retrying while the lease lasts (a database restart must not cause re-sends)."""

@@ -69,7 +69,7 @@ class NotifyWaiter(PollWaiter):
             return
         try:
             conn = self._listen()
-            for _ in conn.notifies(timeout=min(self.max_interval, 0.25), stop_after=1):
+            for _ in conn.notifies(timeout=self.max_interval, stop_after=1):
                 break
             # Drain what queued up meanwhile: one claim serves them all.
             for _ in conn.notifies(timeout=0.0):

@@ -92,8 +92,19 @@ class PostgresServer:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
         )
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "pg.log"),
-                  "-w", "-t", "60", "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "pg.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         _wait_port(self.port, 30)
 
     def crash(self) -> None:
@@ -124,8 +135,17 @@ class KafkaServer:
 
     def _java(self, *args: str) -> list[str]:
         java = shutil.which("java") or "java"
-        return [java, "-Xms256m", "-Xmx512m", "-XX:+UseSerialGC", "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={self.root / 'log4j2.properties'}", "-cp", self.classpath, *args]
+        return [
+            java,
+            "-Xms256m",
+            "-Xmx512m",
+            "-XX:+UseSerialGC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.root / 'log4j2.properties'}",
+            "-cp",
+            self.classpath,
+            *args,
+        ]
 
     def start(self) -> None:
         config = self.root / "server.properties"
@@ -163,7 +183,9 @@ class KafkaServer:
             cluster = uuid.uuid4().hex[:22]
             subprocess.run(
                 self._java("kafka.tools.StorageTool", "format", "--standalone", "-t", cluster, "-c", str(config)),
-                check=True, capture_output=True, timeout=120,
+                check=True,
+                capture_output=True,
+                timeout=120,
             )
         out = (self.root / "stdout.log").open("ab")
         self.proc = subprocess.Popen(self._java("kafka.Kafka", str(config)), stdout=out, stderr=subprocess.STDOUT)
