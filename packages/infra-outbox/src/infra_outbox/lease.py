@@ -9,8 +9,8 @@ and a failed event holds back only its own key. No transaction stays open while 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, tuple_, update

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from infra_models.testing import kafka_bootstrap, postgres_url  # noqa: F401
 
 from .ledger import fresh_database, new_topic
