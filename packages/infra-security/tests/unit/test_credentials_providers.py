@@ -266,3 +266,17 @@ class TestCli:
         data = json.loads(CliRunner().invoke(app, args).output)
         assert data["admitted"] == 3
         assert [d["allowed"] for d in data["decisions"]] == [True, True, True, False, False]
+
+
+class TestImports:
+    def test_public_api_is_light(self) -> None:
+        import subprocess
+        import sys
+
+        code = (
+            "import sys; from infra_security import CredentialManager, RateLimiter, RateLimitMiddleware, "
+            "build_client_context; heavy = ('hvac', 'redis', 'requests', 'limits', 'starlette'); "
+            "print(','.join(m for m in heavy if m in sys.modules))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip() == ""
