@@ -65,6 +65,10 @@ def _placeholder(value: str) -> bool:
     )
 
 
+def _real_password(value: str) -> bool:
+    return not _placeholder(value) and value.lower() not in _PLACEHOLDER_PASSWORDS
+
+
 def _looks_secret(value: str, name: str = "") -> bool:
     """A literal bound to a credential-like name: long enough and not a plain word or an env-var name."""
     if _placeholder(value) or len(value) < 8 or " " in value:
@@ -93,6 +97,7 @@ def _random_blob(value: str) -> bool:
 
 def _scan_python(tree: ast.Module, lines: list[str]) -> list[tuple[int, str]]:
     hits: list[tuple[int, str]] = []
+    docs = docstrings(tree)
 
     def consider(name: str, value: ast.expr) -> None:
         if (
@@ -131,8 +136,12 @@ def _scan_python(tree: ast.Module, lines: list[str]) -> list[tuple[int, str]]:
             args = node.args.args[len(node.args.args) - len(node.args.defaults) :]
             for arg, default in zip(args, node.args.defaults, strict=True):
                 consider(arg.arg, default)
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _random_blob(node.value):
-            hits.append((node.lineno, "a high-entropy literal that looks like a key"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+            if _random_blob(node.value):
+                hits.append((node.lineno, "a high-entropy literal that looks like a key"))
+            match = _URL_PASSWORD.search(node.value)
+            if match and _real_password(match.group(1)):
+                hits.append((node.lineno, "a URL with a password in it"))
     return [(line, message) for line, message in hits if not _allowed(lines, line)]
 
 
@@ -152,7 +161,7 @@ def _scan_text(text: str, *, tokens_only: bool, config: bool) -> list[tuple[int,
         if tokens_only:
             continue
         match = _URL_PASSWORD.search(line)
-        if match and not _placeholder(match.group(1)) and match.group(1).lower() not in _PLACEHOLDER_PASSWORDS:
+        if match and _real_password(match.group(1)):
             hits.append((number, "a URL with a password in it"))
         if config:
             for name, value in _CONFIG_LINE.findall(line):
@@ -188,7 +197,9 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
             continue
         in_tests = node.in_tests(path)
         docs = path.suffix in {".md", ".rst", ".txt"}
-        hits = _scan_text(text, tokens_only=in_tests or docs, config=_is_config(path))
+        # Python code is read through its syntax tree (docstrings and comments hold examples, not secrets).
+        tokens_only = in_tests or docs or path.suffix == ".py"
+        hits = _scan_text(text, tokens_only=tokens_only, config=_is_config(path))
         if path.suffix == ".py" and not in_tests:
             tree = node.tree(path)
             if tree is not None:
