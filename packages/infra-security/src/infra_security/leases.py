@@ -109,8 +109,10 @@ class LeaseKeeper:
                 self._items.pop(self.TOKEN, None)
                 return
             now = self._clock()
+            # Renewals restore the TTL the token was issued with, not what was left of it at lookup time.
+            increment = status.creation_ttl or status.ttl
             self._items[self.TOKEN] = Lease(
-                self.TOKEN, None, status.ttl, now + status.ttl, now + status.ttl * self.fraction, status.renewable
+                self.TOKEN, None, increment, now + status.ttl, now + status.ttl * self.fraction, status.renewable
             )
         self._wake.set()
 

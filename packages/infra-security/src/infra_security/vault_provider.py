@@ -46,13 +46,22 @@ def check_vault_url(url: str) -> str:
 class TokenStatus:
     """What Vault says of the current token: seconds to live and whether it can be renewed."""
 
-    __slots__ = ("accessor", "renewable", "ttl", "warnings")
+    __slots__ = ("accessor", "creation_ttl", "renewable", "ttl", "warnings")
 
-    def __init__(self, ttl: float, renewable: bool, accessor: str | None, warnings: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        ttl: float,
+        renewable: bool,
+        accessor: str | None,
+        warnings: tuple[str, ...] = (),
+        creation_ttl: float | None = None,
+    ) -> None:
         self.ttl = ttl
         self.renewable = renewable
         self.accessor = accessor
         self.warnings = warnings
+        #: The TTL the token was issued with (what a renewal restores), when known.
+        self.creation_ttl = creation_ttl
 
     def __repr__(self) -> str:
         return f"TokenStatus(ttl={self.ttl}, renewable={self.renewable}, accessor={self.accessor!r})"
@@ -119,7 +128,13 @@ class VaultProvider:
             data = self.client.auth.token.lookup_self()["data"]
         except Exception as exc:
             raise self._translate(exc, "token lookup") from exc
-        return TokenStatus(float(data.get("ttl") or 0), bool(data.get("renewable")), data.get("accessor"))
+        creation = data.get("creation_ttl")
+        return TokenStatus(
+            float(data.get("ttl") or 0),
+            bool(data.get("renewable")),
+            data.get("accessor"),
+            creation_ttl=float(creation) if creation else None,
+        )
 
     def renew_token(self, increment: int | None = None) -> TokenStatus:
         """``auth/token/renew-self``; Vault caps the TTL at the token's max TTL and says so in ``warnings``."""
