@@ -260,7 +260,8 @@ def contract_yaml(contract: NodeContract) -> str:
         if not data.get(key):
             data.pop(key, None)
     header = "# ONEX node contract: validated as infra_models.NodeContract (`infra-models validate` checks it).\n"
-    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: same text, 5x faster
+    return header + yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _doc(text: str) -> str:

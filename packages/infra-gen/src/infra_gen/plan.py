@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -131,14 +132,22 @@ def _diff(path: str, old: bytes | None, new: bytes | None) -> str | None:
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def safe_target(root: Path, rel: str) -> Path:
-    """The absolute target of ``rel`` under ``root``; refuses absolute paths, ``..`` and symlinks leading out."""
+def safe_target(root: Path, rel: str, _parents: dict[Path, Path] | None = None) -> Path:
+    """The absolute target of ``rel`` under ``root``; refuses absolute paths, ``..`` and symlinks leading out.
+
+    ``_parents`` caches resolved folders for one plan (a node has a handful of folders and many files).
+    """
     pure = PurePosixPath(rel)
     if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in rel:
         raise UnsafePathError(f"refusing path {rel!r}: it must stay inside {root}", details={"path": rel})
     target = root.joinpath(*pure.parts)
-    resolved_root = root.resolve()
-    parent = target.parent.resolve()
+    cache = {} if _parents is None else _parents
+    resolved_root = cache.get(root)
+    if resolved_root is None:
+        resolved_root = cache[root] = root.resolve()
+    parent = cache.get(target.parent)
+    if parent is None:
+        parent = cache[target.parent] = target.parent.resolve()
     if parent != resolved_root and resolved_root not in parent.parents:
         raise UnsafePathError(
             f"refusing path {rel!r}: a symlink leads it outside {root}", details={"path": rel, "resolved": str(parent)}
@@ -147,20 +156,27 @@ def safe_target(root: Path, rel: str) -> Path:
 
 
 def _read(target: Path) -> bytes | None:
-    if target.is_symlink() or target.is_dir():
-        raise UnsafePathError(f"{target} exists and is not a regular file", details={"path": str(target)})
+    """The bytes of the regular file ``target``, ``None`` when absent; refuses folders and symlinks."""
     try:
-        return target.read_bytes()
+        info = os.lstat(target)
     except FileNotFoundError:
         return None
+    if not stat.S_ISREG(info.st_mode):
+        raise UnsafePathError(f"{target} exists and is not a regular file", details={"path": str(target)})
+    return target.read_bytes()
 
 
 def plan_file(
-    root: Path, rendered: RenderedFile, on_conflict: OnConflict = "abort", *, note: str | None = None
+    root: Path,
+    rendered: RenderedFile,
+    on_conflict: OnConflict = "abort",
+    *,
+    note: str | None = None,
+    _parents: dict[Path, Path] | None = None,
 ) -> PlannedFile:
     """Plan one rendered file against what is on disk under ``root``."""
-    target = safe_target(root, rendered.path)
-    existing = _read(target) if target.exists() or target.is_symlink() else None
+    target = safe_target(root, rendered.path, _parents)
+    existing = _read(target)
     new_hash = sha256(rendered.content)
     if existing is None:
         return PlannedFile(
@@ -194,7 +210,8 @@ def build_plan(
 ) -> Plan:
     """Compare rendered files with ``root`` on disk and decide each path's action; writes nothing."""
     base = Path(root)
-    files = tuple(plan_file(base, f, on_conflict) for f in rendered)
+    parents: dict[Path, Path] = {}
+    files = tuple(plan_file(base, f, on_conflict, _parents=parents) for f in rendered)
     return Plan(base, files, dict(meta or {}))
 
 
@@ -214,9 +231,10 @@ def apply_plan(plan: Plan) -> list[str]:
             details={"conflicts": [f.path for f in plan.conflicts]},
         )
     writes = plan.writes
-    targets = [safe_target(plan.root, f.path) for f in writes]
+    parents: dict[Path, Path] = {}
+    targets = [safe_target(plan.root, f.path, parents) for f in writes]
     for planned, target in zip(writes, targets, strict=True):
-        current = _read(target) if target.exists() or target.is_symlink() else None
+        current = _read(target)
         current_hash = None if current is None else sha256(current)
         if current_hash != planned.existing_sha256:
             raise StalePlanError(

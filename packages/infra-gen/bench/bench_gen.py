@@ -1,0 +1,177 @@
+"""Benchmark infra-gen against plain cookiecutter and copier rendering the same template.
+
+Cases (medians, same run, same machine): one node in-process (plan + atomic apply, validation included), one
+node through the ``infra-gen`` CLI (process start included), 100 nodes in one batch; the anchors render the very
+same files: cookiecutter's API (``no_input``) and copier's ``run_copy`` (``defaults``), one node and 100 nodes.
+Targets: in-process < 50 ms, CLI < 400 ms, 100 nodes < 2 s, and faster than plain cookiecutter.
+
+Run: ``hatch run bench infra-gen`` (installs bench/requirements.txt) or ``python bench/bench_gen.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from infra_gen.answers import build_contract, template_context
+from infra_gen.generator import NodeGenerator, template_roots
+from infra_models import NodeKind
+
+KIND = "effect"
+NAME = "vault_adapter"
+EXTERNAL = "HashiCorp Vault"
+
+
+def median_ms(fn: Callable[[int], object], runs: int) -> float:
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def merged_template(dest: Path) -> Path:
+    """The kind's template with the shared files, as one folder (what plain cookiecutter and copier read)."""
+    for root in template_roots(NodeKind(KIND)):
+        shutil.copytree(root, dest, dirs_exist_ok=True)
+    return dest
+
+
+def context(name: str) -> dict[str, object]:
+    return template_context(build_contract(KIND, name, external_system=EXTERNAL))
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    runs, batch = (5, 20) if quick else (21, 100)
+    warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        results: dict[str, float] = {}
+
+        # infra-gen in-process: the first call compiles the templates once per process.
+        start = time.perf_counter()
+        NodeGenerator(work / "cold").generate_node(KIND, NAME, external_system=EXTERNAL)
+        results["infra-gen in-process, first call (compiles templates)"] = (time.perf_counter() - start) * 1000
+        results["infra-gen in-process, one node"] = median_ms(
+            lambda i: NodeGenerator(work / f"ours{i}").generate_node(KIND, NAME, external_system=EXTERNAL), runs
+        )
+        results["infra-gen dry run (plan only), one node"] = median_ms(
+            lambda i: NodeGenerator(work / f"plan{i}").generate_node(
+                KIND, NAME, external_system=EXTERNAL, dry_run=True
+            ),
+            runs,
+        )
+        cli = shutil.which("infra-gen") or str(Path(sys.executable).with_name("infra-gen"))
+        results["infra-gen CLI, one node (process start included)"] = median_ms(
+            lambda i: subprocess.run(
+                [
+                    cli,
+                    "node",
+                    KIND,
+                    NAME,
+                    "--external-system",
+                    EXTERNAL,
+                    "-o",
+                    str(work / f"cli{i}"),
+                    "--format",
+                    "json",
+                ],
+                check=True,
+                capture_output=True,
+            ),
+            max(3, runs // 3),
+        )
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        for i in range(3):
+            subprocess.run(
+                [cli, "node", KIND, NAME, "-o", str(work / f"cpu{i}"), "--external-system", EXTERNAL],
+                check=True,
+                capture_output=True,
+            )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / 3 * 1000
+        results["infra-gen CLI, one node, CPU time (load-independent)"] = cpu
+        start = time.perf_counter()
+        generator = NodeGenerator(work / "batch")
+        for i in range(batch):
+            generator.generate_node(KIND, f"{NAME}_{i}", external_system=EXTERNAL)
+        results[f"infra-gen {batch} nodes in a batch"] = (time.perf_counter() - start) * 1000
+
+        template = merged_template(work / "template")
+        try:
+            from cookiecutter.main import cookiecutter
+        except ImportError:
+            print("cookiecutter not installed: pip install -r packages/infra-gen/bench/requirements.txt")
+            return 1
+        ctx = context(NAME)
+        results["cookiecutter API, one node"] = median_ms(
+            lambda i: cookiecutter(str(template), no_input=True, extra_context=ctx, output_dir=str(work / f"cc{i}")),
+            runs,
+        )
+        start = time.perf_counter()
+        for i in range(batch):
+            cookiecutter(
+                str(template), no_input=True, extra_context=context(f"{NAME}_{i}"), output_dir=str(work / "ccbatch")
+            )
+        results[f"cookiecutter {batch} nodes"] = (time.perf_counter() - start) * 1000
+
+        try:
+            from copier import run_copy
+        except ImportError:
+            print("copier not installed: pip install -r packages/infra-gen/bench/requirements.txt")
+            return 1
+        copier_template = work / "copier-template"
+        shutil.copytree(template, copier_template)
+        (copier_template / "cookiecutter.json").unlink()
+        (copier_template / "copier.yml").write_text(
+            "_templates_suffix: .jinja\ncookiecutter:\n  type: json\n  default: " + json.dumps(json.dumps(ctx)) + "\n"
+        )
+
+        def copier_one(i: int, name: str = NAME) -> None:
+            run_copy(
+                str(copier_template),
+                str(work / f"cp{i}"),
+                data={"cookiecutter": context(name)},
+                defaults=True,
+                quiet=True,
+                unsafe=True,
+            )
+
+        results["copier run_copy, one node"] = median_ms(copier_one, max(3, runs // 3))
+        start = time.perf_counter()
+        for i in range(batch):
+            copier_one(1000 + i, f"{NAME}_{i}")
+        results[f"copier {batch} nodes"] = (time.perf_counter() - start) * 1000
+
+    ours = results["infra-gen in-process, one node"]
+    print(f"{'case':58} {'ms':>9}")
+    for label, value in results.items():
+        print(f"{label:58} {value:9.1f}")
+    cc, cp = results["cookiecutter API, one node"], results["copier run_copy, one node"]
+    cc_batch, ours_batch = results[f"cookiecutter {batch} nodes"], results[f"infra-gen {batch} nodes in a batch"]
+    print()
+    print(f"one node: cookiecutter / infra-gen = {cc / ours:.1f}x, copier / infra-gen = {cp / ours:.1f}x")
+    print(f"{batch} nodes: cookiecutter / infra-gen = {cc_batch / ours_batch:.1f}x")
+    targets = {
+        "in-process < 50 ms": ours < 50,
+        "CLI < 400 ms": results["infra-gen CLI, one node (process start included)"] < 400,
+        f"{batch} nodes < 2 s": ours_batch < 2000,
+        "faster than plain cookiecutter": ours < cc,
+    }
+    print("targets: " + ", ".join(f"{k}: {'met' if ok else 'MISSED'}" for k, ok in targets.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
