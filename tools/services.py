@@ -306,18 +306,28 @@ def _terminate(pid: int, marker: str, *, kill: bool) -> None:
     _kill_tree(pid)
 
 
+def _exists(pid: int | None) -> bool:
+    """True when `pid` is a process that has not exited (whatever its command line: it may be mid-exec)."""
+    if not pid:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] not in {"Z", "X"}
+
+
 def _wait_ready(
     name: str,
     pid_of: Callable[[], int | None],
-    marker: str,
     check: Callable[[], str | None],
     *logs: Path,
 ) -> None:
-    """Poll `check` (None means ready) until the deadline; fail early when the process dies."""
+    """Poll `check` (None means ready) until the deadline; fail early when the process exits."""
     deadline = time.monotonic() + START_TIMEOUT[name]
     last = "not checked yet"
     while time.monotonic() < deadline:
-        if not _alive(pid_of(), marker):
+        if not _exists(pid_of()):
             raise ServiceError(name, f"the process exited during start-up ({last})", *logs)
         problem = check()
         if problem is None:
@@ -742,7 +752,7 @@ def _start_postgres(entry: dict[str, Any]) -> None:
     entry["pid"] = _pg_pid(data)
     if proc.returncode != 0:
         raise ServiceError("postgres", f"pg_ctl start exited {proc.returncode}: {proc.stderr.strip()}", log)
-    _wait_ready("postgres", lambda: _pg_pid(data), spec.marker, lambda: _pg_check(entry["port"], "postgres"), log)
+    _wait_ready("postgres", lambda: _pg_pid(data), lambda: _pg_check(entry["port"], "postgres"), log)
     if fresh or _pg_check(entry["port"], PG_DATABASE) is not None:
         _run(
             [str(bindir / "createdb"), "-h", HOST, "-p", str(entry["port"]), "-U", PG_USER, PG_DATABASE],
@@ -810,6 +820,9 @@ def _kafka_properties(entry: dict[str, Any], data: Path) -> str:
         "share.coordinator.state.topic.replication.factor": "1",
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
+        # After a SIGKILL the restarted broker waits for its old registration to expire (default 9 s).
+        "broker.session.timeout.ms": "6000",
+        "broker.heartbeat.interval.ms": "1000",
         "num.network.threads": "2",
         "num.io.threads": "4",
         "num.recovery.threads.per.data.dir": "1",
@@ -861,7 +874,7 @@ def _start_kafka(entry: dict[str, Any]) -> None:
     entry["pid"] = _spawn([*base, "kafka.Kafka", str(props)], log=spec.log, cwd=home)
     entry["version"] = KAFKA_VERSION
     check = lambda: _kafka_check(entry["port"])  # noqa: E731
-    _wait_ready("kafka", lambda: entry["pid"], spec.marker, check, spec.log, home / "server.log")
+    _wait_ready("kafka", lambda: entry["pid"], check, spec.log, home / "server.log")
 
 
 # -- OpenBao
@@ -882,9 +895,7 @@ def _start_openbao(entry: dict[str, Any]) -> None:
     ]
     env = {**os.environ, "HOME": str(spec.home), "BAO_ADDR": f"http://{HOST}:{entry['port']}"}
     entry["pid"] = _spawn(cmd, log=spec.log, cwd=spec.home, env=env)
-    _wait_ready(
-        "openbao", lambda: entry["pid"], spec.marker, lambda: _bao_check(entry["port"], entry["token"]), spec.log
-    )
+    _wait_ready("openbao", lambda: entry["pid"], lambda: _bao_check(entry["port"], entry["token"]), spec.log)
 
 
 # -- Redis
@@ -915,7 +926,7 @@ def _start_redis(entry: dict[str, Any]) -> None:
         "",
     ]
     entry["pid"] = _spawn(cmd, log=spec.log, cwd=spec.home)
-    _wait_ready("redis", lambda: entry["pid"], spec.marker, lambda: _redis_check(entry["port"]), spec.log)
+    _wait_ready("redis", lambda: entry["pid"], lambda: _redis_check(entry["port"]), spec.log)
 
 
 _STARTERS: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -1038,39 +1049,42 @@ def start(name: str) -> dict[str, str]:
 def stop(name: str, *, kill: bool = False) -> None:
     """Stop one service by its PID (SIGTERM, or SIGKILL when `kill`), keeping its port and data for `start`."""
     key = _canonical(name)
-    with _state() as state:
-        entry = dict(state.get(key) or {})
-    if not entry:
-        _say(f"{key}: not started")
-        return
-    _say(f"{key}: {'killing' if kill else 'stopping'} pid {entry.get('pid')}")
-    _stop_entry(key, entry, kill=kill)
-    with _state() as state:
-        if key in state:
-            state[key]["pid"] = None
+    SERVICES_DIR.mkdir(parents=True, exist_ok=True)
+    with _file_lock(SERVICES_DIR / f".{key}.lock"):
+        with _state() as state:
+            entry = dict(state.get(key) or {})
+        if not entry:
+            _say(f"{key}: not started")
+            return
+        _say(f"{key}: {'killing' if kill else 'stopping'} pid {entry.get('pid')}")
+        _stop_entry(key, entry, kill=kill)
+        with _state() as state:
+            if key in state:
+                state[key]["pid"] = None
+
+
+def _down_one(name: str) -> None:
+    with _file_lock(SERVICES_DIR / f".{name}.lock"):
+        with _state() as state:
+            entry = dict(state.get(name) or {})
+        if entry.get("pid"):
+            _say(f"{name}: stopping pid {entry['pid']}")
+        _stop_entry(name, entry, kill=False)
+        _wipe(name)
+        with _state() as state:
+            state.pop(name, None)
 
 
 def down(names: Sequence[str] | None = None) -> None:
     """Stop the named services (default: all) by PID, drop them from the state and delete their data."""
     picked = _names(names)
-    with _state() as state:
-        entries = {name: dict(state.get(name) or {}) for name in picked}
+    SERVICES_DIR.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=len(picked)) as pool:
-        for name, entry in entries.items():
-            if entry.get("pid"):
-                _say(f"{name}: stopping pid {entry['pid']}")
-        for future in [pool.submit(_stop_entry, name, entry, kill=False) for name, entry in entries.items()]:
+        for future in [pool.submit(_down_one, name) for name in picked]:
             future.result()
-    for name in picked:
-        _wipe(name)
-    with _state() as state:
-        for name in picked:
-            state.pop(name, None)
-        empty = not state
-    if empty:
-        STATE_FILE.unlink(missing_ok=True)
-        for lock in (LOCK_FILE, *(SERVICES_DIR / f".{name}.lock" for name in SERVICES)):
-            lock.unlink(missing_ok=True)
+    with _STATE_LOCK, _file_lock(LOCK_FILE):  # the lock files stay: removing them would race other processes
+        if not _read_state():
+            STATE_FILE.unlink(missing_ok=True)
 
 
 def status(names: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
