@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from infra_models import ReadinessLevel, ReadinessSummary, Waiver
 from pydantic import ValidationError
 
+from infra_models import ReadinessLevel, ReadinessSummary, Waiver
 from infra_readiness import importcheck
 from infra_readiness.importcheck import ImportProbe, ImportRequest
 
