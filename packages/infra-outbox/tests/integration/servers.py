@@ -64,7 +64,7 @@ def _as_postgres_user() -> list[str]:
 
 
 class PostgresServer:
-    """A throwaway PostgreSQL cluster (fsync off) that a test may crash and restart."""
+    """A throwaway PostgreSQL cluster that a test may crash and restart."""
 
     def __init__(self, root: Path) -> None:
         bin_dir = postgres_bin()
@@ -88,9 +88,11 @@ class PostgresServer:
             if os.geteuid() == 0:
                 shutil.chown(self.root, "postgres", "postgres")
             self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        # fsync off is safe here: the tests kill processes, not the machine. synchronous_commit stays on, or a
+        # crash would lose commits the writers were told had succeeded.
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+            "-c full_page_writes=off -c max_connections=100"
         )
         self._run(
             str(self.bin / "pg_ctl"),

@@ -30,7 +30,7 @@ class TestEndToEnd:
         engine = make_engine(pg_db)
         outbox = Outbox()
         with engine.begin() as conn:
-            outbox.enqueue_many(
+            ids = outbox.enqueue_many(
                 conn, [NewEvent(topic=topic, key=f"k{i % 3}", event_type="n", payload={"i": i}) for i in range(30)]
             )
         with engine.connect() as conn:  # a rolled-back business transaction
@@ -38,21 +38,22 @@ class TestEndToEnd:
             ghost = outbox.enqueue(conn, topic=topic, key="k0", event_type="n", payload="ghost")
             transaction.rollback()
 
-        async def write_async() -> None:
+        async def write_async() -> str:
             from sqlalchemy.ext.asyncio import create_async_engine
 
             aengine = create_async_engine(pg_db)
             async with aengine.begin() as conn:
                 box = TransactionalOutbox(db_connection=conn)
-                await box.publish_event(event_type="user_created", payload={"id": 1}, topic=topic, key="k1")
+                event_id = await box.publish_event(event_type="user_created", payload={"id": 1}, topic=topic, key="k1")
             await aengine.dispose()
+            return str(event_id)
 
-        asyncio.run(write_async())
+        ids.append(asyncio.run(write_async()))  # type: ignore[arg-type]
         report = relay_for(pg_db, kafka_bootstrap).drain()
         assert report.published == 31
-        records = consume(kafka_bootstrap, topic, expect=set(), timeout=20, settle=0)
-        records = consume(kafka_bootstrap, topic, expect={r.event_id for r in records} | {"-"}, timeout=5, settle=0)
+        records = consume(kafka_bootstrap, topic, expect={str(i) for i in ids}, timeout=30, settle=0.5)
         assert str(ghost) not in {r.event_id for r in records}
+        assert len(records) == 31
         by_key: dict[str | None, list[int | None]] = {}
         for r in sorted(records, key=lambda r: (r.partition, r.offset)):
             by_key.setdefault(r.key, []).append(r.seq)
@@ -139,8 +140,8 @@ class TestWakeUp:
     def test_notify_wakes_an_idle_relay(self, pg_db: str) -> None:
         engine = make_engine(pg_db)
         stop = threading.Event()
-        waiter = NotifyWaiter(engine, stop, max_interval=5.0)
-        waiter.wait()  # connect and listen (returns after the interval or a notification)
+        waiter = NotifyWaiter(engine, stop, max_interval=3.0)
+        waiter._listen()  # connect and LISTEN before the commit
         woke = threading.Event()
 
         def wait() -> None:
@@ -159,12 +160,12 @@ class TestWakeUp:
         waiter.close()
 
     def test_running_relay_publishes_within_milliseconds(self, pg_db: str, kafka_bootstrap: str, topic: str) -> None:
-        relay = relay_for(pg_db, kafka_bootstrap, max_interval=5.0)
+        relay = relay_for(pg_db, kafka_bootstrap, max_interval=2.0)
         relay.check_broker()
         thread = threading.Thread(target=relay.run)
         thread.start()
         try:
-            time.sleep(1.0)
+            time.sleep(0.5)
             engine = make_engine(pg_db)
             with engine.begin() as conn:
                 Outbox().enqueue(conn, topic=topic, key="k", event_type="n", payload={})
