@@ -978,6 +978,11 @@ def _start_locked(name: str, *, fresh_ports_if_taken: bool) -> dict[str, str]:
         entry.setdefault("token", f"infra-dev-{secrets.token_hex(12)}")
     try:
         _STARTERS[name](entry)
+    except BaseException:
+        if entry.get("pid"):  # no half-started server is left behind; its log stays for the report
+            _stop_entry(name, entry, kill=True)
+            entry["pid"] = None
+        raise
     finally:
         with _state() as state:
             state[name] = {**entry, **_urls(name, entry)}
