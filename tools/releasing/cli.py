@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -138,17 +139,23 @@ def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
     names = _targets(ws, args)
     start = time.perf_counter()
     outcomes = []
-    with tempfile.TemporaryDirectory(prefix="verify-install-") as tmp:
+    tmp = tempfile.mkdtemp(prefix="verify-install-")
 
-        def log(message: str) -> None:
-            if args.format != "json":
-                print(message, flush=True)
+    def log(message: str) -> None:
+        if args.format != "json":
+            print(message, flush=True)
 
+    try:
         verifier = Verifier(ws, Path(tmp), log, args.wheel_dir)
         for dist in names:
             log(f"{dist}{' (lowest infra-models)' if args.lowest else ''}:")
             outcomes.append(verifier.verify(ws.get(dist), lowest=args.lowest, integration=args.integration))
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     total = time.perf_counter() - start
+    if args.keep:
+        print(f"kept the venvs and wheels in {tmp}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps({"seconds": round(total, 1), "results": [o.as_dict() for o in outcomes]}, indent=2))
     else:
@@ -158,6 +165,8 @@ def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
             for step in o.steps:
                 if not step.ok:
                     print(f"  {step.name}:\n" + "\n".join(f"    {ln}" for ln in step.detail.splitlines()))
+            if o.hint:
+                print(f"  hint: {o.hint}")
         print(f"verify-install: {len(outcomes)} package(s) in {total:.1f}s")
     return 0 if all(o.ok for o in outcomes) else 1
 
@@ -202,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--all", action="store_true", help="every package (infra-models is built once)")
     cmd.add_argument("--lowest", action="store_true", help="with the lowest infra-models version it claims")
     cmd.add_argument("--integration", action="store_true", help="also run tests/integration (needs services)")
+    cmd.add_argument("--keep", action="store_true", help="keep the venvs, wheels and test copies (for debugging)")
     cmd.add_argument("--wheel-dir", type=Path, help="use the wheels already built in this folder (release artifacts)")
     fmt(cmd)
     cmd = add("api-check", cmd_api_check, "compare the public API (__all__, griffe) with the last release")

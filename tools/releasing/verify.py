@@ -22,6 +22,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from workspace import Package, Workspace, load_package
 
@@ -29,7 +30,7 @@ from releasing.errors import UsageError
 from releasing.gitutil import extract
 from releasing.history import commit_for_version, lowest_claimed
 
-__all__ = ["TEST_TOOLS", "Outcome", "Step", "Verifier", "declared_import_problems"]
+__all__ = ["TEST_TOOLS", "Outcome", "Step", "Verifier", "declared_import_problems", "test_requirements"]
 
 SHARED = "infra-models"
 TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100")
@@ -52,7 +53,7 @@ for attr in getattr(pkg, "__all__", []):
         failed.append(f"{name}.{attr} (in __all__): {type(exc).__name__}: {exc}")
 for info in pkgutil.walk_packages(pkg.__path__, name + "."):
     parts = info.name.split(".")
-    if not all(p.isidentifier() for p in parts) or "templates" in parts:
+    if not all(p.isidentifier() for p in parts) or "templates" in parts or parts[-1] == "__main__":
         continue
     try:
         importlib.import_module(info.name)
@@ -80,6 +81,7 @@ class Outcome:
     dist: str
     models_version: str
     steps: list[Step] = field(default_factory=list)
+    hint: str = ""
 
     @property
     def ok(self) -> bool:
@@ -98,6 +100,7 @@ class Outcome:
             "infra_models": self.models_version,
             "ok": self.ok,
             "seconds": round(self.seconds, 1),
+            "hint": self.hint,
             "steps": [
                 {"name": s.name, "ok": s.ok, "seconds": round(s.seconds, 1), "detail": s.detail} for s in self.steps
             ],
@@ -152,8 +155,16 @@ def declared_import_problems(ws: Workspace, pkg: Package) -> list[str]:
     return problems
 
 
-def _test_requirements(pkg: Package) -> list[str]:
-    """The package's test needs: `[dependency-groups] test` in its pyproject, else `tests/requirements.txt`."""
+_DEV_ONLY = {"ruff", "mypy", "import-linter", "griffe", "build", "hatch", "uv"}
+
+
+def test_requirements(root: Path, pkg: Package) -> tuple[list[str], str]:
+    """The package's test needs and where they came from.
+
+    `[dependency-groups] test` in its pyproject (PEP 735), plus `tests/requirements.txt`; when it declares
+    neither, the dev dependencies of the root `hatch.toml` (without linters and type stubs), which is what its
+    tests get in the dev environment.
+    """
     data = tomllib.loads((pkg.path / "pyproject.toml").read_text(encoding="utf-8"))
     groups = data.get("dependency-groups", {})
 
@@ -170,7 +181,31 @@ def _test_requirements(pkg: Package) -> list[str]:
     txt = pkg.path / "tests" / "requirements.txt"
     if txt.is_file():
         reqs += [ln.strip() for ln in txt.read_text().splitlines() if ln.strip() and not ln.startswith(("#", "-"))]
-    return reqs
+    if reqs or "test" in groups:
+        return reqs, "declared"
+    hatch = root / "hatch.toml"
+    if not hatch.is_file():
+        return [], "none declared"
+    dev = tomllib.loads(hatch.read_text(encoding="utf-8")).get("envs", {}).get("default", {}).get("dependencies", [])
+    keep = []
+    for raw in dev:
+        name = canonicalize_name(Requirement(str(raw)).name)
+        if name not in _DEV_ONLY and not name.startswith("types-"):
+            keep.append(str(raw))
+    return keep, "hatch.toml dev dependencies (declare `[dependency-groups] test` in its pyproject to narrow this)"
+
+
+def _without_source(package_dir: Path) -> Callable[[str, list[str]], set[str]]:
+    """A copytree filter that leaves out the package's own `src/` (only at its top) and build litter."""
+    litter = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n in litter}
+        if Path(folder) == package_dir:
+            skipped |= {n for n in names if n in {"src", "dist", "build"}}
+        return skipped
+
+    return ignore
 
 
 class Verifier:
@@ -191,6 +226,7 @@ class Verifier:
         if self.uv is None:
             raise UsageError("uv not found on PATH: install it (`python -m pip install uv`)")
         self._wheels: dict[tuple[str, str], Path] = {}
+        self._unreleased_lowest: dict[str, str] = {}
 
     def _run(self, args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
         proc = subprocess.run(args, cwd=cwd, env=env or _clean_env(), capture_output=True, text=True, check=False)
@@ -225,6 +261,12 @@ class Verifier:
         version = lowest_claimed(self.ws.root, pkg, models)
         release = commit_for_version(self.ws.root, models, version)
         key = f"{version}-{release.commit[:12]}"
+        if release.source.startswith("__about__"):
+            self._unreleased_lowest[pkg.dist] = (
+                f"{SHARED} {version} is not released yet, so --lowest built it from {release.commit[:12]}, the "
+                f"commit that first set {version}; {pkg.dist} needs something added later. Release {SHARED} "
+                f"(tag {SHARED}-v{version}) or raise its version and {pkg.dist}'s lower bound."
+            )
         if (SHARED, key) not in self._wheels:
             self.log(f"  infra-models {version} from {release.commit[:12]} ({release.source})")
             folder = models.path.relative_to(self.ws.root).as_posix()
@@ -251,6 +293,8 @@ class Verifier:
         outcome = Outcome(pkg.dist, models.version)
         with suppress(_StepError):
             self._verify(pkg, outcome, lowest=lowest, integration=integration)
+        if not outcome.ok and self._unreleased_lowest.get(pkg.dist):
+            outcome.hint = self._unreleased_lowest[pkg.dist]
         return outcome
 
     def _verify(self, pkg: Package, outcome: Outcome, *, lowest: bool, integration: bool) -> None:
@@ -286,15 +330,19 @@ class Verifier:
         with self._step(outcome, "uv pip check"):
             self._run([uv, "pip", "check", "--python", str(py)])
         extras = sorted(pkg.extras)
-        extra_wheel = f"{pkg.dist}[{','.join(extras)}] @ {wheels[-1].as_uri()}" if extras else str(wheels[-1])
-        with self._step(outcome, "extras and test tools" + (f" ([{','.join(extras)}])" if extras else "")):
-            reqs = [*TEST_TOOLS, *_test_requirements(pkg)]
-            self._run(
-                [uv, "pip", "install", "--quiet", "--python", str(py), *map(str, wheels[:-1]), extra_wheel, *reqs]
-            )
-            self._run([uv, "pip", "check", "--python", str(py)])
-        with self._step(outcome, "every module imports"):
+        if extras:
+            with self._step(outcome, f"extras [{','.join(extras)}]"):
+                spec = f"{pkg.dist}[{','.join(extras)}] @ {wheels[-1].as_uri()}"
+                self._run([uv, "pip", "install", "--quiet", "--python", str(py), *map(str, wheels[:-1]), spec])
+                self._run([uv, "pip", "check", "--python", str(py)])
+        with self._step(outcome, "every module imports (with pytest present, for testing helpers)"):
+            self._run([uv, "pip", "install", "--quiet", "--python", str(py), *map(str, wheels), *TEST_TOOLS])
             self._run([str(py), "-c", _IMPORT_ALL, pkg.import_name])
+        with self._step(outcome, "test requirements") as note:
+            reqs, source = test_requirements(self.ws.root, pkg)
+            note.append(f"{len(reqs)} from {source}")
+            if reqs:
+                self._run([uv, "pip", "install", "--quiet", "--python", str(py), *map(str, wheels), *reqs])
         self._run_tests(pkg, outcome, py, box, integration=integration)
 
     def _run_tests(self, pkg: Package, outcome: Outcome, py: Path, box: Path, *, integration: bool) -> None:
@@ -302,10 +350,15 @@ class Verifier:
         if not tests.is_dir():
             outcome.steps.append(Step("tests", True, 0.0, "no tests/ folder"))
             return
-        copy = box / pkg.path.name
-        shutil.copytree(
-            pkg.path, copy, ignore=shutil.ignore_patterns("src", "__pycache__", ".pytest_cache", "dist", "build")
-        )
+        # The copy keeps the repository layout (root files, packages/<dist>/) so tests that read the workspace
+        # config still work, while no source of any package is importable from it.
+        mirror = box / "repo"
+        mirror.mkdir()
+        for item in self.ws.root.iterdir():
+            if item.is_file() and not item.name.startswith(".git"):
+                shutil.copy2(item, mirror / item.name)
+        copy = mirror / pkg.path.relative_to(self.ws.root)
+        shutil.copytree(pkg.path, copy, ignore=_without_source(pkg.path))
         (copy / "pytest.ini").write_text(_PYTEST_INI, encoding="utf-8")
         if integration:
             target, label = ["tests"], "tests (unit + integration)"

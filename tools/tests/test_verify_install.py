@@ -64,7 +64,8 @@ class TestVerifyInstall:
         code, out, err = run(repo, "verify-install", "infra-security", "--format", "json")
         assert code == 1
         failed = [s for s in json.loads(out)["results"][0]["steps"] if not s["ok"]]
-        assert [s["name"] for s in failed] == ["every module imports"]
+        assert len(failed) == 1
+        assert failed[0]["name"].startswith("every module imports")
         assert "import infra_security.bridge: ModuleNotFoundError: No module named 'infra_gen'" in failed[0]["detail"]
 
     def test_lowest_builds_infra_models_from_its_first_commit_or_tag(self, repo, run):
