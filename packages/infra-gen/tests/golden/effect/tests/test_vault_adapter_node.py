@@ -31,18 +31,13 @@ class FakeClient:
         return {"value": "v-" + request.resource}
 
 
-class FakeSecret:
-    def get_secret_value(self) -> str:
-        return "s3cr3t"
-
-
 class FakeCredentials:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str]] = []
 
-    async def get_credential(self, name: str, service: str) -> Any:
+    async def get_credential(self, name: str, service: str) -> str:
         self.asked.append((name, service))
-        return FakeSecret()
+        return "s3cr3t"
 
 
 class FakeOutbox:

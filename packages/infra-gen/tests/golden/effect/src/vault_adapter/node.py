@@ -68,7 +68,7 @@ class VaultAdapterEffect:
             CircuitOpenError: the circuit is open; nothing was sent.
             TimeoutError, TransientError, ConnectionError: every attempt failed.
         """
-        credential = await self._credential()
+        credential = await self._credentials.get_credential(self.config.credential_name, self.config.service_name)
         timeout = self.timeouts.request_seconds
         data, attempts = await call_with_retries(
             lambda: self.handler.call(self._client, request, credential=credential, timeout=timeout),
@@ -87,8 +87,3 @@ class VaultAdapterEffect:
             payload=output.model_dump(mode="json"),
         )
         return output
-
-    async def _credential(self) -> str:
-        value = await self._credentials.get_credential(self.config.credential_name, self.config.service_name)
-        reveal = getattr(value, "get_secret_value", None)
-        return str(reveal() if callable(reveal) else value)

@@ -28,8 +28,8 @@ class VaultAdapterClient(Protocol):
 class CredentialSource(Protocol):
     """Where credentials come from: ``infra_security.CredentialManager`` in production."""
 
-    async def get_credential(self, name: str, service: str) -> Any:
-        """The credential ``name`` of ``service`` (a string or an object with ``get_secret_value()``)."""
+    async def get_credential(self, name: str, service: str) -> str:
+        """The value of credential ``name`` of ``service``."""
         ...
 
 
