@@ -6,6 +6,7 @@ run when infra-gen is installed (always in this workspace; under CI a missing in
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from datetime import date
 
@@ -37,7 +38,9 @@ def _generator():
     try:
         from infra_gen.generator import NodeGenerator
     except ImportError:
-        if os.environ.get("CI") == "true":
+        # In the workspace env every sibling is installed; the lean `alone` env installs one package only.
+        full_workspace = importlib.util.find_spec("infra_outbox") is not None
+        if os.environ.get("CI") == "true" and full_workspace:
             pytest.fail("infra-gen is not installed: the generated-node readiness test cannot run in CI")
         pytest.skip("infra-gen is not installed")
     return NodeGenerator

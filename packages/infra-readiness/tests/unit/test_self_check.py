@@ -1,0 +1,19 @@
+"""The repository's own packages: every check decides (no ERROR) and this package reaches PRODUCTION."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra_models import CheckStatus, ReadinessLevel
+from infra_readiness import check_tree
+
+PACKAGES = Path(__file__).resolve().parents[3]
+
+
+def test_repository_packages_are_rated_without_errors():
+    reports = check_tree(PACKAGES, recursive=True)
+    assert len(reports) >= 5
+    errors = [(r.name, c.check_id, c.message) for r in reports for c in r.checks if c.status is CheckStatus.ERROR]
+    assert errors == []
+    ours = next(r for r in reports if r.name == "infra-readiness")
+    assert ours.level is ReadinessLevel.PRODUCTION, ours.issues
