@@ -18,15 +18,19 @@ from releasing.errors import FindingsError, UsageError
 
 __all__ = ["main"]
 
-DEFAULT_BASE = os.environ.get("INFRA_BASE_REF", "origin/main")
-
 
 def _default_base(root: Path) -> str:
+    """`$INFRA_BASE_REF`, else `origin/main`, else `main`, else HEAD (nothing to compare: said on stderr)."""
     from releasing.gitutil import git
 
-    if DEFAULT_BASE != "origin/main" or git(root, "rev-parse", "--verify", "--quiet", "origin/main", check=False):
-        return DEFAULT_BASE
-    return "main"
+    explicit = os.environ.get("INFRA_BASE_REF")
+    if explicit:
+        return explicit
+    for ref in ("origin/main", "main"):
+        if git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False).strip():
+            return ref
+    print("note: neither origin/main nor main exists; comparing with HEAD (pass --base)", file=sys.stderr)
+    return "HEAD"
 
 
 def _emit(data: object, fmt: str, text: str) -> None:
@@ -187,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     def fmt(cmd: argparse.ArgumentParser, *extra: str) -> None:
         cmd.add_argument("--format", choices=["text", "json", *extra], default="text", help="output format")
 
-    base_help = "git ref to compare with (its merge-base with HEAD); default origin/main, else main"
+    base_help = "git ref to compare with (its merge-base with HEAD); default $INFRA_BASE_REF, origin/main, main"
     cmd = add("affected", cmd_affected, "packages changed since --base plus every package depending on them")
     cmd.add_argument("--base", help=base_help)
     cmd.add_argument("--all", action="store_true", help="select every package (manual runs, `ci:all` label)")
@@ -233,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, WorkspaceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except FindingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         for problem in exc.problems:
