@@ -1,5 +1,5 @@
 """Every kind, generated, installed into a fresh venv (with infra-models/-security/-outbox from packages/), passes
-its own tests, as a user would run them. One venv serves the four nodes to keep this under a minute and a half."""
+its own tests and mypy --strict, as a user would run them. One venv serves the four nodes to keep this quick."""
 
 from __future__ import annotations
 
@@ -29,31 +29,49 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_every_kind_installs_and_passes_its_own_tests(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """(venv python, generated projects): the four kinds installed with their [test] extra."""
     uv = shutil.which("uv")
     if uv is None:
         if os.environ.get("CI"):
             pytest.fail("uv is needed to build the fresh venv (tools/bootstrap.sh installs it)")
         pytest.skip("uv not installed")
-    out = tmp_path / "nodes"
+    tmp = tmp_path_factory.mktemp("install")
     projects = []
     for kind, (name, external) in KINDS.items():
-        result = NodeGenerator(out).generate_node(kind, name, external_system=external)
-        projects.append(result.project_dir)
-    venv = tmp_path / "venv"
+        projects.append(NodeGenerator(tmp / "nodes").generate_node(kind, name, external_system=external).project_dir)
+    venv = tmp / "venv"
     created = run(uv, "venv", "--quiet", "--python", sys.executable, str(venv))
     assert created.returncode == 0, created.stderr
     python = venv / "bin" / "python"
-    locals_ = [str(ROOT / "packages" / p) for p in ("infra-models", "infra-security", "infra-outbox")]
-    installed = run(
-        uv, "pip", "install", "--quiet", "--python", str(python), *locals_, *[f"{p}[test]" for p in projects]
-    )
+    siblings = [str(ROOT / "packages" / p) for p in ("infra-models", "infra-security", "infra-outbox")]
+    extras = [f"{p}[test]" for p in projects]
+    installed = run(uv, "pip", "install", "--quiet", "--python", str(python), *siblings, *extras)
     assert installed.returncode == 0, installed.stderr
-    imported = run(str(python), "-c", "import vault_adapter, order_totals, account_balance, order_saga", cwd=tmp_path)
+    return python, projects
+
+
+def test_every_kind_installs_and_passes_its_own_tests(installed: tuple[Path, list[Path]]) -> None:
+    python, projects = installed
+    imported = run(str(python), "-c", "import vault_adapter, order_totals, account_balance, order_saga")
     assert imported.returncode == 0, imported.stderr
     tests = [str(p / "tests") for p in projects]
-    result = run(
-        str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib", *tests, cwd=tmp_path
-    )
+    args = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib", *tests]
+    result = run(*args, cwd=projects[0].parent)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_generated_code_is_strictly_typed_and_lint_clean(installed: tuple[Path, list[Path]]) -> None:
+    python, projects = installed
+    for project in projects:
+        mypy = run(
+            sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-executable", str(python),
+            str(project / "src"),
+        )  # fmt: skip
+        assert mypy.returncode == 0, f"{project.name}: {mypy.stdout[-3000:]}"
+        ruff = run(sys.executable, "-m", "ruff", "check", "--no-cache", str(project), cwd=project)
+        assert ruff.returncode == 0, f"{project.name}: {ruff.stdout[-3000:]}"
+        fmt = run(sys.executable, "-m", "ruff", "format", "--check", "--no-cache", str(project), cwd=project)
+        assert fmt.returncode == 0, f"{project.name}: {fmt.stdout[-3000:]}"
