@@ -65,7 +65,9 @@ def select(ws: Workspace, changed: list[str], *, run_all: bool = False) -> Affec
     touched: dict[str, list[str]] = {}
     global_hits: list[str] = []
     for path in changed:
-        if path.startswith("packages/"):
+        if path.startswith("packages/") and not (ws.root / "packages" / PurePosixPath(path).parts[1]).exists():
+            global_hits.append(path)  # a package folder that was removed: whatever used it must be re-tested
+        elif path.startswith("packages/"):
             touched.setdefault(_member_of(ws, path), []).append(path)
         elif path.startswith(NEUTRAL_PATHS) or path in NEUTRAL_PATHS:
             continue

@@ -62,3 +62,10 @@ class TestAffected:
         code, _, err = run(repo, "affected", "--base", "origin/nope")
         assert code == 2
         assert "git ref 'origin/nope' not found" in err
+
+    def test_removed_package_selects_everything_left(self, repo, run):
+        repo.git("rm", "-q", "-r", "packages/infra-security")
+        repo.register("infra-models", "infra-gen", "infra-readiness")
+        data = _affected(run, repo)
+        assert data["all"] is True
+        assert sorted(data["packages"]) == ["infra-gen", "infra-models", "infra-readiness"]
