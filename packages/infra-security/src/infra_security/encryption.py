@@ -20,17 +20,15 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import orjson
+from cryptography.exceptions import InvalidTag
 from pydantic import BaseModel, ValidationError
 
 from infra_models.security import EncryptedPayload
-from infra_security.aead import FORMAT_LOCAL, encode_context, from_text, to_text
+from infra_security.aead import CONTENT_BYTES, CONTENT_JSON, FORMAT_LOCAL, encode_context, from_text, to_text
 from infra_security.errors import DecryptionError, EncryptionError
 from infra_security.keyring import Keyring
 
 __all__ = ["EnvelopeBackend", "PayloadEncryption"]
-
-_BYTES = b"\x00"
-_JSON = b"\x01"
 
 
 class EnvelopeBackend(Protocol):
@@ -41,12 +39,12 @@ class EnvelopeBackend(Protocol):
         """Name of the key (keyset name or Transit key name)."""
         ...
 
-    def seal(self, plaintext: bytes, context: bytes) -> bytes:
-        """Encrypt ``plaintext`` bound to the encoded ``context``."""
+    def seal(self, plaintext: bytes, context: bytes, content_type: int = CONTENT_BYTES) -> bytes:
+        """Encrypt ``plaintext`` (encoded as ``content_type``) bound to the encoded ``context``."""
         ...
 
-    def open(self, blob: bytes, context: bytes) -> bytes:
-        """Decrypt a compact ciphertext bound to the encoded ``context``."""
+    def open(self, blob: bytes, context: bytes) -> tuple[int, bytes]:
+        """Decrypt a compact ciphertext bound to the encoded ``context``: (content type, plaintext)."""
         ...
 
     def describe(self, blob: bytes) -> str:
@@ -65,10 +63,10 @@ class _LocalBackend:
         self.keyring = keyring
         self.name = keyring.name
 
-    def seal(self, plaintext: bytes, context: bytes) -> bytes:
-        return self.keyring.seal(plaintext, context)
+    def seal(self, plaintext: bytes, context: bytes, content_type: int = CONTENT_BYTES) -> bytes:
+        return self.keyring.seal(plaintext, context, content_type)
 
-    def open(self, blob: bytes, context: bytes) -> bytes:
+    def open(self, blob: bytes, context: bytes) -> tuple[int, bytes]:
         return self.keyring.open(blob, context)
 
     def describe(self, blob: bytes) -> str:
@@ -78,7 +76,8 @@ class _LocalBackend:
         if self.keyring.key_id_of(blob) == self.keyring.primary_id:
             self.keyring.open(blob, context)  # still authenticate before declaring it current
             return blob
-        return self.keyring.seal(self.keyring.open(blob, context), context)
+        content_type, plaintext = self.keyring.open(blob, context)
+        return self.keyring.seal(plaintext, context, content_type)
 
 
 class PayloadEncryption:
@@ -109,27 +108,47 @@ class PayloadEncryption:
 
     def encrypt(self, payload: Any, context: Mapping[str, str] | None = None) -> bytes:
         """Encrypt a JSON value, a pydantic model or bytes to the compact binary form."""
-        return self.backend.seal(_encode(payload), encode_context(context))
+        if type(payload) is bytes:
+            content_type, data = CONTENT_BYTES, payload
+        else:
+            content_type, data = _encode(payload)
+        ctx = encode_context(context) if context else b""
+        if self._local is not None:
+            return self._local.seal(data, ctx, content_type)
+        return self.backend.seal(data, ctx, content_type)
 
     def decrypt(self, blob: bytes, context: Mapping[str, str] | None = None) -> Any:
         """Decrypt the compact binary form; returns the JSON value or bytes. Nothing is returned on failure."""
+        local = self._local
+        if local is not None and not context and type(blob) is bytes and 34 <= len(blob) < 65_536:
+            # Hot path for small local ciphertexts without context: one table lookup, one AEAD call.
+            entry = local._openers.get(blob[:6])
+            if entry is not None:
+                try:
+                    plaintext = entry[0].decrypt(blob[6:18], blob[18:], entry[1])
+                except InvalidTag:
+                    pass  # the general path below raises the explanatory error
+                else:
+                    return plaintext if blob[5] == CONTENT_BYTES else _decode(blob[5], plaintext)
         if not blob:
             raise DecryptionError("ciphertext is empty")
-        return _decode(self.backend.open(bytes(blob), encode_context(context)))
+        ctx = encode_context(context) if context else b""
+        if self._local is not None:
+            content_type, plaintext = self._local.open(blob, ctx)
+        else:
+            content_type, plaintext = self.backend.open(blob, ctx)
+        if content_type == CONTENT_BYTES:
+            return plaintext
+        return _decode(content_type, plaintext)
 
     # --- EncryptedPayload / text --------------------------------------------------------------------
 
     def encrypt_payload(self, payload: Any, context: Mapping[str, str] | None = None) -> EncryptedPayload:
         """Encrypt to an :class:`~infra_models.EncryptedPayload` carrying key id, format version and context."""
         ctx = dict(context) if context else {}
-        blob = self.backend.seal(_encode(payload), encode_context(ctx))
-        return EncryptedPayload.model_construct(
-            algorithm="AES-256-GCM",
-            format_version=blob[0],
-            key_id=self._describe(blob),
-            ciphertext=to_text(blob),
-            context=ctx,
-        )
+        content_type, data = _encode(payload)
+        blob = self.backend.seal(data, encode_context(ctx) if ctx else b"", content_type)
+        return _make_payload(blob[0], self._describe(blob), to_text(blob), ctx)
 
     def encrypt_text(self, payload: Any, context: Mapping[str, str] | None = None) -> str:
         """Encrypt to the base64url text form (the context is not carried; pass it again to decrypt)."""
@@ -159,13 +178,7 @@ class PayloadEncryption:
             ctx = dict(context)
         new = self.backend.rewrap(blob, encode_context(ctx))
         if isinstance(encrypted, EncryptedPayload):
-            return EncryptedPayload.model_construct(
-                algorithm="AES-256-GCM",
-                format_version=new[0],
-                key_id=self._describe(new),
-                ciphertext=to_text(new),
-                context=ctx,
-            )
+            return _make_payload(new[0], self._describe(new), to_text(new), ctx)
         return to_text(new) if isinstance(encrypted, str) else new
 
     def key_of(self, encrypted: EncryptedPayload | str | bytes) -> str:
@@ -206,13 +219,24 @@ class PayloadEncryption:
         return blob, dict(encrypted.context)
 
 
-def _encode(payload: Any) -> bytes:
-    if isinstance(payload, bytes | bytearray | memoryview):
-        return _BYTES + bytes(payload)
+_PAYLOAD_VALIDATOR = EncryptedPayload.__pydantic_validator__
+
+
+def _make_payload(version: int, key_id: str, text: str, context: dict[str, str]) -> EncryptedPayload:
+    fields = {"format_version": version, "key_id": key_id, "ciphertext": text, "context": context}
+    payload: EncryptedPayload = _PAYLOAD_VALIDATOR.validate_python(fields)
+    return payload
+
+
+def _encode(payload: Any) -> tuple[int, bytes]:
+    if isinstance(payload, bytes):
+        return CONTENT_BYTES, payload
+    if isinstance(payload, bytearray | memoryview):
+        return CONTENT_BYTES, bytes(payload)
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json")
     try:
-        return _JSON + orjson.dumps(payload)
+        return CONTENT_JSON, orjson.dumps(payload)
     except TypeError as exc:
         raise EncryptionError(
             f"payload of type {type(payload).__name__} is not JSON-serialisable ({exc}); pass JSON values, "
@@ -221,10 +245,9 @@ def _encode(payload: Any) -> bytes:
         ) from exc
 
 
-def _decode(plaintext: bytes) -> Any:
-    kind, body = plaintext[:1], plaintext[1:]
-    if kind == _JSON:
-        return orjson.loads(body)
-    if kind == _BYTES:
-        return body
-    raise DecryptionError(f"unknown payload encoding {kind!r}")
+def _decode(content_type: int, plaintext: bytes) -> Any:
+    if content_type == CONTENT_JSON:
+        return orjson.loads(plaintext)
+    if content_type == CONTENT_BYTES:
+        return plaintext
+    raise DecryptionError(f"unknown payload encoding {content_type}")

@@ -4,7 +4,7 @@ Example:
     >>> ring = Keyring.generate("orders")
     >>> blob = ring.seal(b"hello", b"")
     >>> ring.open(blob, b"")
-    b'hello'
+    (0, b'hello')
 """
 
 from __future__ import annotations
@@ -16,9 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra_security.aead import FORMAT_LOCAL, KEY_SIZE, open_sealed, seal
+from infra_security.aead import (
+    AAD_DOMAIN,
+    CONTENT_BYTES,
+    FORMAT_LOCAL,
+    KEY_SIZE,
+    NONCE_SIZE,
+    TAG_SIZE,
+    open_sealed,
+    seal_small,
+)
 from infra_security.errors import (
     DecryptionError,
     KeysetError,
@@ -41,7 +51,9 @@ from infra_security.usage import NIST_RANDOM_NONCE_LIMIT, MemoryCounter, Reservi
 
 __all__ = ["KeyInfo", "Keyring", "KeyState"]
 
-_HEADER_SIZE = 5
+_HEADER_SIZE = 6
+_MIN_SIZE = _HEADER_SIZE + NONCE_SIZE + TAG_SIZE
+_SMALL = 1 << 16
 _Change = Callable[[KeysetData], int]
 
 
@@ -193,15 +205,16 @@ class Keyring:
 
     # --- encryption ---------------------------------------------------------------------------------
 
-    def seal(self, plaintext: bytes, context: bytes) -> bytes:
-        """Encrypt with the primary key: ``0x01 | key id | nonce | ciphertext | tag``."""
+    def seal(self, plaintext: bytes, context: bytes, content_type: int = CONTENT_BYTES) -> bytes:
+        """Encrypt with the primary key: ``0x01 | key id | type | nonce | ciphertext | tag``."""
         key_id = self._primary_id
         if key_id is None:
             raise KeyStateError(f"keyring {self.name!r} has no primary key; run `infra-security keys rotate`")
         if self._counter.add(key_id) > self._usage_limit:
             key_id = self._exhausted(key_id)
-        aead, header = self._encryptors[key_id]
-        return seal(aead, header, plaintext, context)
+        aead, headers, aads = self._encryptors[key_id]
+        aad = aads[content_type] + context if context else aads[content_type]
+        return seal_small(aead, headers[content_type], aad, plaintext)
 
     def _exhausted(self, key_id: int) -> int:
         if not self._auto_rotate:
@@ -220,15 +233,23 @@ class Keyring:
             raise KeyUsageExceededError(f"new key {self.label(new_id)} is already at its usage limit")
         return new_id
 
-    def open(self, blob: bytes, context: bytes) -> bytes:
-        """Decrypt a format-1 ciphertext with the key it names."""
-        aead = self._decryptor(blob)
-        return open_sealed(aead, blob, _HEADER_SIZE, context)
+    def open(self, blob: bytes, context: bytes) -> tuple[int, bytes]:
+        """Decrypt a format-1 ciphertext with the key it names; returns (content type, plaintext)."""
+        head = blob[:_HEADER_SIZE]
+        entry = self._openers.get(head if type(head) is bytes else bytes(head))
+        if entry is not None and _MIN_SIZE <= len(blob) < _SMALL:
+            try:
+                return blob[5], entry[0].decrypt(blob[6:18], blob[18:], entry[1] + context if context else entry[1])
+            except InvalidTag:
+                pass  # the shared path below raises the explanatory error
+        aead = self._decryptor(blob)  # raises the precise error (truncated, unknown, disabled)
+        plaintext = open_sealed(aead, blob, _HEADER_SIZE, context)
+        return blob[_HEADER_SIZE - 1], plaintext
 
     def key_id_of(self, blob: bytes) -> int:
         """The key id a format-1 ciphertext names."""
         if len(blob) < _HEADER_SIZE:
-            raise DecryptionError(f"ciphertext is truncated: {len(blob)} bytes, the header alone is 5")
+            raise DecryptionError(f"ciphertext is truncated: {len(blob)} bytes, the header alone is {_HEADER_SIZE}")
         if blob[0] != FORMAT_LOCAL:
             raise DecryptionError(
                 f"ciphertext format {blob[0]} is not a local-keyring ciphertext (format {FORMAT_LOCAL})"
@@ -261,13 +282,18 @@ class Keyring:
     def _index(self) -> None:
         self._by_id = {k.key_id: k for k in self._data.keys}
         self._decryptors: dict[int, AESGCM] = {}
-        self._encryptors: dict[int, tuple[AESGCM, bytes]] = {}
+        self._encryptors: dict[int, tuple[AESGCM, tuple[bytes, bytes], tuple[bytes, bytes]]] = {}
+        self._openers: dict[bytes, tuple[AESGCM, bytes]] = {}  # header -> (key, AAD prefix), for decryption
         self._primary_id = None
         for k in self._data.keys:
             if k.state in (KeyState.PRIMARY, KeyState.DECRYPT_ONLY) and k.material is not None:
                 aead = AESGCM(k.material)
                 self._decryptors[k.key_id] = aead
-                self._encryptors[k.key_id] = (aead, bytes([FORMAT_LOCAL]) + k.key_id.to_bytes(4, "big"))
+                base = bytes([FORMAT_LOCAL]) + k.key_id.to_bytes(4, "big")
+                headers = (base + b"\x00", base + b"\x01")  # content types: bytes, JSON
+                self._encryptors[k.key_id] = (aead, headers, (AAD_DOMAIN + headers[0], AAD_DOMAIN + headers[1]))
+                for header in headers:
+                    self._openers[header] = (aead, AAD_DOMAIN + header)
             if k.state is KeyState.PRIMARY:
                 self._primary_id = k.key_id
 

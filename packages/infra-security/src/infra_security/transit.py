@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra_security.aead import FORMAT_TRANSIT, KEY_SIZE, open_sealed, seal
+from infra_security.aead import CONTENT_BYTES, FORMAT_TRANSIT, KEY_SIZE, open_sealed, seal
 from infra_security.errors import DecryptionError, TransitError
 
 __all__ = ["TransitEnvelope"]
@@ -67,15 +67,16 @@ class TransitEnvelope:
 
     # --- EnvelopeBackend ----------------------------------------------------------------------------
 
-    def seal(self, plaintext: bytes, context: bytes) -> bytes:
+    def seal(self, plaintext: bytes, context: bytes, content_type: int = CONTENT_BYTES) -> bytes:
         """Encrypt under the current data key (a new one per message or per batch)."""
         aead, header = self._data_key()
-        return seal(aead, header, plaintext, context)
+        return seal(aead, header + bytes([content_type]), plaintext, context)
 
-    def open(self, blob: bytes, context: bytes) -> bytes:
-        """Unwrap the data key (cached) and decrypt."""
+    def open(self, blob: bytes, context: bytes) -> tuple[int, bytes]:
+        """Unwrap the data key (cached) and decrypt; returns (content type, plaintext)."""
         wrapped, header_size = self._wrapped(blob)
-        return open_sealed(self._unwrap(wrapped), blob, header_size, context)
+        plaintext = open_sealed(self._unwrap(wrapped), blob, header_size, context)
+        return blob[header_size - 1], plaintext
 
     def describe(self, blob: bytes) -> str:
         """``transit:<key>:vN``: the Transit key version that wrapped the data key."""
@@ -93,7 +94,7 @@ class TransitEnvelope:
         aead = self._unwrap(wrapped)
         with self._lock:
             self._remember(new_wrapped, aead)
-        return seal(aead, _header(new_wrapped), plaintext, context)
+        return seal(aead, _header(new_wrapped) + bytes([blob[header_size - 1]]), plaintext, context)
 
     # --- data keys ----------------------------------------------------------------------------------
 
@@ -163,10 +164,10 @@ class TransitEnvelope:
         if blob[0] != FORMAT_TRANSIT:
             raise DecryptionError(f"ciphertext format {blob[0]} is not a Transit envelope (format {FORMAT_TRANSIT})")
         size = int.from_bytes(blob[1:3], "big")
-        wrapped = blob[3 : 3 + size]
-        if len(wrapped) != size or not wrapped.startswith(b"vault:v"):
+        wrapped = bytes(blob[3 : 3 + size])
+        if len(wrapped) != size or len(blob) < 4 + size or not wrapped.startswith(b"vault:v"):
             raise DecryptionError("ciphertext is truncated or its wrapped data key is malformed")
-        return wrapped, 3 + size
+        return wrapped, 4 + size
 
 
 def _header(wrapped: bytes) -> bytes:

@@ -66,6 +66,14 @@ class TestRoundTrip:
         assert encryptor.decrypt_payload(encrypted) == {"card": "4111 1111 1111 1111"}
         assert "4111" not in encrypted.model_dump_json()
 
+    @pytest.mark.parametrize("size", [65_535, 65_536, 1 << 20])
+    def test_large_payloads(self, enc: PayloadEncryption, size: int) -> None:
+        data = bytes(size)
+        assert enc.decrypt(enc.encrypt(data)) == data
+        assert enc.decrypt_payload(enc.encrypt_payload(data)) == data
+        big_json = {"rows": ["x" * 100] * (size // 100)}
+        assert enc.decrypt_payload(enc.encrypt_payload(big_json)) == big_json
+
     def test_pydantic_model_becomes_its_json(self, enc: PayloadEncryption) -> None:
         order = Order(id=7, items=["x"])
         assert Order.model_validate(enc.decrypt_payload(enc.encrypt_payload(order))) == order
@@ -87,11 +95,11 @@ class TestRoundTrip:
         blob = from_text(text)
         assert enc.decrypt_payload(blob, {"topic": "orders"}) == {"a": 1}
         assert enc.decrypt(enc.encrypt("x")) == "x"
-        # Compact: 1 version + 4 key id + 12 nonce + 1 type byte + payload + 16 tag.
+        # Compact: 1 version + 4 key id + 1 type + 12 nonce + payload + 16 tag.
         assert len(enc.encrypt(b"hello")) == 1 + 4 + 12 + 1 + 5 + 16
 
     def test_nonces_are_fresh(self, enc: PayloadEncryption) -> None:
-        nonces = {enc.encrypt(b"same")[5:17] for _ in range(200)}
+        nonces = {bytes(enc.encrypt(b"same")[6:18]) for _ in range(200)}
         assert len(nonces) == 200
 
 
@@ -197,3 +205,40 @@ def test_no_random_key_is_ever_generated(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(KeyNotConfiguredError):
         PayloadEncryption("encryption_key_1")
     assert 32 not in calls
+
+
+class TestNonces:
+    def test_fork_never_shares_buffered_nonces(self) -> None:
+        from infra_security.aead import fresh_nonce
+
+        fresh_nonce()  # the parent's buffer is filled
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            os.write(write, fresh_nonce())
+            os._exit(0)
+        os.close(write)
+        child = os.read(read, 12)
+        os.close(read)
+        os.waitpid(pid, 0)
+        parent = fresh_nonce()
+        assert len(child) == len(parent) == 12 and child != parent
+
+    def test_threads_get_distinct_nonces(self) -> None:
+        import threading
+
+        from infra_security.aead import fresh_nonce
+
+        seen: list[bytes] = []
+        barrier = threading.Barrier(4)
+
+        def work() -> None:
+            barrier.wait()
+            seen.extend(fresh_nonce() for _ in range(5000))
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(set(seen)) == 20000

@@ -15,9 +15,9 @@ def enc() -> PayloadEncryption:
 
 
 def regions(blob: bytes) -> dict[int, str]:
-    names = {0: "version", 1: "key id", 2: "key id", 3: "key id", 4: "key id"}
-    names.update(dict.fromkeys(range(5, 17), "nonce"))
-    names.update(dict.fromkeys(range(17, len(blob) - 16), "body"))
+    names = {0: "version", 1: "key id", 2: "key id", 3: "key id", 4: "key id", 5: "type"}
+    names.update(dict.fromkeys(range(6, 18), "nonce"))
+    names.update(dict.fromkeys(range(18, len(blob) - 16), "body"))
     names.update(dict.fromkeys(range(len(blob) - 16, len(blob)), "tag"))
     return names
 
@@ -32,7 +32,7 @@ def test_every_single_byte_change_rejected(enc: PayloadEncryption) -> None:
             with pytest.raises(EncryptionError):  # DecryptionError, UnknownKeyError or KeyStateError
                 enc.decrypt(bytes(tampered), {"tenant": "acme"})
         seen.add(region)
-    assert seen == {"version", "key id", "nonce", "body", "tag"}
+    assert seen == {"version", "key id", "type", "nonce", "body", "tag"}
 
 
 def test_key_id_pointing_at_other_real_key_fails_authentication(enc: PayloadEncryption) -> None:
@@ -63,3 +63,14 @@ def test_unknown_version_named(enc: PayloadEncryption) -> None:
     blob[0] = 9
     with pytest.raises(DecryptionError, match="format 9"):
         enc.decrypt(bytes(blob))
+
+
+def test_large_ciphertext_written_in_place_is_checked_too(enc: PayloadEncryption) -> None:
+    payload = bytes(range(256)) * 1024  # 256 KiB: the in-place path
+    blob = enc.encrypt(payload, {"tenant": "acme"})
+    assert enc.decrypt(blob, {"tenant": "acme"}) == payload
+    for index in (0, 3, 5, 10, 20, 1000, len(blob) - 20, len(blob) - 1):
+        tampered = bytearray(blob)
+        tampered[index] ^= 0x40
+        with pytest.raises(EncryptionError):
+            enc.decrypt(bytes(tampered), {"tenant": "acme"})
