@@ -13,6 +13,7 @@ __all__ = [
     "StalePlanError",
     "TemplateError",
     "UnsafePathError",
+    "WriteError",
 ]
 
 
@@ -56,3 +57,9 @@ class NotGeneratedError(GenError):
     """A folder without a readable ``.infra-gen.json``, so it cannot be checked or updated."""
 
     default_code = "gen.not_generated"
+
+
+class WriteError(GenError):
+    """The file system refused a write (permissions, a file where a folder should be, disk full); rolled back."""
+
+    default_code = "gen.write"

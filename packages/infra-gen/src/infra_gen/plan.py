@@ -22,7 +22,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from infra_gen.errors import ConflictError, StalePlanError, UnsafePathError
+from infra_gen.errors import ConflictError, StalePlanError, UnsafePathError, WriteError
 from infra_gen.render import RenderedFile
 
 __all__ = ["Action", "OnConflict", "Plan", "PlannedFile", "apply_plan", "build_plan"]
@@ -159,11 +159,14 @@ def _read(target: Path) -> bytes | None:
     """The bytes of the regular file ``target``, ``None`` when absent; refuses folders and symlinks."""
     try:
         info = os.lstat(target)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     if not stat.S_ISREG(info.st_mode):
         raise UnsafePathError(f"{target} exists and is not a regular file", details={"path": str(target)})
-    return target.read_bytes()
+    try:
+        return target.read_bytes()
+    except OSError as exc:
+        raise WriteError(f"cannot read {target}: {exc.strerror}", details={"path": str(target)}) from exc
 
 
 def plan_file(
@@ -241,7 +244,14 @@ def apply_plan(plan: Plan) -> list[str]:
                 f"{target} changed after the plan was made; nothing was written. Plan again",
                 details={"path": planned.path},
             )
-    _Transaction(writes, targets).run()
+    try:
+        _Transaction(writes, targets).run()
+    except OSError as exc:
+        where = exc.filename or plan.root
+        raise WriteError(
+            f"cannot write {where}: {exc.strerror or exc}; nothing was written",
+            details={"path": str(where)},
+        ) from exc
     return [f.path for f in writes]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra_gen.errors import ConflictError, StalePlanError, UnsafePathError
+from infra_gen.errors import ConflictError, StalePlanError, UnsafePathError, WriteError
 from infra_gen.generator import NodeGenerator
 from infra_gen.plan import Action, apply_plan, build_plan
 from infra_gen.render import RenderedFile
@@ -79,7 +79,7 @@ class TestAtomicity:
             real_replace(src, dst)
 
         monkeypatch.setattr(os, "replace", flaky)
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(WriteError, match="disk full"):
             apply_plan(plan)
         monkeypatch.setattr(os, "replace", real_replace)
         assert snapshot(tmp_path) == before
@@ -106,3 +106,17 @@ class TestUnsafePaths:
         (root / "link").symlink_to(outside)
         with pytest.raises(UnsafePathError, match="symlink"):
             build_plan(root, [RenderedFile("link/x.txt", b"x")])
+
+
+def test_output_dir_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from infra_gen.cli import app
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, ["node", "compute", "order_totals", "-o", str(blocker)])
+    assert result.exit_code == 2, result.output
+    assert "nothing was written" in result.output or "not a" in result.output
+    assert blocker.read_text() == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
