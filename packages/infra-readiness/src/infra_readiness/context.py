@@ -166,13 +166,15 @@ class NodeContext:
         """The contract's YAML as a mapping, even when it does not validate; empty when not a mapping."""
         if self.contract_path is None:
             return {}
+        if self.contract is not None:  # already parsed and valid: no need to read the YAML again
+            return {"name": self.contract.name, "kind": self.contract.kind.value}
         text = self.text(self.contract_path)
         if text is None:
             return {}
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
         except yaml.YAMLError:
             return {}
         return data if isinstance(data, dict) else {}

@@ -35,7 +35,7 @@ def import_request(root: Path) -> ImportRequest | None:
         import yaml
 
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
         except yaml.YAMLError:
             return None
         contract_name = data.get("name") if isinstance(data, dict) else None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "Import",
+    "walk",
     "call_name",
     "docstrings",
     "imports",
@@ -15,6 +16,15 @@ __all__ = [
     "module_level_imports",
     "string_constants",
 ]
+
+
+def walk(tree: ast.AST) -> list[ast.AST]:
+    """Every node under ``tree``, computed once per tree (several checks read the same files)."""
+    cached: list[ast.AST] | None = getattr(tree, "_readiness_walk", None)
+    if cached is None:
+        cached = list(ast.walk(tree))
+        tree._readiness_walk = cached  # type: ignore[attr-defined]
+    return cached
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,7 @@ class Import:
 
 def imports(tree: ast.AST) -> Iterator[Import]:
     """Every absolute import in ``tree`` (relative imports are the node's own modules)."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield Import(alias.name, node.lineno)
@@ -68,7 +78,7 @@ def literal_false(node: ast.expr) -> bool:
 
 def string_constants(tree: ast.AST) -> Iterator[ast.Constant]:
     """Every string literal in ``tree``."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             yield node
 
@@ -76,7 +86,7 @@ def string_constants(tree: ast.AST) -> Iterator[ast.Constant]:
 def docstrings(tree: ast.AST) -> set[int]:
     """``id()`` of every docstring constant of the module, its classes and functions."""
     found: set[int] = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
             first = node.body[0]
             if (

@@ -7,7 +7,7 @@ import ast
 from infra_models.enums import Severity
 from infra_models.node import NodeKind
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
-from infra_readiness.checks._ast import call_name, imports
+from infra_readiness.checks._ast import call_name, imports, walk
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -119,7 +119,7 @@ def effect_timeouts_retries(node: NodeContext) -> Outcome:
     for path, tree in node.python_trees(node.source_files):
         for item in imports(tree):
             uses_retry = uses_retry or item.top in _RETRY_LIBRARIES
-        for sub in ast.walk(tree):
+        for sub in walk(tree):
             if isinstance(sub, ast.Call):
                 name = call_name(sub)
                 keywords = {k.arg for k in sub.keywords if k.arg and not _is_none(k.value)}

@@ -6,7 +6,7 @@ import ast
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
-from infra_readiness.checks._ast import call_name, imports, string_constants
+from infra_readiness.checks._ast import call_name, imports, string_constants, walk
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -45,7 +45,7 @@ def logging_present(node: NodeContext) -> Outcome:
     prints: list[Finding] = []
     for path, tree in node.python_trees(node.source_files):
         uses = uses or any(item.top in _LOGGING for item in imports(tree))
-        for sub in ast.walk(tree):
+        for sub in walk(tree):
             if isinstance(sub, ast.Call) and call_name(sub) == "print":
                 prints.append(
                     Finding(message="print() in serving code: log instead", file=node.rel(path), line=sub.lineno)
@@ -92,7 +92,7 @@ def health_present(node: NodeContext) -> Outcome:
     if skip:
         return skip
     for path, tree in node.python_trees(node.source_files):
-        for sub in ast.walk(tree):
+        for sub in walk(tree):
             if isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef) and sub.name in _HEALTH_NAMES:
                 return Outcome.passed(f"`{sub.name}()` in {node.rel(path)}:{sub.lineno}")
         for constant in string_constants(tree):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
-from infra_readiness.checks._ast import call_name, docstrings, literal_false, string_constants
+from infra_readiness.checks._ast import call_name, docstrings, literal_false, string_constants, walk
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -109,7 +109,7 @@ def _scan_python(tree: ast.Module, lines: list[str]) -> list[tuple[int, str]]:
         ):
             hits.append((value.lineno, f"`{name}` is set to a literal credential"))
 
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 name = (
@@ -264,7 +264,7 @@ _TLS_CONFIG_ONLY = (
 
 def _tls_python(tree: ast.Module) -> list[tuple[int, str]]:
     hits: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call):
             for keyword in node.keywords:
                 if keyword.arg in _TLS_KEYWORDS and literal_false(keyword.value):

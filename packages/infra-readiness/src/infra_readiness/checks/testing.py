@@ -10,6 +10,7 @@ import sys
 from infra_models.enums import Severity
 from infra_models.node import NodeKind
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
+from infra_readiness.checks._ast import walk
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -20,7 +21,7 @@ def count_tests(node: NodeContext) -> int:
     """Test functions (``test_*``) and methods of ``Test*`` classes in the node's test files."""
     total = 0
     for _, tree in node.python_trees(node.test_files):
-        for item in ast.walk(tree):
+        for item in walk(tree):
             if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.name.startswith("test"):
                 total += 1
     return total
