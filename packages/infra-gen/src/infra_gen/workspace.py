@@ -21,6 +21,8 @@ class Workspace:
     root: Path
     config: Path
     members: tuple[str, ...]
+    tables: bool = True
+    """Whether members are written as ``{ path = ... }`` tables (else as plain strings)."""
 
     def add_member(self, text: str, path: str) -> str:
         """``hatch.toml`` text with ``{ path = "<path>" }`` appended to the members list (unchanged when listed)."""
@@ -38,7 +40,8 @@ class Workspace:
         head = text[:close].rstrip()
         if not head.endswith("[") and not head.endswith(","):
             head += ","
-        new = f'{head}\n{item_indent}{{ path = "{path}" }},\n{match.group("indent")}{text[close:]}'
+        entry = f'"{path}"' if self.members and not self.tables else f'{{ path = "{path}" }}'
+        new = f"{head}\n{item_indent}{entry},\n{match.group('indent')}{text[close:]}"
         members = _members(tomllib.loads(new))
         if path not in members:
             raise GenError(f"{self.config}: could not add {path} to workspace.members", code="gen.workspace")
@@ -88,4 +91,6 @@ def find_workspace(directory: Path) -> Workspace | None:
     members = _members(data)
     if not members and "workspace" not in str(data.get("envs", "")):
         return None
-    return Workspace(directory, config, members)
+    raw = data.get("envs", {}).get("default", {}).get("workspace", {}).get("members", [])
+    tables = any(isinstance(m, dict) for m in raw) if isinstance(raw, list) else True
+    return Workspace(directory, config, members, tables)

@@ -102,6 +102,26 @@ class TestWorkspace:
         again = NodeGenerator(tmp_path).plan_node("reducer", "ledger_totals")
         assert "hatch.toml" not in {f.path for f in again.writes}
 
+    @pytest.mark.parametrize(
+        ("members", "entry"),
+        [
+            ('workspace.members = ["packages/a", "packages/b"]', '"packages/new-node"'),
+            ('workspace.members = [\n  { path = "packages/a" }\n]', '{ path = "packages/new-node" }'),
+            ("workspace.members = []", '{ path = "packages/new-node" }'),
+        ],
+    )
+    def test_member_styles(self, tmp_path: Path, members: str, entry: str) -> None:
+        import tomllib
+
+        (tmp_path / "hatch.toml").write_text(f"[envs.default]\n{members}\n\n[envs.default.scripts]\nx = 'y'\n")
+        NodeGenerator(tmp_path).generate_node("compute", "new_node")
+        text = (tmp_path / "hatch.toml").read_text()
+        assert entry in text
+        data = tomllib.loads(text)
+        assert data["envs"]["default"]["scripts"] == {"x": "y"}
+        listed = data["envs"]["default"]["workspace"]["members"]
+        assert "packages/new-node" in [m if isinstance(m, str) else m["path"] for m in listed]
+
 
 class TestFromContract:
     def test_extra_optional_fields_and_steps(self, tmp_path: Path) -> None:
