@@ -9,7 +9,7 @@
 -- Returns {allowed (0/1), remaining, retry_after_us, reset_after_us, next_free_us}.
 -- Integer microseconds keep GCRA exact: capacity * interval is a whole number, so exactly `capacity`
 -- requests fit in a fresh bucket whatever the epoch.
-if redis.replicate_commands then pcall(redis.replicate_commands) end
+-- TIME before a write needs effects replication: the default since Redis 5 (and the only mode in 7).
 local now
 if ARGV[6] ~= "" then
   now = tonumber(ARGV[6])

@@ -57,17 +57,32 @@ class MemoryBackend:
                         self._prune(now)
                     return True, int((tolerance - new_tat + now) / interval + EPSILON), 0.0, new_tat - now
                 return False, int((tolerance - tat + now) / interval + EPSILON), new_tat - tolerance - now, tat - now
+        period = policy.period
+        capacity = policy.capacity
         with self._lock:
             now = self._clock()
             stored = self._windows.get(key)
-            allowed, state, remaining, retry_after, reset_after, _ = sliding_window_decide(
-                None if stored is None else stored[:3], now, weight, policy.period, policy.capacity
-            )
-            if allowed:
-                self._windows[key] = (*state, (state[0] + 2) * policy.period)
+            # Fast path (admitted), inline; the full function answers denials with their exact waits.
+            window = int(now // period)
+            if stored is None or stored[0] < window - 1:
+                prev, curr = 0.0, 0.0
+            elif stored[0] == window - 1:
+                prev, curr = stored[2], 0.0
+            else:
+                prev, curr = stored[1], stored[2]
+            start = window * period
+            estimate = prev * (1.0 - (now - start) / period) + curr + weight
+            if estimate <= capacity + EPSILON:
+                curr += weight
+                self._windows[key] = (window, prev, curr, start + 2 * period)
                 if len(self._windows) >= self._next_prune:
                     self._prune(now)
-            return allowed, remaining, retry_after, reset_after
+                return True, int(capacity - estimate + EPSILON), 0.0, start + 2 * period - now
+            # Denied: the same arithmetic, plus the exact wait; nothing is recorded.
+            _, _, remaining, retry_after, reset_after, _ = sliding_window_decide(
+                None if stored is None else stored[:3], now, weight, period, capacity
+            )
+            return False, remaining, retry_after, reset_after
 
     async def adecide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
         """Async twin: the decision takes microseconds, so it runs inline."""

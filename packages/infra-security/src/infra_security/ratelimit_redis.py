@@ -66,6 +66,7 @@ class RedisBackend:
         # key -> (monotonic instant from which one unit may pass, monotonic instant of full reset)
         self._blocked: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._fixed: dict[CompiledPolicy, tuple[str, int, int, int]] = {}
         #: Decisions answered from the local over-limit cache (no round trip).
         self.local_rejections = 0
 
@@ -84,7 +85,7 @@ class RedisBackend:
             if cached is not None:
                 return cached
         try:
-            reply = self._script(keys=[self._prefix + key], args=self._args(policy, weight))
+            reply = self._script(keys=[self._redis_key(key, policy)], args=self._args(policy, weight))
         except self._errors as exc:
             raise RateLimitBackendError(
                 f"Redis rate-limit decision failed for key `{key}`: {exc}", details={"key": key}
@@ -100,7 +101,7 @@ class RedisBackend:
         if self._async_script is None:
             return await asyncio.to_thread(self.decide, key, policy, weight)
         try:
-            reply = await self._async_script(keys=[self._prefix + key], args=self._args(policy, weight))
+            reply = await self._async_script(keys=[self._redis_key(key, policy)], args=self._args(policy, weight))
         except self._errors as exc:
             raise RateLimitBackendError(
                 f"Redis rate-limit decision failed for key `{key}`: {exc}", details={"key": key}
@@ -111,14 +112,27 @@ class RedisBackend:
         """Delete a key's state in Redis and in the local cache."""
         self._blocked.pop(key, None)
         try:
-            self._client.delete(self._prefix + key)
+            self._client.delete(self._prefix + "g:" + key, self._prefix + "s:" + key)
         except self._errors as exc:
             raise RateLimitBackendError(f"Redis reset failed for key `{key}`: {exc}") from exc
 
+    def _redis_key(self, key: str, policy: CompiledPolicy) -> str:
+        # The algorithm is part of the key: GCRA keeps a string, the sliding window a hash, and a policy that
+        # changes algorithm on a deploy must not hit WRONGTYPE on the other's state.
+        return f"{self._prefix}{'g' if policy.algorithm.value == 'gcra' else 's'}:{key}"
+
     def _args(self, policy: CompiledPolicy, weight: int) -> list[str | int]:
-        interval = max(1, round(policy.interval * _US))
+        fixed = self._fixed.get(policy)
+        if fixed is None:
+            interval = max(1, round(policy.interval * _US))
+            fixed = self._fixed[policy] = (
+                policy.algorithm.value,
+                interval,
+                policy.capacity,
+                max(1, round(policy.period * _US)),
+            )
         now = "" if self._clock_us is None else self._clock_us()
-        return [policy.algorithm.value, weight, interval, policy.capacity, max(1, round(policy.period * _US)), now]
+        return [fixed[0], weight, fixed[1], fixed[2], fixed[3], now]
 
     def _cached(self, key: str) -> Outcome | None:
         entry = self._blocked.get(key)

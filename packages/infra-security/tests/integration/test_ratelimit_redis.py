@@ -147,3 +147,16 @@ class TestRedisDown:
         limiter = RateLimiter(default=policy, backend=stopped, on_backend_error="raise")
         with pytest.raises(RateLimitBackendError, match="Redis rate-limit decision failed"):
             limiter.hit(client="c", endpoint="e")
+
+
+class TestAlgorithmChange:
+    def test_same_policy_name_with_another_algorithm_does_not_collide(self, redis_url: str) -> None:
+        client = redis.Redis.from_url(redis_url)
+        key_prefix = prefix()
+        for algorithm in ("gcra", "sliding_window", "gcra"):
+            limiter = RateLimiter(
+                default=RateLimitPolicy(name="p", limit=5, period_seconds=60, algorithm=algorithm),
+                backend=RedisBackend(client, prefix=key_prefix, local_cache=False),
+                on_backend_error="raise",
+            )
+            assert limiter.hit(client="c", endpoint="e").allowed  # no WRONGTYPE from the other's state
