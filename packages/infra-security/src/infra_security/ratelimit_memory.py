@@ -9,7 +9,7 @@ from collections.abc import Callable
 from infra_models.security import RateLimitAlgorithm
 from infra_security.gcra import EPSILON
 from infra_security.ratelimit_core import CompiledPolicy, Outcome
-from infra_security.sliding_window import sliding_window_decide
+from infra_security.sliding_window import wait_for
 
 __all__ = ["MemoryBackend"]
 
@@ -78,11 +78,13 @@ class MemoryBackend:
                 if len(self._windows) >= self._next_prune:
                     self._prune(now)
                 return True, int(capacity - estimate + EPSILON), 0.0, start + 2 * period - now
-            # Denied: the same arithmetic, plus the exact wait; nothing is recorded.
-            _, _, remaining, retry_after, reset_after, _ = sliding_window_decide(
-                None if stored is None else stored[:3], now, weight, period, capacity
-            )
-            return False, remaining, retry_after, reset_after
+            # Denied: nothing is recorded; answer with the exact wait.
+            if curr > EPSILON:
+                reset_after = start + 2 * period - now
+            else:
+                reset_after = start + period - now if prev > EPSILON else 0.0
+            remaining = int(capacity - estimate + weight + EPSILON)
+            return False, max(remaining, 0), wait_for(weight, prev, curr, start, period, now, capacity), reset_after
 
     async def adecide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
         """Async twin: the decision takes microseconds, so it runs inline."""

@@ -11,7 +11,7 @@ import math
 
 from infra_security.gcra import EPSILON
 
-__all__ = ["sliding_window_decide"]
+__all__ = ["sliding_window_decide", "wait_for"]
 
 
 def sliding_window_decide(
@@ -46,11 +46,11 @@ def sliding_window_decide(
             max(remaining, 0),
             0.0,
             _reset_after(prev, curr, start, period, now),
-            (_wait_for(1, prev, curr, start, period, now, capacity)),
+            (wait_for(1, prev, curr, start, period, now, capacity)),
         )
     remaining = math.floor(capacity - estimate + EPSILON)
-    retry_after = _wait_for(weight, prev, curr, start, period, now, capacity)
-    next_free = _wait_for(1, prev, curr, start, period, now, capacity)
+    retry_after = wait_for(weight, prev, curr, start, period, now, capacity)
+    next_free = wait_for(1, prev, curr, start, period, now, capacity)
     return (
         False,
         (window, prev, curr),
@@ -61,7 +61,7 @@ def sliding_window_decide(
     )
 
 
-def _wait_for(  # noqa: PLR0917 - hot path, positional on purpose
+def wait_for(  # noqa: PLR0917 - hot path, positional on purpose
     weight: int, prev: float, curr: float, start: float, period: float, now: float, capacity: int
 ) -> float:
     """Seconds from ``now`` until a request of ``weight`` units fits under ``capacity``."""
