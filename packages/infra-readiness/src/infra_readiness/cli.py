@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -184,7 +185,7 @@ def _text(reports: list[ReadinessReport], *, plain: bool) -> str:
     from infra_readiness.render.text import render_text
 
     if plain:
-        console = Console(record=True, file=open(os.devnull, "w"), width=140, color_system=None)  # noqa: SIM115
+        console = Console(record=True, file=io.StringIO(), width=140, color_system=None)
         render_text(reports, console)
         return console.export_text()
     render_text(reports, Console(highlight=False))

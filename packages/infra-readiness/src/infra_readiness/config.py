@@ -19,7 +19,6 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -176,8 +175,3 @@ def _toml_line(exc: tomllib.TOMLDecodeError) -> int | None:
         digits = message.split(marker, 1)[1].split(",", 1)[0]
         return int(digits) if digits.isdigit() else None
     return None
-
-
-def config_path(node: NodeContext) -> Path:
-    """Where a ``readiness.toml`` for ``node`` lives."""
-    return node.root / READINESS_FILE

@@ -130,9 +130,13 @@ class NodeContext:
             and (_is_test_file(p) or any(part in TEST_DIRS for part in self.rel(p).split("/")[:-1]))
         ]
 
+    @cached_property
+    def _test_set(self) -> frozenset[Path]:
+        return frozenset(self.test_files)
+
     def in_tests(self, path: Path) -> bool:
         """True for a file that belongs to the tests."""
-        return path in set(self.test_files) or any(part in TEST_DIRS for part in self.rel(path).split("/")[:-1])
+        return path in self._test_set or any(part in TEST_DIRS for part in self.rel(path).split("/")[:-1])
 
     # -- contract ----------------------------------------------------------------------------------------------
     @cached_property

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from infra_models.enums import Severity
-from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
+from infra_models.readiness import CheckCategory, CheckStatus, Finding, ReadinessLevel
 from infra_readiness.checks._ast import call_name, docstrings, literal_false, string_constants, walk
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
@@ -210,7 +210,7 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
     if findings:
         return Outcome.failed(f"{len(findings)} possible hard-coded credential(s)", [*findings, *unscanned])
     return Outcome(
-        Outcome.passed("").status,
+        CheckStatus.PASS,
         f"no credentials found in {len(node.files)} file(s)" + (f"; {len(unscanned)} not scanned" if unscanned else ""),
         tuple(unscanned),
     )
