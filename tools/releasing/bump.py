@@ -13,10 +13,11 @@ from workspace import Package
 from releasing import changelog
 from releasing.errors import FindingsError, UsageError
 from releasing.gitutil import tags
+from releasing.history import releases
 
 __all__ = ["SEGMENTS", "Bumped", "bump", "next_version", "release_notes"]
 
-SEGMENTS = ("major", "minor", "patch")
+SEGMENTS = ("major", "minor", "patch", "current")
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,15 @@ class Bumped:
 
 
 def next_version(current: str, segment: str) -> str:
-    """`0.1.3` + `minor` -> `0.2.0`; a pre-release or dev version is refused."""
+    """`0.1.3` + `minor` -> `0.2.0`; `current` keeps the version (a first release); pre-releases are refused."""
     if segment not in SEGMENTS:
         raise UsageError(f"segment {segment!r}: expected one of {', '.join(SEGMENTS)}")
     version = Version(current)
     if version.is_prerelease or version.is_devrelease or version.local:
         raise UsageError(f"current version {current} is a pre-release or local version; set a final one by hand")
     major, minor, patch = [*version.release, 0, 0, 0][:3]
+    if segment == "current":
+        return current
     if segment == "major":
         return f"{major + 1}.0.0"
     if segment == "minor":
@@ -49,6 +52,10 @@ def bump(root: Path, pkg: Package, segment: str, date: str | None = None, *, dry
     new = next_version(pkg.version, segment)
     if tags(root, f"{pkg.dist}-v{new}"):
         raise UsageError(f"tag {pkg.dist}-v{new} already exists; {new} was released before")
+    if segment == "current" and releases(root, pkg):
+        raise UsageError(
+            f"{pkg.dist} was released before; `current` is only for a first release: use patch/minor/major"
+        )
     day = date or datetime.now(UTC).date().isoformat()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
         raise UsageError(f"--date {day!r}: expected YYYY-MM-DD")

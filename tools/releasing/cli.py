@@ -201,7 +201,12 @@ def _parser() -> argparse.ArgumentParser:
     fmt(cmd)
     cmd = add("bump", cmd_bump, "new version in __about__.py; CHANGELOG Unreleased becomes its release section")
     cmd.add_argument("package", metavar="PACKAGE")
-    cmd.add_argument("segment", choices=["major", "minor", "patch"], metavar="SEGMENT", help="major|minor|patch")
+    cmd.add_argument(
+        "segment",
+        choices=["major", "minor", "patch", "current"],
+        metavar="SEGMENT",
+        help="major|minor|patch; `current` releases the version already in __about__.py (first release only)",
+    )
     cmd.add_argument("--date", help="release date YYYY-MM-DD (default: today, UTC)")
     cmd.add_argument("--dry-run", action="store_true", help="print the new version, write nothing")
     cmd = add("release-notes", cmd_notes, "print the CHANGELOG section of a release (default: current version)")

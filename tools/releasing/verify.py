@@ -265,7 +265,8 @@ class Verifier:
             self._unreleased_lowest[pkg.dist] = (
                 f"{SHARED} {version} is not released yet, so --lowest built it from {release.commit[:12]}, the "
                 f"commit that first set {version}; {pkg.dist} needs something added later. Release {SHARED} "
-                f"(tag {SHARED}-v{version}) or raise its version and {pkg.dist}'s lower bound."
+                f"(`python tools/release.py bump {SHARED} current` records {version} as released) or raise its "
+                f"version and {pkg.dist}'s lower bound."
             )
         if (SHARED, key) not in self._wheels:
             self.log(f"  infra-models {version} from {release.commit[:12]} ({release.source})")

@@ -125,3 +125,17 @@ class TestCheckTag:
         assert parse_tag("infra-readiness-v1.2.3") == ("infra-readiness", "1.2.3")
         with pytest.raises(UsageError, match="not of the form"):
             parse_tag("infra-gen==1.0")
+
+
+class TestFirstRelease:
+    def test_current_releases_the_version_as_is_once(self, repo, run):
+        code, out, _ = run(repo, "bump", "infra-models", "current", "--date", "2026-05-06")
+        assert code == 0
+        assert "0.1.0 -> 0.1.0" in out
+        assert "## 0.1.0 - 2026-05-06" in repo.read("packages/infra-models/CHANGELOG.md")
+        assert repo.read("packages/infra-models/src/infra_models/__about__.py") == '__version__ = "0.1.0"\n'
+        repo.commit("release infra-models 0.1.0")
+        repo.write("packages/infra-models/CHANGELOG.md", repo.read("packages/infra-models/CHANGELOG.md") + "- more\n")
+        code, _, err = run(repo, "bump", "infra-models", "current")
+        assert code == 2
+        assert "only for a first release" in err
