@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from infra_gen.__about__ import __version__
+from infra_gen.answers import complete_contract
+from infra_gen.errors import InvalidAnswerError
 from infra_gen.generator import render_node
 from infra_gen.plan import Action, Plan, PlannedFile, apply_plan, plan_delete, plan_file
 from infra_gen.render import RenderedFile
 from infra_gen.state import STATE_FILE, read_state
+from infra_models import NodeContract, parse_contract
+from infra_models.errors import InfraError
 
 __all__ = ["CheckReport", "UpdateResult", "check_node", "merge_text", "plan_update", "update_node"]
 
@@ -108,11 +112,13 @@ def _current(project_dir: Path, rel: str) -> bytes | None:
     return path.read_bytes() if path.is_file() else None
 
 
-def _render_current(project_dir: Path, template_dir: Path | None) -> tuple[dict[str, bytes], bytes]:
-    """The current template's files for the node's recorded answers, and its new ``.infra-gen.json``."""
-    state = read_state(project_dir)
+def _render_current(
+    project_dir: Path, template_dir: Path | None, contract: NodeContract | None = None
+) -> tuple[dict[str, bytes], bytes]:
+    """The current template's files for the node's answers (recorded, or ``contract``), and its new state."""
+    answers = contract if contract is not None else read_state(project_dir).contract
     top = "node"
-    files = render_node(state.contract, template_dir=template_dir, top=top)
+    files = render_node(complete_contract(answers), template_dir=template_dir, top=top)
     rendered = {path[len(top) + 1 :]: f.content for path, f in files.items()}
     new_state = rendered.pop(STATE_FILE)
     return rendered, new_state
@@ -129,15 +135,30 @@ def check_node(project_dir: str | Path, *, template_dir: str | Path | None = Non
     return CheckReport(root, state.generator_version, __version__, not changes, changes, edits)
 
 
-def plan_update(project_dir: str | Path, *, template_dir: str | Path | None = None) -> UpdateResult:
-    """Plan the merge of the current template into a generated node; writes nothing."""
+def plan_update(
+    project_dir: str | Path, *, template_dir: str | Path | None = None, contract: NodeContract | None = None
+) -> UpdateResult:
+    """Plan the merge of the current template into a generated node; writes nothing.
+
+    ``contract`` replaces the recorded answers, for example the node's own ``contract.yaml`` after adding a step:
+    the files it changes are merged like any template change.
+    """
     root = Path(project_dir)
     state = read_state(root)
-    rendered, new_state = _render_current(root, Path(template_dir) if template_dir else None)
+    if contract is not None and contract.name != state.contract.name:
+        raise InvalidAnswerError(
+            f"the contract is for node `{contract.name}`, but {root} holds `{state.contract.name}`",
+            code="gen.answer.contract_name",
+        )
+    rendered, new_state = _render_current(root, Path(template_dir) if template_dir else None, contract)
     planned: list[PlannedFile] = []
     outcomes: dict[str, str] = {}
+    answers_file = f"src/{state.contract.name}/contract.yaml"
     for rel in sorted(set(state.base) | set(rendered)):
         base, theirs, yours = state.base.get(rel), rendered.get(rel), _current(root, rel)
+        if contract is not None and rel == answers_file and _same_contract(yours, contract):
+            outcomes[rel] = "yours"  # the node's own contract is the answers: its text wins over the rendering
+            continue
         outcome, content, extra = _decide(rel, base, yours, theirs)
         outcomes[rel] = outcome
         if content is not None:
@@ -150,6 +171,15 @@ def plan_update(project_dir: str | Path, *, template_dir: str | Path | None = No
     files = tuple(f for f in planned if f.action is not Action.IDENTICAL or f.note not in {"unchanged", "yours"})
     meta = {"project_dir": str(root), "from_version": state.generator_version, "to_version": __version__}
     return UpdateResult(Plan(root, files, meta), outcomes)
+
+
+def _same_contract(text: bytes | None, contract: NodeContract) -> bool:
+    if text is None:
+        return False
+    try:
+        return parse_contract(text.decode("utf-8")) == contract
+    except (InfraError, UnicodeDecodeError):
+        return False
 
 
 def _decide(
@@ -179,10 +209,14 @@ def _decide(
 
 
 def update_node(
-    project_dir: str | Path, *, template_dir: str | Path | None = None, dry_run: bool = False
+    project_dir: str | Path,
+    *,
+    template_dir: str | Path | None = None,
+    contract: NodeContract | None = None,
+    dry_run: bool = False,
 ) -> UpdateResult:
-    """Merge the current template into a generated node (atomically); ``dry_run`` only plans."""
-    result = plan_update(project_dir, template_dir=template_dir)
+    """Merge the current template (and ``contract``, when given) into a generated node atomically."""
+    result = plan_update(project_dir, template_dir=template_dir, contract=contract)
     if dry_run:
         return result
     written = apply_plan(result.plan)

@@ -127,6 +127,30 @@ class TestUpdate:
         assert result.conflicts == ["logo.png"]
 
 
+class TestContractChanges:
+    def test_a_step_added_to_the_contract_reaches_the_handler_and_keeps_edits(self, tmp_path: Path) -> None:
+        from infra_models import load_contract
+
+        node = NodeGenerator(tmp_path).generate_node("orchestrator", "order_saga").project_dir
+        handler = node / "src/order_saga/handler.py"
+        edit(handler, '"""Do the work."""', '"""Do the work: charge the card."""')
+        contract_file = node / "src/order_saga/contract.yaml"
+        edit(contract_file, "- name: confirm", "- name: notify\n  timeout_seconds: 3.0\n- name: confirm")
+        result = update_node(node, contract=load_contract(contract_file))
+        text = handler.read_text()
+        assert result.conflicts == []
+        assert "async def step_notify" in text and "async def compensate_notify" in text
+        assert "charge the card" in text
+        assert text.index("step_execute") < text.index("step_notify") < text.index("step_confirm")
+
+    def test_contract_of_another_node_is_refused(self, node: Path) -> None:
+        from infra_gen.answers import build_contract
+        from infra_gen.errors import InvalidAnswerError
+
+        with pytest.raises(InvalidAnswerError, match="holds `order_totals`"):
+            update_node(node, contract=build_contract("compute", "other_node"))
+
+
 class TestMergeText:
     def test_missing_final_newline_still_gets_markers_on_their_own_lines(self) -> None:
         merged, conflicted = merge_text("a\nb", "a\nB", "a\nC")
