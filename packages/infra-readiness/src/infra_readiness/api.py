@@ -75,9 +75,13 @@ def check_tree(
     now: datetime | None = None,
     checks: Sequence[Check] | None = None,
     progress: Progress | None = None,
+    python: str | None = None,
 ) -> list[ReadinessReport]:
-    """Check the node at ``path`` (or every node under it) and return one report per node."""
-    options = NodeOptions(run_tests=run_tests, today=today)
+    """Check the node at ``path`` (or every node under it) and return one report per node.
+
+    ``python`` is the interpreter that imports the packages and runs their tests (default: the current one).
+    """
+    options = NodeOptions(run_tests=run_tests, today=today, python=python)
     contexts = [
         NodeContext(root, display=shown, options=options) for root, shown in find_nodes(path, recursive=recursive)
     ]

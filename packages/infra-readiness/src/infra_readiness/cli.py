@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 from datetime import date
@@ -117,6 +118,10 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text, json, sarif or markdown.")] = Format.TEXT,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
     run_tests: Annotated[bool, typer.Option("--run-tests", help="Run each node's tests (TST-002).")] = False,
+    python: Annotated[
+        str | None,
+        typer.Option("--python", help="Interpreter that imports the packages and runs the tests (default: this one)."),
+    ] = None,
     today: Annotated[
         str | None, typer.Option("--today", help="Date that decides waiver expiry (YYYY-MM-DD).", hidden=True)
     ] = None,
@@ -124,7 +129,10 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     """Rate PATH (or every node under it) NOT_READY, DEVELOPMENT, STAGING or PRODUCTION."""
     from infra_readiness.early import prestart_imports
 
-    prestart_imports(path, recursive=recursive)  # first: the worker starts while pydantic loads here
+    if python is None:
+        prestart_imports(path, recursive=recursive)  # first: the worker starts while pydantic loads here
+    elif shutil.which(python) is None:
+        _abort(f"--python {python}: no such interpreter")
     floor = _level(min_level, "--min-level")
     day: date | None = None
     if today is not None:
@@ -141,7 +149,7 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     except ReadinessInputError as exc:
         _abort(exc.message)
     checks = _checks()
-    options = NodeOptions(run_tests=run_tests, today=day)
+    options = NodeOptions(run_tests=run_tests, today=day, python=python)
     contexts = [NodeContext(root, display=shown, options=options) for root, shown in roots]
     reports = _run(contexts, checks)
     if fmt is Format.JSON:

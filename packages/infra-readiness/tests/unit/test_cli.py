@@ -71,6 +71,14 @@ class TestCheck:
         assert log["version"] == "2.1.0"
         assert [p.name for p in (workdir / "out").iterdir()] == ["report.sarif"]  # no temp file left
 
+    def test_python_option_runs_imports_in_that_interpreter(self, fixture_node):
+        import sys
+
+        fixture_node("development")
+        result = run("check", "development", "-f", "json", "--python", sys.executable, *TODAY)
+        report = ReadinessReport.model_validate_json(result.stdout)
+        assert next(c for c in report.checks if c.check_id == "PKG-002").status.value == "PASS"
+
     def test_markdown(self, fixture_node):
         fixture_node("production")
         result = run("check", "production", "-f", "markdown", *TODAY)
@@ -87,6 +95,7 @@ class TestCheck:
             (["check", ".", "-f", "xml"], "xml"),
             (["check", ".", "--today", "tomorrow"], "--today 'tomorrow' is not a date"),
             (["explain", "NOPE-001"], "no check 'NOPE-001'"),
+            (["check", ".", "--python", "/no/such/python"], "--python /no/such/python: no such interpreter"),
         ],
     )
     def test_bad_input_exits_2_with_one_line(self, workdir, args, message):
