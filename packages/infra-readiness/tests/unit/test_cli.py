@@ -79,6 +79,15 @@ class TestCheck:
         report = ReadinessReport.model_validate_json(result.stdout)
         assert next(c for c in report.checks if c.check_id == "PKG-002").status.value == "PASS"
 
+    def test_text_to_a_file_is_plain(self, fixture_node, workdir):
+        fixture_node("development")
+        result = run("check", "development", "-o", "report.txt", *TODAY)
+        assert result.exit_code == 0
+        text = (workdir / "report.txt").read_text()
+        assert "level DEVELOPMENT" in text
+        assert "\x1b[" not in text
+        assert "Blockers to the next level: CON-003, DOC-003" in text
+
     def test_markdown(self, fixture_node):
         fixture_node("production")
         result = run("check", "production", "-f", "markdown", *TODAY)

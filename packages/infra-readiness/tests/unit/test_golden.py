@@ -77,5 +77,9 @@ class TestGolden:
 
     def test_markdown(self, tree):
         text = render_markdown(tree)
+        path = GOLDEN / "report.md"
+        if os.environ.get("INFRA_READINESS_UPDATE_GOLDEN"):
+            path.write_text(text, encoding="utf-8")
+        assert text == path.read_text(encoding="utf-8")
         assert "| `./not_ready` | EFFECT | **NOT_READY** | - | `CON-001`, `SEC-001` |" in text
         assert "| `./staging` | EFFECT | **STAGING** | PRODUCTION ❌ | `PERF-001` |" in text
