@@ -233,7 +233,7 @@ class Verifier:
         if proc.returncode != 0:
             shown = " ".join("<script>" if "\n" in a else a for a in args)
             raise _StepError(f"$ {shown}\n{_tail(proc.stdout + proc.stderr)}")
-        return proc.stdout + proc.stderr
+        return proc.stdout
 
     def build_wheel(self, pkg: Package, source: Path | None = None, key: str = "worktree") -> Path:
         """Build (once) the wheel of `pkg` from its folder or from `source`; return the wheel path."""
@@ -319,6 +319,7 @@ class Verifier:
             self._run([uv, "pip", "install", "--quiet", "--python", str(py), *map(str, wheels)])
         with self._step(outcome, f"import {pkg.import_name} from site-packages"):
             where = self._run([str(py), "-c", f"import {pkg.import_name} as m; print(m.__file__)"]).strip()
+            where = where.splitlines()[-1] if where else ""
             if not Path(where).is_relative_to(box / "venv"):
                 raise _StepError(f"{pkg.import_name} imported from {where}, not from the fresh venv")
         for script in pkg.scripts:
