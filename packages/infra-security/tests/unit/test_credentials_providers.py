@@ -280,3 +280,36 @@ class TestImports:
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.strip() == ""
+
+
+class FakeKubernetesClient:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, str]] = []
+
+        class _Kubernetes:
+            def login(inner, **kwargs: str) -> None:  # noqa: N805
+                self.calls.append(kwargs)
+
+        class _Auth:
+            kubernetes = _Kubernetes()
+
+        self.auth = _Auth()
+
+
+class TestKubernetesAuth:
+    def test_logs_in_with_the_service_account_token(self, tmp_path: Path) -> None:
+        from infra_security.vault_auth import KubernetesAuth
+
+        jwt = tmp_path / "token"
+        jwt.write_text("eyJhbGciOi.fake.jwt\n")
+        client = FakeKubernetesClient()
+        auth = KubernetesAuth("orders", jwt_path=jwt, mount_point="k8s")
+        auth.login(client)
+        assert client.calls == [{"role": "orders", "jwt": "eyJhbGciOi.fake.jwt", "mount_point": "k8s"}]
+        assert auth.can_reauth
+
+    def test_missing_token_file(self, tmp_path: Path) -> None:
+        from infra_security.vault_auth import KubernetesAuth
+
+        with pytest.raises(CredentialConfigError, match="cannot read the service-account token"):
+            KubernetesAuth("orders", jwt_path=tmp_path / "none").login(FakeKubernetesClient())
