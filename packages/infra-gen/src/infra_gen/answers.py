@@ -98,7 +98,12 @@ CORE_FIELDS: dict[NodeKind, dict[str, tuple[ModelField, ...]]] = {
             _f("error", "str | None", "Why it failed, if it did.", required=False),
         ),
         "config": (
-            _f("default_step_timeout_seconds", "float", "Timeout of a step the contract gives none.", required=False),
+            _f(
+                "max_step_timeout_seconds",
+                "float",
+                "Cap on every step's timeout (each step's own is in the contract).",
+                required=False,
+            ),
         ),
     },
 }

@@ -8,7 +8,7 @@ import pytest
 
 from order_saga.contract import load_node_contract
 from order_saga.handler import OrderSagaHandler
-from order_saga.models import OrderSagaInput
+from order_saga.models import OrderSagaConfig, OrderSagaInput
 from order_saga.node import OrderSagaOrchestrator
 
 REQUEST = OrderSagaInput(request_id="r1")
@@ -72,6 +72,11 @@ def test_step_timeout_comes_from_the_contract() -> None:
     assert output.failed_step == STEPS[last]
     assert output.error is not None and "Timeout" in output.error
     assert output.compensated_steps == expected_undo(STEPS[:last])
+
+
+def test_config_caps_step_timeouts() -> None:
+    node = OrderSagaOrchestrator(config=OrderSagaConfig(max_step_timeout_seconds=0.5))
+    assert all(step.timeout_seconds <= 0.5 for step in node.steps(REQUEST))
 
 
 def test_failed_compensation_is_reported() -> None:

@@ -47,7 +47,7 @@ class OrderSagaOrchestrator:
                     name=spec.name,
                     action=partial(getattr(self.handler, f"step_{spec.name}"), request),
                     compensation=partial(undo, request) if undo is not None else None,
-                    timeout_seconds=spec.timeout_seconds or self.config.default_step_timeout_seconds,
+                    timeout_seconds=min(spec.timeout_seconds, self.config.max_step_timeout_seconds),
                 )
             )
         return steps

@@ -12,8 +12,8 @@ class OrderSagaConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    default_step_timeout_seconds: float = Field(
-        default=30.0,
+    max_step_timeout_seconds: float = Field(
+        default=3600.0,
         gt=0,
-        description="Timeout of a step the contract gives none.",
+        description="Cap on every step's timeout (each step's own is in the contract).",
     )
