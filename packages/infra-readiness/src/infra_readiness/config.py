@@ -71,6 +71,8 @@ def load_config(node: NodeContext) -> ReadinessConfig:
                 config.problems.append(
                     _finding(f"{READINESS_FILE} is not valid TOML: {exc}", READINESS_FILE, _toml_line(exc))
                 )
+            except (RecursionError, MemoryError):
+                config.problems.append(_finding(f"{READINESS_FILE} is nested too deeply to read", READINESS_FILE, None))
             else:
                 _apply(config, table, READINESS_FILE, text, "")
     return config

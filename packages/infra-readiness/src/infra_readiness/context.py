@@ -92,7 +92,7 @@ class NodeContext:
             if source is not None:
                 try:
                     parsed = ast.parse(source, filename=str(path))
-                except (SyntaxError, ValueError) as exc:
+                except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
                     line = getattr(exc, "lineno", None)
                     where = f" at line {line}" if line else ""
                     self.problems.append(FileProblem(path, f"not valid Python{where}: {exc}"))
@@ -154,6 +154,10 @@ class NodeContext:
             return load_contract(self.contract_path), None
         except ContractError as exc:
             return None, exc
+        except (RecursionError, MemoryError) as exc:  # a YAML bomb or absurd nesting: report, do not crash
+            error = ContractError(f"{self.contract_path}: nested too deeply to read", code="contract.too_deep")
+            error.__cause__ = exc
+            return None, error
 
     @property
     def contract(self) -> NodeContract | None:
@@ -179,7 +183,7 @@ class NodeContext:
 
         try:
             data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError, MemoryError):
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -228,6 +232,8 @@ class NodeContext:
             return tomllib.loads(text), None
         except tomllib.TOMLDecodeError as exc:
             return None, f"pyproject.toml is not valid TOML: {exc}"
+        except (RecursionError, MemoryError):
+            return None, "pyproject.toml is nested too deeply to read"
 
     @property
     def pyproject(self) -> dict[str, Any] | None:

@@ -36,7 +36,7 @@ def import_request(root: Path) -> ImportRequest | None:
 
         try:
             data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError, MemoryError):
             return None
         contract_name = data.get("name") if isinstance(data, dict) else None
     name = find_import_name(root, contract_name, read_project_table(root))
@@ -59,7 +59,7 @@ def prestart_imports(path: Path, *, recursive: bool) -> None:
             for request in requests:
                 preload |= _module_level_imports(Path(request.paths[0])) - own
         prestart(requests, sorted(preload - {"__future__"}))
-    except (OSError, RuntimeError, ValueError):
+    except (OSError, RuntimeError, ValueError, MemoryError):  # RecursionError is a RuntimeError
         return
 
 
@@ -75,7 +75,7 @@ def _module_level_imports(folder: Path, limit: int = 500) -> set[str]:
             continue
         try:
             tree = ast.parse(text)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         found.update(item.top for item in module_level_imports(tree))
     return found

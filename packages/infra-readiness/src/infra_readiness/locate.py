@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from infra_readiness.files import SKIPPED_DIRS
+from infra_readiness.files import SKIPPED_DIRS, read_text
 
 __all__ = [
     "CONTRACT_FILE",
@@ -71,9 +71,12 @@ def find_import_name(root: Path, contract_name: object = None, project: dict[str
 
 def read_project_table(root: Path) -> dict[str, Any] | None:
     """``[project]`` of the node's pyproject, or ``None`` when missing or unreadable (checks report why)."""
+    text = read_text(root / "pyproject.toml", [])
+    if text is None:
+        return None
     try:
-        data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError, MemoryError):
         return None
     project = data.get("project")
     return project if isinstance(project, dict) else None

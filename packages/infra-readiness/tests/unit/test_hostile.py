@@ -58,6 +58,17 @@ class TestMalformedFiles:
         assert report.level is ReadinessLevel.NOT_READY
         no_errors(report)
 
+    def test_absurd_nesting_is_a_finding_not_a_recursion_crash(self, fixture_node):
+        root = fixture_node("production")
+        (root / "contract.yaml").write_text("name: vault_reader\nkind: " + "[" * 20000 + "]" * 20000 + "\n")
+        (root / "src" / "vault_reader" / "deep.py").write_text("x = " + "(" * 5000 + "1" + ")" * 5000 + "\n")
+        (root / "readiness.toml").write_text("a = " + "[" * 20000 + "]" * 20000 + "\n")
+        report = check_path(root, today=TODAY)
+        no_errors(report)
+        assert "nested too deeply" in by_id(report)["CON-001"].message
+        assert "nested too deeply" in by_id(report)["CFG-001"].findings[0].message
+        assert report.level is ReadinessLevel.NOT_READY
+
     def test_invalid_python_source_is_reported_not_raised(self, fixture_node):
         root = fixture_node("production")
         (root / "src" / "vault_reader" / "broken.py").write_text("def oops(:\n")
