@@ -27,13 +27,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from infra_models.enums import ComplianceLevel, Severity
 from infra_models.security import AuditEvent, AuditEventType, AuditOutcome, SecurityEventData
 from infra_security.alerts import AlertHook
 from infra_security.audit_keys import AuditKeys
-from infra_security.chain import ChainHead, canonical, encode_record, parse_record, record_mac
+from infra_security.chain import ChainHead, ChainMac, canonical, encode_record, parse_record
 from infra_security.checkpoints import Checkpoint, Checkpointer, parse_checkpoint
-from infra_security.errors import AuditConfigError, AuditWriteError
+from infra_security.errors import AuditConfigError, AuditError, AuditWriteError
 from infra_security.redaction import DEFAULT_SENSITIVE_FIELDS, Redactor
 from infra_security.sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, read_last_line
 
@@ -46,6 +48,16 @@ CHECKPOINT_NAME = "checkpoints.jsonl"
 KEYS_NAME = "audit-keys.json"
 
 _log = logging.getLogger("infra_security.audit")
+_EVENT_VALIDATOR = AuditEvent.__pydantic_validator__
+
+
+def _uuid4() -> str:
+    """A random (version 4) UUID string, without building a ``uuid.UUID`` object."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def default_audit_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -76,7 +88,7 @@ class AuditLogger:
         redact_fields: Iterable[str] = DEFAULT_SENSITIVE_FIELDS,
         alert_severity: Severity = Severity.HIGH,
         alert_hooks: Iterable[AlertHook] = (),
-        checkpoint_every: int = 1000,
+        checkpoint_every: int = 10_000,
         checkpoint_seconds: float = 60.0,
         fsync: FsyncPolicy | str = FsyncPolicy.INTERVAL,
         clock: Callable[[], datetime] | None = None,
@@ -110,6 +122,7 @@ class AuditLogger:
         self.dropped = 0
         self._redactor = Redactor(self.keys.redaction_key, redact_fields)
         self._key, self._kid = self.keys.chain_key, self.keys.key_id
+        self._mac = ChainMac(self._key, self._kid).mac
         self._on_sink_error = on_sink_error
         self._lock = threading.Lock()
         kwargs: dict[str, Any] = {"every_events": checkpoint_every, "every_seconds": checkpoint_seconds}
@@ -147,30 +160,45 @@ class AuditLogger:
 
         ``severity`` defaults to HIGH for ``security_violation`` and INFO otherwise.
         """
-        kind = AuditEventType(event_type)
         if severity is None:
-            severity = Severity.HIGH if kind is AuditEventType.SECURITY_VIOLATION else Severity.INFO
-        if isinstance(context, Mapping):
-            context = SecurityEventData.model_validate(context)
-        event = AuditEvent(
-            event_type=kind,
-            severity=Severity(severity),
-            actor=user_id,
-            action=action,
-            resource=resource,
-            outcome=AuditOutcome(outcome),
-            correlation_id=correlation_id,
-            compliance_level=ComplianceLevel(compliance_level),
-            context=context,
-            details=dict(details or {}),
-        )
-        return self.log(event)
+            severity = Severity.HIGH if event_type == AuditEventType.SECURITY_VIOLATION else Severity.INFO
+        fields: dict[str, Any] = {
+            "event_id": _uuid4(),
+            "event_type": event_type,
+            "severity": severity,
+            "actor": user_id,
+            "action": action,
+            "outcome": outcome,
+            "compliance_level": compliance_level,
+            "details": self._redactor.redact(details) if details else {},
+        }
+        if resource is not None:
+            fields["resource"] = resource
+        if correlation_id is not None:
+            fields["correlation_id"] = correlation_id
+        if isinstance(context, SecurityEventData):
+            context = self._redact_context(context)
+        elif context is not None and context.get("attributes"):
+            context = {**context, "attributes": self._redactor.redact(context["attributes"])}
+        if context is not None:
+            fields["context"] = context
+        try:
+            event: AuditEvent = _EVENT_VALIDATOR.validate_python(fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise AuditError(
+                f"audit event field `{where}`: {first['msg']}", code="security.audit_event_invalid"
+            ) from exc
+        return self._write(event)  # already redacted
 
     def log(self, event: AuditEvent) -> AuditEvent:
         """Redact, chain and write one event; returns it as written. Raises when the policy is not met."""
+        return self._write(self._redact(event))
+
+    def _write(self, event: AuditEvent) -> AuditEvent:
         if self._closed:
             raise AuditWriteError("the audit logger is closed")
-        event = self._redact(event)
         # The model's own attributes (enums, datetime) serialise directly with orjson: cheaper than model_dump.
         data = dict(event.__dict__)
         if event.context is not None:
@@ -182,7 +210,7 @@ class AuditLogger:
         with self._lock:
             head = self._head
             seq = head.seq + 1
-            mac = record_mac(self._key, seq, head.mac, self._kid, event_bytes)
+            mac = self._mac(seq, head.mac, event_bytes)
             mac_hex = mac.hex().encode()
             line = encode_record(seq, self._head_hex, self._kid_bytes, mac_hex, event_bytes)
             failures: list[tuple[AuditSink, BaseException]] = []
@@ -248,9 +276,13 @@ class AuditLogger:
         if event.details:
             update["details"] = self._redactor.redact(event.details)
         if event.context is not None and event.context.attributes:
-            attributes = self._redactor.redact(event.context.attributes)
-            update["context"] = event.context.model_copy(update={"attributes": attributes})
+            update["context"] = self._redact_context(event.context)
         return event.model_copy(update=update) if update else event
+
+    def _redact_context(self, context: SecurityEventData) -> SecurityEventData:
+        if not context.attributes:
+            return context
+        return context.model_copy(update={"attributes": self._redactor.redact(context.attributes)})
 
     def _write_checkpoint(self, *, final: bool = False) -> Checkpoint | None:
         if self._head.seq == 0 or (final and self._checkpointer.last_seq == self._head.seq):

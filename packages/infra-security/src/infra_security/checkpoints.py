@@ -87,7 +87,10 @@ def parse_checkpoint(line: bytes) -> Checkpoint:
 
 
 class Checkpointer:
-    """Writes a signed checkpoint every ``every_events`` records or ``every_seconds`` seconds."""
+    """Writes a signed checkpoint every ``every_events`` records or ``every_seconds`` seconds (and on close).
+
+    Each checkpoint is fsync'ed (it is what proves the tail existed), so they are kept infrequent by default.
+    """
 
     def __init__(
         self,
@@ -95,7 +98,7 @@ class Checkpointer:
         sink: AuditSink,
         kid: str,
         *,
-        every_events: int = 1000,
+        every_events: int = 10_000,
         every_seconds: float = 60.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] | None = None,

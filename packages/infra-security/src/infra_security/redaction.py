@@ -57,13 +57,14 @@ class Redactor:
     def __init__(self, key: bytes, fields: Iterable[str] = DEFAULT_SENSITIVE_FIELDS) -> None:
         if len(key) < 16:
             raise ValueError("redaction key must be at least 16 bytes")
-        self._key = key
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # keyed once; copied per value
         self.fields = frozenset(f.lower() for f in fields)
 
     def hash_value(self, value: Any) -> str:
         """The redacted form of ``value``: ``hmac-sha256:`` and the hex HMAC of its canonical JSON."""
-        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        return REDACTED_PREFIX + hmac.digest(self._key, data, hashlib.sha256).hex()
+        h = self._keyed.copy()
+        h.update(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+        return REDACTED_PREFIX + h.hexdigest()
 
     def redact(self, value: Any) -> Any:
         """A copy of ``value`` with every sensitive field's value hashed (dicts and lists walked)."""
