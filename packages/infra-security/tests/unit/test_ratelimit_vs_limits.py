@@ -66,7 +66,7 @@ class TestAgainstLimits:
 
         run_threads(worker, 8)
         assert sum(mine) == 1000
-        # `limits` fixed window re-reads its counter after releasing the lock: it may admit fewer than the
-        # limit (never more). Reported, not asserted, because the race does not fire on every run.
-        assert sum(theirs) <= 1000
+        # `limits` fixed window re-reads its counter after releasing the lock, so under contention it admits
+        # fewer than the limit on some runs and more on others. Reported, not asserted: the race does not fire
+        # on every run.
         print(f"limits fixed window admitted {sum(theirs)} of 1000; ours {sum(mine)}")
