@@ -49,6 +49,50 @@ class TestAgainstLimits:
         assert sum(theirs_admitted) == 2  # over-admission: limit 1, two admitted
         assert sum(ours_admitted) == 1
 
+    def test_limits_memory_storage_under_admits_while_ours_is_exact(self) -> None:
+        """`MemoryStorage.incr` reads the counter after releasing its lock: a second hit landing in between
+        makes the first one see the second's count. Forced here with a counter that pauses that read."""
+        from collections import Counter
+
+        storage = limits.storage.MemoryStorage()
+        fixed = limits.strategies.FixedWindowRateLimiter(storage)
+        item = limits.parse("2/day")
+        assert fixed.hit(item, "k")  # 1 of 2 used
+        a_paused, b_done = threading.Event(), threading.Event()
+
+        class PausingCounter(Counter):  # type: ignore[type-arg]
+            def get(self, key: object, default: object = None) -> object:
+                value = super().get(key, default)
+                if threading.current_thread().name == "A" and value == 2 and not b_done.is_set():
+                    a_paused.set()  # A has recorded the 2nd hit and released the lock, not yet read it back
+                    b_done.wait(5)
+                    value = super().get(key, default)
+                return value
+
+        storage.storage = PausingCounter(storage.storage)
+        results: dict[str, bool] = {}
+        a = threading.Thread(target=lambda: results.__setitem__("A", fixed.hit(item, "k")), name="A")
+        a.start()
+        assert a_paused.wait(5)
+        b = threading.Thread(target=lambda: results.__setitem__("B", fixed.hit(item, "k")), name="B")
+        b.start()
+        b.join(5)
+        b_done.set()
+        a.join(5)
+        assert results == {"A": False, "B": False}  # limit 2, only 1 admitted: under-admission
+
+        ours = RateLimiter(default=RateLimitPolicy(name="p", limit=2, period_seconds=86_400, scope="global"))
+        assert ours.hit().allowed
+        mine: dict[str, bool] = {}
+        threads = [
+            threading.Thread(target=lambda n=n: mine.__setitem__(n, ours.hit().allowed), name=n) for n in ("A", "B")
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(5)
+        assert sorted(mine.values()) == [False, True]  # exactly the limit
+
     def test_eight_threads_one_key(self) -> None:
         """8 threads x 1000 on a 1000/day key: ours admits exactly 1000, whatever `limits` does."""
         item = limits.parse("1000/day")
