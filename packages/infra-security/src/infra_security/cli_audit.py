@@ -37,7 +37,9 @@ LogsArg = Annotated[list[Path], typer.Argument(help="Audit log file(s), oldest f
 KeysOpt = Annotated[
     Path | None,
     typer.Option(
-        "--keys", help="Audit keys file (default: $INFRA_AUDIT_KEYS_FILE, else audit-keys.json beside the log)."
+        "--keys",
+        help="Audit keys file (default: $INFRA_AUDIT_KEYS_FILE, else audit-keys.json beside the log or in the "
+        "default audit directory).",
     ),
 ]
 CheckpointsOpt = Annotated[
@@ -53,7 +55,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def _keys(keys: Path | None, near: Path | None) -> AuditKeys:
     from infra_security.audit_keys import AuditKeys
-    from infra_security.audit_log import ENV_AUDIT_KEYS_FILE, KEYS_NAME
+    from infra_security.audit_log import ENV_AUDIT_KEYS_FILE, KEYS_NAME, default_audit_dir
     from infra_security.errors import SecurityError
 
     if keys is None:
@@ -62,7 +64,7 @@ def _keys(keys: Path | None, near: Path | None) -> AuditKeys:
         elif near is not None:
             keys = near.parent / KEYS_NAME
         else:
-            fail(f"no audit keys: pass --keys FILE or set {ENV_AUDIT_KEYS_FILE}")
+            keys = default_audit_dir() / KEYS_NAME
     try:
         return AuditKeys.load(keys)
     except SecurityError as exc:
