@@ -59,8 +59,13 @@ _SEPARATORS = re.compile(r"[ _.\-]+")
 _PIECES = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 _STDLIB = frozenset(sys.stdlib_module_names)
 _RESERVED = frozenset(
-    {"infra_models", "infra_gen", "infra_security", "infra_outbox", "infra_readiness", "test", "tests"}
-)
+    {
+        "infra_models", "infra_gen", "infra_security", "infra_outbox", "infra_readiness", "test", "tests",
+        # what generated nodes import: a node of the same name would shadow it
+        "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "yaml", "pytest", "hypothesis",
+        "sqlalchemy", "hvac", "cryptography", "confluent_kafka", "typer", "rich", "jinja2",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +226,7 @@ def _problem(raw: str) -> str | None:
     if name.snake in _STDLIB:
         return f"`{name.snake}` would shadow the standard-library module of that name"
     if name.snake in _RESERVED:
-        return f"`{name.snake}` is reserved (an infra package or a test folder)"
+        return f"`{name.snake}` is reserved (an infra package, a library generated nodes import, or a test folder)"
     for form in (name.snake, name.pascal, name.camel, name.kebab, name.constant):
         if split_words(form) != words:
             return f"its words {list(words)} do not survive the {form!r} spelling (ambiguous letters or digits)"

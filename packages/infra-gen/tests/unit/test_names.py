@@ -60,6 +60,7 @@ class TestRejects:
             ("x" * (MAX_NAME_LENGTH + 1), "more than", "x" * MAX_NAME_LENGTH),
             ("json", "standard-library", "json_node"),
             ("infra_models", "reserved", "infra_models_node"),
+            ("Pydantic", "reserved", "pydantic_node"),
             ("naïve", "'ï'", "naive"),
             ("drop;table", "';'", "drop_table"),
             ("a_b", "do not survive", "ab"),
