@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra_models.errors import ContractError
 from infra_models.node import NodeContract, NodeKind
-from infra_readiness.files import FileProblem, read_text, walk_files
+from infra_readiness.files import FileProblem, printable, read_text, walk_files
 from infra_readiness.importcheck import ImportResult
 from infra_readiness.locate import find_contract, find_import_name, source_roots
 
@@ -49,7 +49,7 @@ class NodeContext:
 
     def __init__(self, root: Path, *, display: str | None = None, options: NodeOptions | None = None) -> None:
         self.root = root
-        self.display = display if display is not None else str(root)
+        self.display = printable(display if display is not None else str(root))
         self.options = options or NodeOptions()
         self.problems: list[FileProblem] = []
         self._texts: dict[Path, str | None] = {}
@@ -61,9 +61,9 @@ class NodeContext:
     def rel(self, path: Path) -> str:
         """``path`` relative to the node root, with forward slashes."""
         try:
-            return path.relative_to(self.root).as_posix()
+            return printable(path.relative_to(self.root).as_posix())
         except ValueError:
-            return path.as_posix()
+            return printable(path.as_posix())
 
     def exists(self, *names: str) -> Path | None:
         """The first of ``names`` (relative to the root) that is a file, or ``None``."""

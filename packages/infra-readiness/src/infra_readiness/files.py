@@ -8,7 +8,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "FileProblem", "SKIPPED_DIRS", "read_text", "walk_files"]
+__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "FileProblem", "SKIPPED_DIRS", "printable", "read_text", "walk_files"]
 
 #: Files larger than this are not scanned (a finding says so).
 MAX_FILE_BYTES = 1_000_000
@@ -26,6 +26,11 @@ SKIPPED_DIRS = frozenset(
     }
 )
 _SNIFF = 8192
+
+
+def printable(text: str) -> str:
+    """``text`` safe for JSON and terminals: undecodable bytes of file names (surrogates) become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if not text.isascii() else text
 
 
 @dataclass(frozen=True)

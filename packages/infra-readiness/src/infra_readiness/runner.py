@@ -11,6 +11,7 @@ from infra_models.readiness import CheckResult, CheckStatus, ReadinessReport, Wa
 from infra_readiness.__about__ import __version__
 from infra_readiness.checks._ast import module_level_imports
 from infra_readiness.context import NodeContext
+from infra_readiness.files import printable
 from infra_readiness.importcheck import ImportProbe, ImportRequest, ImportResult, take_prestarted
 from infra_readiness.ladder import BLOCKING, gating, rate
 from infra_readiness.plugin import Check, Outcome
@@ -40,6 +41,10 @@ def run_check(item: Check, node: NodeContext, earlier: dict[str, CheckResult]) -
                     outcome = Outcome.errored(f"the check returned {type(outcome).__name__}, not an Outcome")
             except Exception as exc:  # a check that crashes is an ERROR, never a pass, and never stops the run
                 outcome = Outcome.errored(f"the check crashed: {type(exc).__name__}: {exc}"[:1000])
+    findings = tuple(
+        f.model_copy(update={"message": printable(f.message), "file": printable(f.file) if f.file else f.file})
+        for f in outcome.findings
+    )
     return CheckResult(
         check_id=item.id,
         title=item.title,
@@ -47,8 +52,8 @@ def run_check(item: Check, node: NodeContext, earlier: dict[str, CheckResult]) -
         status=outcome.status,
         severity=item.severity,
         gates=item.gates,
-        message=outcome.message,
-        findings=outcome.findings,
+        message=printable(outcome.message),
+        findings=findings,
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
     )
 
@@ -109,7 +114,7 @@ def check_one(node: NodeContext, checks: Sequence[Check], *, now: datetime) -> R
     recommendations += notes
     return ReadinessReport(
         path=node.display,
-        name=node.name,
+        name=printable(node.name),
         kind=node.kind,
         level=rating.level,
         target_level=config.target_level,

@@ -110,6 +110,16 @@ class TestFilesystem:
         assert "binary" in notes["blob.py"]
         assert "not a regular file" in notes["pipe.yaml"]
 
+    @pytest.mark.parametrize("fmt", ["json", "sarif", "markdown", "text"])
+    def test_undecodable_file_names_do_not_break_any_format(self, fixture_node, fmt):
+        root = fixture_node("production")
+        bad = os.path.join(os.fsencode(root / "src" / "vault_reader"), b"\xff\xfe.py")
+        with open(bad, "wb") as handle:
+            handle.write(b'PASSWORD = "hunter2-is-long"\n')
+        result = CliRunner().invoke(app, ["check", "production", "-f", fmt, "--today", "2026-11-28"])
+        assert result.exit_code == 0, result.output
+        assert "\ufffd" in result.output or "\\ufffd" in result.output  # SARIF's json.dumps escapes it
+
     def test_path_that_is_a_symlink_loop_is_bad_input(self, workdir):
         os.symlink("self", workdir / "self")
         result = CliRunner().invoke(app, ["check", "self"])
