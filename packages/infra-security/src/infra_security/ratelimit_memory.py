@@ -37,6 +37,8 @@ class MemoryBackend:
         self._tat: dict[str, float] = {}
         # key -> (window index, previous count, current count, instant the state stops mattering)
         self._windows: dict[str, tuple[int, float, float, float]] = {}
+        # sliding-window keys with nothing left -> (instant one unit is free, instant of full reset)
+        self._sw_blocked: dict[str, tuple[float, float]] = {}
         self._prune_at = prune_at
         self._next_prune = prune_at
 
@@ -61,6 +63,14 @@ class MemoryBackend:
         capacity = policy.capacity
         with self._lock:
             now = self._clock()
+            blocked = self._sw_blocked.get(key)
+            if blocked is not None:
+                # Known exhausted: nothing was recorded since, so the cached waits are still exact.
+                if now < blocked[0]:
+                    if weight == 1:
+                        return False, 0, blocked[0] - now, blocked[1] - now
+                else:
+                    del self._sw_blocked[key]
             stored = self._windows.get(key)
             # Fast path (admitted), inline; the full function answers denials with their exact waits.
             window = int(now // period)
@@ -83,8 +93,12 @@ class MemoryBackend:
                 reset_after = start + 2 * period - now
             else:
                 reset_after = start + period - now if prev > EPSILON else 0.0
-            remaining = int(capacity - estimate + weight + EPSILON)
-            return False, max(remaining, 0), wait_for(weight, prev, curr, start, period, now, capacity), reset_after
+            remaining = max(int(capacity - estimate + weight + EPSILON), 0)
+            retry_after = wait_for(weight, prev, curr, start, period, now, capacity)
+            if remaining == 0:
+                next_free = retry_after if weight == 1 else wait_for(1, prev, curr, start, period, now, capacity)
+                self._sw_blocked[key] = (now + next_free, now + reset_after)
+            return False, remaining, retry_after, reset_after
 
     async def adecide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
         """Async twin: the decision takes microseconds, so it runs inline."""
@@ -95,6 +109,7 @@ class MemoryBackend:
         with self._lock:
             self._tat.pop(key, None)
             self._windows.pop(key, None)
+            self._sw_blocked.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._tat) + len(self._windows)
@@ -103,4 +118,5 @@ class MemoryBackend:
         """Drop keys that are back to full capacity (called with the lock held)."""
         self._tat = {k: v for k, v in self._tat.items() if v > now}
         self._windows = {k: v for k, v in self._windows.items() if v[3] > now}
+        self._sw_blocked = {k: v for k, v in self._sw_blocked.items() if v[0] > now}
         self._next_prune = max(self._prune_at, 2 * len(self))

@@ -93,6 +93,24 @@ class TestSlidingWindow:
         clock.now += denied.retry_after
         assert lim.hit(client="c", endpoint="e").allowed
 
+    def test_repeated_denials_stay_exact(self) -> None:
+        clock = Clock(1000.0)
+        lim = limiter(clock, algorithm="sliding_window")
+        for _ in range(10):
+            lim.hit(client="c", endpoint="e")
+        first = lim.hit(client="c", endpoint="e")
+        clock.now += 1.0
+        second = lim.hit(client="c", endpoint="e")
+        assert not second.allowed
+        assert second.retry_after == pytest.approx(first.retry_after - 1.0)
+        assert second.reset_after == pytest.approx(first.reset_after - 1.0)
+        heavy = lim.hit(client="c", endpoint="e", weight=3)
+        assert heavy.retry_after > second.retry_after
+        clock.now += second.retry_after
+        assert lim.hit(client="c", endpoint="e").allowed
+        lim.reset(client="c", endpoint="e")
+        assert lim.hit(client="c", endpoint="e").remaining == 9
+
 
 class TestPolicies:
     def test_most_specific_rule_wins(self) -> None:
