@@ -214,6 +214,7 @@ def _metadata(item: Check) -> dict[str, object]:
         "url": item.url,
         "description": item.description,
         "source": item.source,
+        "effective_from": item.effective_from.isoformat() if item.effective_from else None,
     }
 
 
@@ -266,9 +267,10 @@ def explain(
         "remediation",
         "url",
         "source",
+        "effective_from",
     ):
         value = data[key]
-        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value or "")
         typer.echo(f"{key + ':':<13}{shown or '-'}")
 
 

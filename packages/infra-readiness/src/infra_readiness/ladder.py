@@ -35,11 +35,18 @@ def gating(result: CheckResult) -> bool:
     return result.severity not in ADVISORY_SEVERITIES
 
 
-def rate(results: Sequence[CheckResult]) -> Rating:
-    """Climb the ladder over ``results``; stop at the first level with a blocking gating result."""
+def rate(results: Sequence[CheckResult], *, not_yet: frozenset[str] = frozenset()) -> Rating:
+    """Climb the ladder over ``results``; stop at the first level with a blocking gating result.
+
+    ``not_yet`` names checks scheduled for later (``effective_from``): they do not gate yet.
+    """
     level = ReadinessLevel.NOT_READY
     for step in _LADDER:
-        blockers = tuple(r.check_id for r in results if r.gates == step and gating(r) and r.status in BLOCKING)
+        blockers = tuple(
+            r.check_id
+            for r in results
+            if r.gates == step and gating(r) and r.status in BLOCKING and r.check_id not in not_yet
+        )
         if blockers:
             return Rating(level, step, blockers)
         level = step

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from infra_models.enums import Severity
@@ -80,6 +81,7 @@ class Check:
     url: str = ""
     description: str = ""
     source: str = "infra-readiness"
+    effective_from: date | None = None
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -91,6 +93,10 @@ class Check:
     def advisory(self) -> bool:
         """True when the check only recommends (severity LOW or INFO)."""
         return self.severity in ADVISORY_SEVERITIES
+
+    def enforced(self, today: date) -> bool:
+        """False before ``effective_from``: a new check is shown (and recommended) but does not gate yet."""
+        return self.effective_from is None or today >= self.effective_from
 
     def applies_to(self, kind: NodeKind | None) -> bool:
         """True when the check applies to a node of ``kind`` (``None`` for a package without a contract)."""
@@ -111,10 +117,13 @@ def check(
     kinds: Iterable[NodeKind] = (),
     requires: Iterable[str] = (),
     url: str = "",
+    effective_from: date | None = None,
 ) -> Callable[[CheckFunction], Check]:
     """Turn a function of a :class:`~infra_readiness.context.NodeContext` into a :class:`Check`.
 
     The function's docstring becomes the check's description (shown by ``infra-readiness explain``).
+    With ``effective_from``, a new check is announced before it bites: until that date its failures are
+    recommendations (the result says from when it gates), so adding it does not break anyone's CI that day.
     """
 
     def wrap(function: CheckFunction) -> Check:
@@ -132,6 +141,7 @@ def check(
             url=url or f"docs/infra-readiness.md#{id.lower()}",
             description=" ".join((function.__doc__ or "").split()),
             source=module.split(".")[0] or "infra-readiness",
+            effective_from=effective_from,
         )
 
     return wrap

@@ -95,11 +95,20 @@ def check_one(node: NodeContext, checks: Sequence[Check], *, now: datetime) -> R
         if waiver.check_id not in by_id:
             notes.append(f"waiver names {waiver.check_id}, which is not an installed check: fix the id or remove it")
     ordered = sorted(results.values(), key=lambda r: (r.gates, r.check_id))
-    rating = rate(ordered)
+    day = node.options.today
+    not_yet = frozenset(c.id for c in checks if not c.enforced(day))
+    if not_yet:  # say in the result itself from when it gates
+        for check_id in not_yet:
+            result = results[check_id]
+            when = by_id[check_id].effective_from
+            note = f"(gates from {when.isoformat() if when else '?'})"
+            results[check_id] = result.model_copy(update={"message": f"{result.message} {note}".strip()})
+        ordered = sorted(results.values(), key=lambda r: (r.gates, r.check_id))
+    rating = rate(ordered, not_yet=not_yet)
     issues = [
         f"{r.check_id} {r.title}: {r.message}" + _first_location(r)
         for r in ordered
-        if r.status in BLOCKING and gating(r)
+        if r.status in BLOCKING and gating(r) and r.check_id not in not_yet
     ]
     recommendations: list[str] = []
     if rating.next_level is not None:
@@ -107,7 +116,7 @@ def check_one(node: NodeContext, checks: Sequence[Check], *, now: datetime) -> R
     recommendations += [
         f"{r.check_id} {r.title}: {by_id[r.check_id].remediation}"
         for r in ordered
-        if r.status in BLOCKING and not gating(r)
+        if r.status in BLOCKING and (not gating(r) or r.check_id in not_yet)
     ]
     if any(r.check_id == "TST-002" and r.status is CheckStatus.SKIP and "--run-tests" in r.message for r in ordered):
         recommendations.append("Tests were not run: add --run-tests to let TST-002 run them")

@@ -155,6 +155,36 @@ class TestThirdPartyPlugin:
         assert "check plugin `broken = no_such_module_x:CHECKS` failed to load" in result.output
 
 
+@check(
+    id="ACME-003",
+    title="New rule",
+    category="documentation",
+    gates="DEVELOPMENT",
+    remediation="Add a NOTICE file.",
+    effective_from=date(2027, 1, 1),
+)
+def scheduled(node):
+    return Outcome.failed("no NOTICE file")
+
+
+class TestScheduledCheck:
+    def test_before_its_date_it_only_recommends(self, fixture_node):
+        checks = order_checks([*load_checks(), scheduled])
+        report = check_path(fixture_node("production"), today=date(2026, 12, 31), checks=checks)
+        result = next(c for c in report.checks if c.check_id == "ACME-003")
+        assert result.status is CheckStatus.FAIL
+        assert result.message == "no NOTICE file (gates from 2027-01-01)"
+        assert report.level is ReadinessLevel.PRODUCTION
+        assert report.issues == ()
+        assert any(r.startswith("ACME-003 New rule") for r in report.recommendations)
+
+    def test_from_its_date_it_gates(self, fixture_node):
+        checks = order_checks([*load_checks(), scheduled])
+        report = check_path(fixture_node("production"), today=date(2027, 1, 1), checks=checks)
+        assert report.level is ReadinessLevel.NOT_READY
+        assert report.blockers == ("ACME-003",)
+
+
 class TestCrashingCheck:
     def test_a_crash_is_an_error_and_never_a_pass(self, fixture_node):
         report = check_path(fixture_node("production"), today=TODAY, checks=order_checks([*load_checks(), crashes]))

@@ -29,6 +29,13 @@ _LEVEL = {
 
 
 def _rule(check: Check) -> dict[str, Any]:
+    rule = _rule_base(check)
+    if check.effective_from is not None:
+        rule["properties"]["effectiveFrom"] = check.effective_from.isoformat()
+    return rule
+
+
+def _rule_base(check: Check) -> dict[str, Any]:
     return {
         "id": check.id,
         "name": "".join(word.capitalize() for word in check.title.replace("-", " ").split() if word.isalnum()),
