@@ -102,6 +102,23 @@ class TestWorkspace:
         again = NodeGenerator(tmp_path).plan_node("reducer", "ledger_totals")
         assert "hatch.toml" not in {f.path for f in again.writes}
 
+    def test_node_follows_this_repositorys_member_conventions(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        root = Path(__file__).parents[4]
+        spec = importlib.util.spec_from_file_location("_workspace_tool", root / "tools" / "workspace.py")
+        if spec is None or spec.loader is None or not (root / "tools" / "workspace.py").is_file():
+            pytest.skip("tools/workspace.py is not in this checkout")
+        tool = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, spec.name, tool)  # dataclasses look their module up while built
+        spec.loader.exec_module(tool)
+        shutil.copy(root / "hatch.toml", tmp_path / "hatch.toml")
+        result = NodeGenerator(tmp_path).generate_node("compute", "ledger_totals", version="0.3.0")
+        package = tool.load_package(result.project_dir)
+        assert (package.dist, package.import_name, package.version) == ("ledger-totals", "ledger_totals", "0.3.0")
+        assert (result.project_dir / "CHANGELOG.md").read_text().count("## Unreleased") == 1
+        assert "ledger-totals" in tool.registered_members(tmp_path)
+
     @pytest.mark.parametrize(
         ("members", "entry"),
         [

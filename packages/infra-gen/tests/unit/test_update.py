@@ -89,12 +89,12 @@ class TestUpdate:
 
     def test_new_and_removed_template_files(self, node: Path, templates: Path) -> None:
         top = templates / "_common/{{cookiecutter.project_dir}}"
-        (top / "CHANGELOG.md.jinja").write_text("# {{ cookiecutter.dist_name }}\n")
+        (top / "NOTICE.md.jinja").write_text("# {{ cookiecutter.dist_name }}\n")
         (top / ".gitignore").unlink()
         result = update_node(node, template_dir=templates)
-        assert (node / "CHANGELOG.md").read_text() == "# order-totals\n"
+        assert (node / "NOTICE.md").read_text() == "# order-totals\n"
         assert not (node / ".gitignore").exists()
-        assert result.outcomes["CHANGELOG.md"] == "added" and result.outcomes[".gitignore"] == "removed"
+        assert result.outcomes["NOTICE.md"] == "added" and result.outcomes[".gitignore"] == "removed"
 
     def test_dry_run_writes_nothing(self, node: Path, templates: Path) -> None:
         edit(templates / HANDLER, "Edit this.", "Edit this; keep it pure.")

@@ -30,6 +30,12 @@ def test_models_match_the_contract() -> None:
         assert [f.name for f in spec.fields] == list(model.model_fields)
 
 
+def test_package_version_is_the_contract_version() -> None:
+    from account_balance import __version__
+
+    assert __version__ == load_node_contract().version
+
+
 def test_models_forbid_unknown_fields() -> None:
     assert AccountBalanceInput.model_config.get("extra") == "forbid"
     assert AccountBalanceOutput.model_config.get("extra") == "forbid"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from order_totals.__about__ import __version__
 from order_totals.contract import load_node_contract
 from order_totals.models import (
     OrderTotalsConfig,
@@ -15,5 +16,6 @@ __all__ = [
     "OrderTotalsConfig",
     "OrderTotalsInput",
     "OrderTotalsOutput",
+    "__version__",
     "load_node_contract",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vault_adapter.__about__ import __version__
 from vault_adapter.contract import load_node_contract
 from vault_adapter.models import (
     VaultAdapterConfig,
@@ -15,5 +16,6 @@ __all__ = [
     "VaultAdapterConfig",
     "VaultAdapterInput",
     "VaultAdapterOutput",
+    "__version__",
     "load_node_contract",
 ]

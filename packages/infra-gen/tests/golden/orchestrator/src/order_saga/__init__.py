@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from order_saga.__about__ import __version__
 from order_saga.contract import load_node_contract
 from order_saga.models import (
     OrderSagaConfig,
@@ -15,5 +16,6 @@ __all__ = [
     "OrderSagaConfig",
     "OrderSagaInput",
     "OrderSagaOutput",
+    "__version__",
     "load_node_contract",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from account_balance.__about__ import __version__
 from account_balance.contract import load_node_contract
 from account_balance.models import (
     AccountBalanceConfig,
@@ -15,5 +16,6 @@ __all__ = [
     "AccountBalanceConfig",
     "AccountBalanceInput",
     "AccountBalanceOutput",
+    "__version__",
     "load_node_contract",
 ]

@@ -1,0 +1,3 @@
+"""Version of the order-totals distribution."""
+
+__version__ = "0.1.0"

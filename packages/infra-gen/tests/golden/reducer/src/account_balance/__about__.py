@@ -1,0 +1,3 @@
+"""Version of the account-balance distribution."""
+
+__version__ = "0.1.0"
