@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from infra_outbox.metrics import RelayMetrics
-    from infra_outbox.send import Delivery, ProducerLike
+    from infra_outbox.send import Delivery, ProducerLike, SentBatch
     from infra_outbox.wakeup import PollWaiter
 
 __all__ = ["BatchReport", "Relay", "RelaySettings"]
@@ -55,6 +55,18 @@ class RelaySettings:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.lease_seconds <= 0:
             raise ValueError(f"lease_seconds must be positive, got {self.lease_seconds}")
+
+
+@dataclass(slots=True)
+class _InFlight:
+    """A claimed batch on its way to Kafka."""
+
+    token: str
+    batch: list[ClaimedEvent]
+    claimed_at: float
+    report: BatchReport
+    producer: ProducerLike | None = None
+    sent: SentBatch | None = None
 
 
 @dataclass(slots=True)
@@ -170,7 +182,12 @@ class Relay:
 
     def run_once(self) -> BatchReport:
         """Claim one batch, send it, and record the outcome; return what happened."""
-        from infra_outbox.send import send_batch
+        flight = self._start()
+        return flight.report if flight.sent is None else self._finish(flight)
+
+    def _start(self) -> _InFlight:
+        """Claim a batch and produce it without waiting for Kafka."""
+        from infra_outbox.send import produce_batch
 
         settings = self.settings
         token = uuid.uuid4().hex
@@ -180,19 +197,32 @@ class Relay:
             self.engine, token=token, now=claimed_at, lease_seconds=settings.lease_seconds, limit=settings.batch_size
         )
         report = BatchReport(claimed=len(batch), claim_seconds=time.perf_counter() - started)
-        if not batch:
-            return report
+        flight = _InFlight(token=token, batch=batch, claimed_at=claimed_at, report=report)
+        if batch:
+            started = time.perf_counter()
+            flight.producer = self.producer
+            flight.sent = produce_batch(
+                flight.producer, batch, clock=self._clock, max_record_bytes=settings.max_record_bytes
+            )
+            report.send_seconds = time.perf_counter() - started
+        return flight
+
+    def _finish(self, flight: _InFlight) -> BatchReport:
+        """Wait for the batch's delivery reports, then mark it (fenced on its lease token)."""
+        from infra_outbox.send import await_batch
+
+        assert flight.sent is not None and flight.producer is not None
+        settings = self.settings
+        batch, report = flight.batch, flight.report
         timeout = self.kafka.message_timeout_ms / 1000.0 + 5.0
         started = time.perf_counter()
-        results = send_batch(
-            self.producer, batch, clock=self._clock, timeout=timeout, max_record_bytes=settings.max_record_bytes
-        )
+        results = await_batch(flight.producer, flight.sent, timeout=timeout)
         suspects = [i for i, r in enumerate(results) if r.sent and r.permanent]
         if len(suspects) > 1:
             # The broker rejects a whole partition batch for one bad record: find the guilty one by sending alone.
             results = self._isolate(batch, results, suspects)
-        report.send_seconds = time.perf_counter() - started
-        if any(r.fatal for r in results):
+        report.send_seconds += time.perf_counter() - started
+        if any(r.fatal for r in results) and self._producer is flight.producer:
             log.error("the Kafka producer hit a fatal error; it will be recreated")
             self._producer = None
         settlement = Settlement()
@@ -229,7 +259,7 @@ class Relay:
         report.dead = len(settlement.dead)
         report.released = len(settlement.released)
         started = time.perf_counter()
-        report.fenced = self._settle(token, settlement, claimed_at)
+        report.fenced = self._settle(flight.token, settlement, flight.claimed_at)
         report.settle_seconds = time.perf_counter() - started
         if report.fenced:
             log.warning(
@@ -306,15 +336,25 @@ class Relay:
     # -- loops -------------------------------------------------------------------------------------------
 
     def drain(self, *, max_rounds: int | None = None) -> BatchReport:
-        """Relay until no event is claimable now (or ``max_rounds``); return the totals."""
+        """Relay until no event is claimable now (or ``max_rounds``); return the totals.
+
+        Two batches overlap: the next one is claimed and produced while Kafka acknowledges the current one.
+        """
         total = BatchReport()
-        rounds = 0
-        while max_rounds is None or rounds < max_rounds:
-            report = self.run_once()
+        rounds = 1
+        current = self._start()
+        while current.sent is not None:
+            more = max_rounds is None or rounds < max_rounds
+            following = self._start() if more else None
+            total.add(self._finish(current))
+            if following is not None and following.sent is None:
+                total.add(following.report)
+                following = self._start()  # its keys may have been held by the batch just marked
+            if following is None:
+                return total
             rounds += 1
-            total.add(report)
-            if report.claimed == 0:
-                break
+            current = following
+        total.add(current.report)
         return total
 
     def run(self) -> None:
@@ -327,21 +367,40 @@ class Relay:
             self.engine, self._stop, notify=self.settings.notify, max_interval=self.settings.max_interval
         )
         outage = 0.5
+        current: _InFlight | None = None
         try:
             while not self._stop.is_set():
+                failure: SQLAlchemyError | None = None
+                following: _InFlight | None = None
                 try:
-                    report = self.run_once()
-                    self.housekeeping()
+                    following = self._start()
                 except SQLAlchemyError as exc:
-                    log.warning("database unavailable (%s); retrying in %.1f s", str(exc).splitlines()[0], outage)
+                    failure = exc
+                if current is not None:
+                    flight, current = current, None
+                    try:
+                        self._finish(flight)
+                    except SQLAlchemyError as exc:  # not marked: its lease expires and it is sent again
+                        failure = exc
+                if following is not None and following.sent is not None:
+                    current = following
+                if failure is None:
+                    try:
+                        self.housekeeping()
+                    except SQLAlchemyError as exc:
+                        failure = exc
+                if failure is not None:
+                    log.warning("database unavailable (%s); retrying in %.1f s", str(failure).splitlines()[0], outage)
                     self._stop.wait(outage)
                     outage = min(outage * 2, 10.0)
                     continue
                 outage = 0.5
-                if report.claimed:
+                if current is not None:
                     waiter.reset()
                 else:
                     waiter.wait()
+            if current is not None:
+                self._finish(current)
         finally:
             waiter.close()
             if self._producer is not None:

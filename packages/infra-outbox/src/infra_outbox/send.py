@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -11,7 +12,7 @@ from infra_outbox.backoff import describe_error, is_permanent
 from infra_outbox.headers import AGGREGATE_ID, CONTENT_TYPE, CREATED_AT, EVENT_ID, EVENT_SEQ, EVENT_TYPE
 from infra_outbox.lease import ClaimedEvent
 
-__all__ = ["Delivery", "ProducerLike", "record_headers", "send_batch"]
+__all__ = ["Delivery", "ProducerLike", "SentBatch", "await_batch", "produce_batch", "record_headers", "send_batch"]
 
 
 class ProducerLike(Protocol):
@@ -60,27 +61,36 @@ def record_headers(event: ClaimedEvent) -> list[tuple[str, str]]:
     return headers
 
 
-def send_batch(
+@dataclass(slots=True)
+class SentBatch:
+    """A produced batch whose delivery reports are still coming in."""
+
+    results: list[Delivery]
+    outstanding: int = 0
+
+
+def produce_batch(
     producer: ProducerLike,
     batch: Sequence[ClaimedEvent],
     *,
     clock: Callable[[], float],
-    timeout: float,
     max_record_bytes: int,
-) -> list[Delivery]:
-    """Produce ``batch`` in order and wait (at most ``timeout`` s) for every delivery report.
+) -> SentBatch:
+    """Produce ``batch`` in order without waiting; delivery reports land in the returned results.
 
     After the first event of a key that cannot be produced, the rest of that key is not produced in this batch.
     """
     from confluent_kafka import KafkaException
 
-    results = [Delivery() for _ in batch]
+    sent = SentBatch(results=[Delivery() for _ in batch])
+    results = sent.results
     stopped: set[tuple[str, str]] = set()
 
     def on_delivery(index: int, err: Any, _msg: Any) -> None:
         result = results[index]
         result.done = True
         result.acked_at = clock()
+        sent.outstanding -= 1
         if err is not None:
             result.error = describe_error(err, batch[index].topic)
             result.permanent = is_permanent(err)
@@ -103,13 +113,16 @@ def send_batch(
         callback = _bind(on_delivery, index)
         while True:
             try:
+                sent.outstanding += 1
                 producer.produce(
                     event.topic, event.payload, event.key, headers=record_headers(event), on_delivery=callback
                 )
             except BufferError:
+                sent.outstanding -= 1
                 producer.poll(0.05)  # local queue full: serve delivery reports, then retry this record
                 continue
             except KafkaException as exc:
+                sent.outstanding -= 1
                 err = exc.args[0]
                 results[index] = Delivery(
                     done=True, error=describe_error(err, event.topic), permanent=is_permanent(err)
@@ -119,15 +132,39 @@ def send_batch(
             else:
                 results[index].sent = True
             break
-    remaining = producer.flush(timeout)
-    if remaining:
-        producer.purge(in_queue=True, in_flight=True, blocking=False)
-        producer.flush(1.0)
-    for result in results:
+    producer.poll(0)
+    return sent
+
+
+def await_batch(producer: ProducerLike, sent: SentBatch, *, timeout: float) -> list[Delivery]:
+    """Serve delivery reports until every record of ``sent`` has one (at most ``timeout`` s).
+
+    Records of a batch produced later may be in flight meanwhile: this waits for this batch only.
+    """
+    deadline = time.monotonic() + timeout
+    while sent.outstanding > 0:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        producer.poll(min(left, 0.1))
+    for result in sent.results:
         if result.sent and not result.done:
             result.done = True
             result.error = f"no acknowledgement within {timeout:.0f} s"
-    return results
+    return sent.results
+
+
+def send_batch(
+    producer: ProducerLike,
+    batch: Sequence[ClaimedEvent],
+    *,
+    clock: Callable[[], float],
+    timeout: float,
+    max_record_bytes: int,
+) -> list[Delivery]:
+    """Produce ``batch`` in order and wait (at most ``timeout`` s) for every delivery report."""
+    sent = produce_batch(producer, batch, clock=clock, max_record_bytes=max_record_bytes)
+    return await_batch(producer, sent, timeout=timeout)
 
 
 def _bind(callback: Callable[[int, Any, Any], None], index: int) -> Callable[[Any, Any], None]:

@@ -63,7 +63,7 @@ class FakeProducer:
         self._pending.append((kwargs.get("on_delivery"), message))
 
     def poll(self, timeout: float = 0) -> int:
-        return 0
+        return self.flush(timeout)
 
     def flush(self, timeout: float = 0) -> int:
         pending, self._pending = self._pending, []
