@@ -352,13 +352,15 @@ class Verifier:
         if not tests.is_dir():
             outcome.steps.append(Step("tests", True, 0.0, "no tests/ folder"))
             return
-        # The copy keeps the repository layout (root files, packages/<dist>/) so tests that read the workspace
-        # config still work, while no source of any package is importable from it.
+        # The copy keeps the repository layout (root files, docs/, packages/<dist>/) so tests that read the
+        # workspace config or the guides still work, while no source of any package is importable from it.
         mirror = box / "repo"
         mirror.mkdir()
         for item in self.ws.root.iterdir():
             if item.is_file() and not item.name.startswith(".git"):
                 shutil.copy2(item, mirror / item.name)
+        if (self.ws.root / "docs").is_dir():  # guides that tests may check against; no code
+            shutil.copytree(self.ws.root / "docs", mirror / "docs")
         copy = mirror / pkg.path.relative_to(self.ws.root)
         shutil.copytree(pkg.path, copy, ignore=_without_source(pkg.path))
         (copy / "pytest.ini").write_text(_PYTEST_INI, encoding="utf-8")
