@@ -91,8 +91,8 @@ def bench_size(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--scale", type=float, default=1.0, help="Multiply batch sizes (smaller = quicker).")
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--scale", type=float, default=0.5, help="Multiply batch sizes (smaller = quicker).")
     args = parser.parse_args()
     raw = AESGCM(os.urandom(32))
     enc = PayloadEncryption("bench", keyring=Keyring.generate("bench"))
