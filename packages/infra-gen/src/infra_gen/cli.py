@@ -238,7 +238,7 @@ def check(
     fmt: FormatOption = Format.text,
     template_dir: TemplateDirOption = None,
 ) -> None:
-    """Say whether the current template would change the node (exit 1 when it would)."""
+    """Say whether the current template would change the node, or conflicts are unresolved (then exit 1)."""
     from infra_gen.errors import GenError
     from infra_gen.update import check_node
 
@@ -255,9 +255,11 @@ def check(
             typer.echo(f"  template changes {path}")
         for path in report.local_edits:
             typer.echo(f"  edited locally  {path}")
+        for path in report.unresolved:
+            typer.echo(f"  unresolved conflict markers in {path}")
         if not report.up_to_date:
             typer.echo("run `infra-gen update` to merge them (your edits are kept)")
-    raise typer.Exit(0 if report.up_to_date else 1)
+    raise typer.Exit(0 if report.up_to_date and not report.unresolved else 1)
 
 
 @app.command()

@@ -39,6 +39,8 @@ class CheckReport:
     up_to_date: bool
     template_changes: tuple[str, ...]
     local_edits: tuple[str, ...]
+    unresolved: tuple[str, ...] = ()
+    """Files still holding conflict markers from an earlier update."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
@@ -49,6 +51,7 @@ class CheckReport:
             "up_to_date": self.up_to_date,
             "template_changes": list(self.template_changes),
             "local_edits": list(self.local_edits),
+            "unresolved": list(self.unresolved),
         }
 
 
@@ -132,7 +135,16 @@ def check_node(project_dir: str | Path, *, template_dir: str | Path | None = Non
     paths = sorted(set(state.base) | set(rendered))
     changes = tuple(p for p in paths if state.base.get(p) != rendered.get(p))
     edits = tuple(p for p in sorted(state.base) if _current(root, p) != state.base[p])
-    return CheckReport(root, state.generator_version, __version__, not changes, changes, edits)
+    unresolved = tuple(p for p in edits if _has_markers(_current(root, p)))
+    return CheckReport(root, state.generator_version, __version__, not changes, changes, edits, unresolved)
+
+
+def _has_markers(data: bytes | None) -> bool:
+    text = _text(data or b"")
+    if not text:
+        return False
+    lines = {line.rstrip("\r") for line in text.split("\n")}
+    return "<<<<<<< yours" in lines and ">>>>>>> template" in lines
 
 
 def plan_update(

@@ -129,3 +129,26 @@ class TestCheckUpdate:
         result = runner.invoke(app, ["check", str(tmp_path)])
         assert result.exit_code == 2
         assert ".infra-gen.json" in result.output
+
+
+def test_update_conflict_exits_1_and_check_reports_the_markers(tmp_path: Path) -> None:
+    import shutil
+
+    from infra_gen.generator import BUILTIN_TEMPLATES
+
+    templates = tmp_path / "t"
+    shutil.copytree(BUILTIN_TEMPLATES, templates)
+    common = ["-o", str(tmp_path / "out"), "--template-dir", str(templates)]
+    assert runner.invoke(app, ["node", "compute", "x_node", *common]).exit_code == 0
+    node = tmp_path / "out" / "x-node"
+    handler = node / "src" / "x_node" / "handler.py"
+    handler.write_text(handler.read_text().replace("Edit this.", "Edit this, user."))
+    jinja = templates / "compute/{{cookiecutter.project_dir}}/src/{{cookiecutter.package_name}}/handler.py.jinja"
+    jinja.write_text(jinja.read_text().replace("Edit this.", "Edit this, template."))
+    update = runner.invoke(app, ["update", str(node), "--template-dir", str(templates)])
+    assert update.exit_code == 1, update.output
+    assert "1 conflict(s)" in update.output
+    check = runner.invoke(app, ["check", str(node), "--template-dir", str(templates), "--format", "json"])
+    assert check.exit_code == 1
+    report = json.loads(check.output)
+    assert report["up_to_date"] is True and report["unresolved"] == ["src/x_node/handler.py"]
