@@ -55,6 +55,7 @@ class RedisBackend:
         import redis.exceptions
 
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+        self._no_script: type[BaseException] = redis.exceptions.NoScriptError
         self._client = client
         self._script = client.register_script(load_script())
         self._async_client = async_client
@@ -85,7 +86,7 @@ class RedisBackend:
             if cached is not None:
                 return cached
         try:
-            reply = self._script(keys=[self._redis_key(key, policy)], args=self._args(policy, weight))
+            reply = self._evalsha(self._redis_key(key, policy), self._args(policy, weight))
         except self._errors as exc:
             raise RateLimitBackendError(
                 f"Redis rate-limit decision failed for key `{key}`: {exc}", details={"key": key}
@@ -115,6 +116,15 @@ class RedisBackend:
             self._client.delete(self._prefix + "g:" + key, self._prefix + "s:" + key)
         except self._errors as exc:
             raise RateLimitBackendError(f"Redis reset failed for key `{key}`: {exc}") from exc
+
+    def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
+        # EVALSHA straight on the client (what redis-py's Script does, minus its per-call tuple and import);
+        # on NOSCRIPT (a restarted or failed-over server) the script is loaded again.
+        try:
+            return self._client.evalsha(self._script.sha, 1, redis_key, *args)
+        except self._no_script:
+            self._script.sha = self._client.script_load(self._script.script)
+            return self._client.evalsha(self._script.sha, 1, redis_key, *args)
 
     def _redis_key(self, key: str, policy: CompiledPolicy) -> str:
         # The algorithm is part of the key: GCRA keeps a string, the sliding window a hash, and a policy that
@@ -146,7 +156,7 @@ class RedisBackend:
         return False, 0, entry[0] - now, max(0.0, entry[1] - now)
 
     def _outcome(self, key: str, reply: list[Any]) -> Outcome:
-        allowed, remaining, retry_us, reset_us, next_free_us = (int(v) for v in reply)
+        allowed, remaining, retry_us, reset_us, next_free_us = reply
         if self._local and remaining == 0 and next_free_us > 0:
             now = time.monotonic()
             with self._lock:
@@ -155,4 +165,4 @@ class RedisBackend:
                     if len(self._blocked) >= self._max_cached:
                         self._blocked.clear()
                 self._blocked[key] = (now + next_free_us / _US, now + reset_us / _US)
-        return bool(allowed), remaining, retry_us / _US, reset_us / _US
+        return allowed == 1, int(remaining), retry_us / _US, reset_us / _US

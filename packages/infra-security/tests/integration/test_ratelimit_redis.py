@@ -160,3 +160,16 @@ class TestAlgorithmChange:
                 on_backend_error="raise",
             )
             assert limiter.hit(client="c", endpoint="e").allowed  # no WRONGTYPE from the other's state
+
+
+class TestScriptCache:
+    def test_noscript_after_flush_reloads(self, own_redis: Any) -> None:
+        client = redis.Redis.from_url(own_redis.url)
+        limiter = RateLimiter(
+            default=RateLimitPolicy(name="p", limit=5, period_seconds=60),
+            backend=RedisBackend(client, prefix=prefix()),
+            on_backend_error="raise",
+        )
+        assert limiter.hit(client="c", endpoint="e").remaining == 4
+        client.script_flush()  # this test's own Redis: as after a restart or failover
+        assert limiter.hit(client="c", endpoint="e").remaining == 3
