@@ -139,6 +139,10 @@ class TestFailClosed:
         enc = PayloadEncryption("dev", environ={"INFRA_SECURITY_KEYSET": ring.to_json().decode()})
         assert PayloadEncryption("dev", keyring=ring).decrypt(enc.encrypt("x")) == "x"
 
+    def test_bad_inline_keyset_named(self) -> None:
+        with pytest.raises(KeysetError, match=r"\$INFRA_SECURITY_KEYSET: not a JSON keyset"):
+            PayloadEncryption("k", environ={"INFRA_SECURITY_KEYSET": "{oops"})
+
     def test_both_variables_is_ambiguous(self, tmp_path: Path) -> None:
         with pytest.raises(KeysetError, match="set only one"):
             PayloadEncryption("k", environ={"INFRA_SECURITY_KEYSET": "{}", "INFRA_SECURITY_KEYSET_FILE": "x"})

@@ -1,0 +1,124 @@
+"""Redaction details: lookup hashes, non-string and nested values, dict contexts; event validation; sinks' policies."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from infra_security.audit_log import AuditLogger, _uuid4
+from infra_security.errors import AuditConfigError, AuditError
+from infra_security.redaction import REDACTED_PREFIX, Redactor
+from infra_security.sinks import JsonLinesFileSink
+
+
+class Memory:
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+
+    def write(self, line: bytes) -> None:
+        self.lines.append(line)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class TestRedactor:
+    def test_non_string_and_nested_values_hashed_whole(self) -> None:
+        r = Redactor(b"k" * 32, ["secret"])
+        out = r.redact({"secret": {"a": [1, 2]}, "list": [{"secret": 42}, {"secret": True}], "n": 7})
+        assert out["secret"] == r.hash_value({"a": [1, 2]})
+        assert out["list"][0]["secret"] == r.hash_value(42) and out["list"][1]["secret"] == r.hash_value(True)
+        assert out["n"] == 7
+        assert all(v.startswith(REDACTED_PREFIX) for v in (out["secret"], out["list"][0]["secret"]))
+
+    def test_types_are_distinguished_and_key_order_is_not(self) -> None:
+        r = Redactor(b"k" * 32)
+        assert r.hash_value(1) != r.hash_value("1")
+        assert r.hash_value({"a": 1, "b": 2}) == r.hash_value({"b": 2, "a": 1})
+
+    def test_short_key_refused(self) -> None:
+        with pytest.raises(ValueError, match="16 bytes"):
+            Redactor(b"short")
+
+
+def test_dict_context_attributes_are_redacted(tmp_path: Path) -> None:
+    sink = Memory()
+    logger = AuditLogger(directory=tmp_path, sinks=[sink], checkpoint_sink=Memory())
+    event = logger.log_security_event(
+        "credential_access", "svc", "read", "success",
+        context={"source_ip": "10.1.2.3", "attributes": {"token": "tok-123", "region": "eu"}},
+    )  # fmt: skip
+    assert event.context is not None and event.context.attributes["region"] == "eu"
+    assert b"tok-123" not in sink.lines[0] and b"10.1.2.3" in sink.lines[0]
+
+
+def test_explicit_event_is_redacted_too(tmp_path: Path) -> None:
+    from infra_models.security import AuditEvent
+
+    sink = Memory()
+    logger = AuditLogger(directory=tmp_path, sinks=[sink], checkpoint_sink=Memory())
+    written = logger.log(AuditEvent(event_type="authentication", actor="a", action="b", outcome="success",
+                                    details={"Password": "pw-xyz"}))  # fmt: skip
+    assert written.details["Password"] == logger.hash_value("pw-xyz")
+    assert b"pw-xyz" not in sink.lines[0]
+
+
+def test_invalid_event_is_one_clear_error(tmp_path: Path) -> None:
+    logger = AuditLogger(directory=tmp_path, sinks=[Memory()], checkpoint_sink=Memory())
+    with pytest.raises(AuditError, match="`event_type`"):
+        logger.log_security_event("nonsense", "a", "b", "success")
+    with pytest.raises(AuditError, match="`actor`"):
+        logger.log_security_event("authentication", "", "b", "success")
+    assert logger.head.seq == 0
+
+
+def test_event_ids_are_uuid4() -> None:
+    ids = {_uuid4() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+
+
+class TestFileSinkPolicy:
+    def test_fsync_always_and_never(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        calls: list[int] = []
+        real = os.fsync
+        monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real(fd))
+        always = JsonLinesFileSink(tmp_path / "a.jsonl", fsync="always")
+        for _ in range(3):
+            always.write(b"{}\n")
+        assert len(calls) == 3
+        calls.clear()
+        never = JsonLinesFileSink(tmp_path / "n.jsonl", fsync="never")
+        never.write(b"{}\n")
+        never.close()
+        assert calls == []
+        always.close()
+
+    def test_interval_policy_with_injected_clock(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        calls: list[int] = []
+        real = os.fsync
+        monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real(fd))
+        now = [0.0]
+        sink = JsonLinesFileSink(tmp_path / "i.jsonl", fsync="interval", fsync_interval=1.0, clock=lambda: now[0])
+        sink.write(b"{}\n")
+        sink.write(b"{}\n")
+        assert calls == []
+        now[0] = 1.5
+        sink.write(b"{}\n")
+        assert len(calls) == 1
+        sink.write(b"{}\n")
+        sink.close()  # pending line fsync'ed on close
+        assert len(calls) == 2
+        assert (tmp_path / "i.jsonl").read_bytes().count(b"\n") == 4
+
+    def test_bad_policy_named(self, tmp_path: Path) -> None:
+        with pytest.raises(AuditConfigError, match="fsync must be one of"):
+            JsonLinesFileSink(tmp_path / "x.jsonl", fsync="sometimes")
