@@ -162,7 +162,10 @@ def _generate(plan_fn: Callable[[], Plan], fmt: Format, dry_run: bool, title: st
 @app.command()
 def node(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     kind: Annotated[Kind, typer.Argument(help="effect, compute, reducer or orchestrator.")],
-    name: Annotated[str, typer.Argument(help="Node name in any case: vault_adapter, VaultAdapter, vault-adapter.")],
+    name: Annotated[
+        str | None,
+        typer.Argument(help="Node name in any case: vault_adapter, VaultAdapter, vault-adapter (asked when omitted)."),
+    ] = None,
     domain: Annotated[str, typer.Option(help="Domain of the node (snake_case).")] = "infrastructure",
     description: Annotated[str, typer.Option(help="What the node is for (one line).")] = "",
     external_system: Annotated[
@@ -172,20 +175,47 @@ def node(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     dry_run: DryRunOption = False,
     on_conflict: OnConflictOption = OnConflictChoice.abort,
     fmt: FormatOption = Format.text,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Ask for missing answers (the default on a terminal).")
+    ] = False,
     template_dir: TemplateDirOption = None,
 ) -> None:
     """Generate a node package: contract, models, node, handler, README and passing tests."""
     from infra_gen.generator import NodeGenerator
 
+    if name is None:
+        if not (interactive or sys.stdin.isatty()):
+            _fail(ValueError("missing NAME: give the node's name, such as `vault_adapter`"), fmt, 2)
+        name = _ask_name()
+        if kind is Kind.effect and external_system is None:
+            external_system = typer.prompt("External system it talks to", default="External Service")
+        if not description:
+            description = typer.prompt("What the node is for (one line)", default="", show_default=False)
     generator = NodeGenerator(output_dir, on_conflict=on_conflict.value, template_dir=template_dir)
+    answer = name
     _generate(
         lambda: generator.plan_node(
-            kind.value, name, domain=domain, business_description=description, external_system=external_system
+            kind.value, answer, domain=domain, business_description=description, external_system=external_system
         ),
         fmt,
         dry_run,
         f"infra-gen node {kind.value} {name}",
     )
+
+
+def _ask_name() -> str:
+    """Prompt until the name is valid; a refused name offers the proposal as the default (cookiecutter#175)."""
+    from infra_gen.errors import InvalidNameError
+    from infra_gen.names import parse_name
+
+    default: str | None = None
+    while True:
+        raw: str = typer.prompt("Node name", default=default) if default else typer.prompt("Node name")
+        try:
+            return parse_name(raw).snake
+        except InvalidNameError as exc:
+            typer.echo(f"  {exc}", err=True)
+            default = exc.details.get("suggestion")
 
 
 @app.command("from-contract")

@@ -72,6 +72,20 @@ class TestNode:
         assert "Traceback" not in result.output
         assert files(tmp_path) == []
 
+    def test_prompts_again_until_the_name_is_valid(self, tmp_path: Path) -> None:
+        # "class" is refused and "class_node" proposed; an empty answer takes the proposal.
+        result = runner.invoke(app, ["node", "compute", "-i", "-o", str(tmp_path)], input="class\n\nSums things\n")
+        assert result.exit_code == 0, result.output
+        assert "Python keyword" in result.output
+        assert (tmp_path / "class-node" / "src" / "class_node" / "node.py").is_file()
+        assert "Sums things" in (tmp_path / "class-node" / "README.md").read_text()
+
+    def test_missing_name_without_a_terminal_exits_2(self, tmp_path: Path) -> None:
+        result = runner.invoke(app, ["node", "compute", "-o", str(tmp_path)])
+        assert result.exit_code == 2
+        assert "missing NAME" in result.output
+        assert files(tmp_path) == []
+
     def test_unknown_kind_exits_2(self, tmp_path: Path) -> None:
         result = runner.invoke(app, ["node", "sidecar", "x_node", "-o", str(tmp_path)])
         assert result.exit_code == 2
