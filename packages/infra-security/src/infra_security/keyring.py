@@ -212,7 +212,10 @@ class Keyring:
             raise KeyStateError(f"keyring {self.name!r} has no primary key; run `infra-security keys rotate`")
         if self._counter.add(key_id) > self._usage_limit:
             key_id = self._exhausted(key_id)
-        aead, headers, aads = self._encryptors[key_id]
+        entry = self._encryptors.get(key_id)
+        if entry is None:  # the key changed state between the two reads (a concurrent rotation): retry once
+            return self.seal(plaintext, context, content_type)
+        aead, headers, aads = entry
         aad = aads[content_type] + context if context else aads[content_type]
         return seal_small(aead, headers[content_type], aad, plaintext)
 
@@ -280,22 +283,26 @@ class Keyring:
     # --- internals ----------------------------------------------------------------------------------
 
     def _index(self) -> None:
-        self._by_id = {k.key_id: k for k in self._data.keys}
-        self._decryptors: dict[int, AESGCM] = {}
-        self._encryptors: dict[int, tuple[AESGCM, tuple[bytes, bytes], tuple[bytes, bytes]]] = {}
-        self._openers: dict[bytes, tuple[AESGCM, bytes]] = {}  # header -> (key, AAD prefix), for decryption
-        self._primary_id = None
+        # Build new tables, then publish them: threads encrypting meanwhile see the old or the new, never half.
+        decryptors: dict[int, AESGCM] = {}
+        encryptors: dict[int, tuple[AESGCM, tuple[bytes, bytes], tuple[bytes, bytes]]] = {}
+        openers: dict[bytes, tuple[AESGCM, bytes]] = {}  # header -> (key, AAD prefix), for decryption
+        primary: int | None = None
         for k in self._data.keys:
             if k.state in (KeyState.PRIMARY, KeyState.DECRYPT_ONLY) and k.material is not None:
                 aead = AESGCM(k.material)
-                self._decryptors[k.key_id] = aead
+                decryptors[k.key_id] = aead
                 base = bytes([FORMAT_LOCAL]) + k.key_id.to_bytes(4, "big")
                 headers = (base + b"\x00", base + b"\x01")  # content types: bytes, JSON
-                self._encryptors[k.key_id] = (aead, headers, (AAD_DOMAIN + headers[0], AAD_DOMAIN + headers[1]))
+                encryptors[k.key_id] = (aead, headers, (AAD_DOMAIN + headers[0], AAD_DOMAIN + headers[1]))
                 for header in headers:
-                    self._openers[header] = (aead, AAD_DOMAIN + header)
+                    openers[header] = (aead, AAD_DOMAIN + header)
             if k.state is KeyState.PRIMARY:
-                self._primary_id = k.key_id
+                primary = k.key_id
+        self._by_id = {k.key_id: k for k in self._data.keys}
+        self._decryptors, self._openers = decryptors, openers
+        self._encryptors = encryptors
+        self._primary_id = primary
 
     def _reserve(self, key_id: int, block: int) -> int:
         assert self._path is not None

@@ -238,3 +238,30 @@ def test_reservations_grow_from_small_blocks(keyset_path: Path) -> None:
         enc.encrypt("x")
         stored.add(json.loads(keyset_path.read_text())["keys"][0]["encryptions"])
     assert sorted(stored) == [2, 6, 14, 30]  # blocks of 2, 4, 8, 16
+
+
+def test_encrypting_threads_during_rotations() -> None:
+    ring = Keyring.generate("k")
+    enc = PayloadEncryption("k", keyring=ring)
+    blobs: list[bytes] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            blobs.extend(enc.encrypt(b"x") for _ in range(3000))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    for _ in range(50):
+        ring.rotate()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(blobs) == 9000 and all(enc.decrypt(b) == b"x" for b in blobs)
+    assert ring.primary_id == 51
