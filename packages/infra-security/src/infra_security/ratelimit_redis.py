@@ -52,7 +52,10 @@ class RedisBackend:
         max_cached: int = 10_000,
         clock_us: Callable[[], int] | None = None,
     ) -> None:
-        import redis.exceptions
+        try:
+            import redis.exceptions
+        except ImportError as exc:
+            raise RateLimitBackendError("redis is not installed: pip install 'infra-security[redis]'") from exc
 
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._no_script: type[BaseException] = redis.exceptions.NoScriptError

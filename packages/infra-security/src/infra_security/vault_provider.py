@@ -98,6 +98,7 @@ class VaultProvider:
         self.url = check_vault_url(url)
         self.auth: VaultAuth = auth if auth is not None else TokenAuth(token)
         self.mount_point = mount_point
+        _require("hvac", "vault")
         if client is None:
             client = _make_client(self.url, namespace=namespace, tls=tls, timeout=timeout, retries=retries)
         self.client = client
@@ -255,6 +256,16 @@ class VaultProvider:
         return CredentialBackendError(
             f"{what}: unexpected error from Vault {self.url}: {exc!r}", details={"what": what}
         )
+
+
+def _require(module: str, extra: str) -> None:
+    """Raise a clear error when an optional dependency is missing."""
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise CredentialConfigError(
+            f"{module} is not installed: pip install 'infra-security[{extra}]'", details={"module": module}
+        ) from exc
 
 
 def _make_client(url: str, *, namespace: str | None, tls: TlsConfig | None, timeout: float, retries: int) -> Any:
