@@ -119,17 +119,16 @@ class PayloadEncryption:
 
     def decrypt(self, blob: bytes, context: Mapping[str, str] | None = None) -> Any:
         """Decrypt the compact binary form; returns the JSON value or bytes. Nothing is returned on failure."""
-        local = self._local
-        if local is not None and not context and type(blob) is bytes and 34 <= len(blob) < 65_536:
-            # Hot path for small local ciphertexts without context: one table lookup, one AEAD call.
-            entry = local._openers.get(blob[:6])
-            if entry is not None:
-                try:
-                    plaintext = entry[0].decrypt(blob[6:18], blob[18:], entry[1])
-                except InvalidTag:
-                    pass  # the general path below raises the explanatory error
-                else:
-                    return plaintext if blob[5] == CONTENT_BYTES else _decode(blob[5], plaintext)
+        if self._local is not None and not context and len(blob) < 65_536:
+            # Hot path for small local ciphertexts without context: one table lookup, one AEAD call. Anything
+            # unusual (short, unknown header, bytearray, bad tag) falls through to the explanatory path below.
+            try:
+                aead, aad = self._local._openers[blob[:6]]
+                plaintext = aead.decrypt(blob[6:18], blob[18:], aad)
+            except (KeyError, TypeError, ValueError, InvalidTag):
+                pass
+            else:
+                return plaintext if blob[5] == 0 else _decode(blob[5], plaintext)
         if not blob:
             raise DecryptionError("ciphertext is empty")
         ctx = encode_context(context) if context else b""
