@@ -244,6 +244,17 @@ class AuditLogger:
         with self._lock:
             return self._write_checkpoint()
 
+    def flush(self) -> None:
+        """Make everything written so far durable now (fsync the file sinks, wait for Kafka acknowledgements)."""
+        with self._lock:
+            for sink in self.sinks:
+                try:
+                    sink.flush()
+                except Exception as exc:
+                    self._report([(sink, exc)], self._head.seq)
+                    if not self.fail_open:
+                        raise AuditWriteError(f"audit sink {sink.name} could not flush: {exc}") from exc
+
     def hash_value(self, value: Any) -> str:
         """The redacted form a value would have in this log (to search for a known secret)."""
         return self._redactor.hash_value(value)

@@ -122,3 +122,14 @@ class TestFileSinkPolicy:
     def test_bad_policy_named(self, tmp_path: Path) -> None:
         with pytest.raises(AuditConfigError, match="fsync must be one of"):
             JsonLinesFileSink(tmp_path / "x.jsonl", fsync="sometimes")
+
+
+def test_flush_fsyncs_pending_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = os.fsync
+    logger = AuditLogger(directory=tmp_path)  # fsync="interval": the first line is not synced at once
+    logger.log_security_event("authentication", "ann", "login", "success")
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append(fd) or real(fd))
+    logger.flush()
+    assert len(calls) == 1
+    logger.close()
