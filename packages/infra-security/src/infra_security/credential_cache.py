@@ -195,8 +195,9 @@ class CredentialCache:
         fresh_for = self.ttl * (1.0 - self.jitter * self._rng.random())
         hard_until = float("inf")
         if secret.lease_duration:
-            # A leased secret is fresh for 2/3 of its lease (the lease keeper extends it) and dead at its end.
-            fresh_for = min(fresh_for, secret.lease_duration * 2 / 3)
+            # A leased secret stays fresh for 9/10 of its lease: the lease keeper renews it at 2/3 and extends the
+            # entry, so a new secret is fetched only when renewal failed. It is dead at the lease's end.
+            fresh_for = min(fresh_for, secret.lease_duration * 0.9)
             hard_until = now + secret.lease_duration
         with self._lock:
             self._entries[key] = CacheEntry(secret, now, now + fresh_for, hard_until)

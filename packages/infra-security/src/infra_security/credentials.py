@@ -222,7 +222,10 @@ class CredentialManager:
                 raise CredentialConfigError(f"provider {self.provider.name} has no dynamic secrets (needs Vault)")
             secret: Secret = read_dynamic(key[len(_DYN) :])
             if self.keeper is not None and secret.lease_id and secret.lease_duration:
+                replaced = self.keeper.untrack(key)
                 self.keeper.track(key, secret.lease_id, secret.lease_duration, secret.renewable)
+                if replaced is not None and replaced.lease_id and replaced.lease_id != secret.lease_id:
+                    self._revoke_quietly(replaced.lease_id)
                 if self._background:
                     self.keeper.start()
             return secret
@@ -240,8 +243,8 @@ class CredentialManager:
             if self._background and status.ttl > 0:
                 self.keeper.start()
 
-    def _lease_renewed(self, key: str, fresh_until: float, hard_until: float) -> None:
-        self.cache.extend(key, fresh_until, hard_until)
+    def _lease_renewed(self, key: str, renewed_at: float, expires_at: float) -> None:
+        self.cache.extend(key, renewed_at + 0.9 * (expires_at - renewed_at), expires_at)
 
     def _lease_expiring(self, key: str) -> None:
         """A lease reached its max TTL: fetch new credentials (rotation callbacks fire), revoke the old lease."""
@@ -252,7 +255,11 @@ class CredentialManager:
             _log.exception("could not replace expiring credential %s", key)
             return
         if old is not None and old.secret.lease_id:
-            try:
-                self.provider.revoke_lease(old.secret.lease_id)  # type: ignore[attr-defined]
-            except Exception:
-                _log.warning("could not revoke replaced lease %s", old.secret.lease_id)
+            self._revoke_quietly(old.secret.lease_id)
+
+    def _revoke_quietly(self, lease_id: str) -> None:
+        """Revoke a lease that was replaced by a newer one; a failure is logged (the lease expires anyway)."""
+        try:
+            self.provider.revoke_lease(lease_id)  # type: ignore[attr-defined]
+        except Exception:
+            _log.warning("could not revoke replaced lease %s", lease_id)

@@ -179,7 +179,7 @@ class LeaseKeeper:
         item.at_max = _capped(item.increment, duration, warnings)
         item.renew_at = now + duration * self.fraction
         if self._on_renewed is not None:
-            self._on_renewed(item.key, item.renew_at, item.expires_at)
+            self._on_renewed(item.key, now, item.expires_at)
 
     def revoke_all(self) -> list[str]:
         """Revoke every tracked lease (not the token); returns the lease ids revoked."""

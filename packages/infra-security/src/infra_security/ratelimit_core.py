@@ -96,6 +96,10 @@ class RateLimitDecision(NamedTuple):
     shadow: bool = False
     degraded: bool = False
 
+    def __bool__(self) -> bool:
+        """``if limiter.hit(...):`` means "admitted" (a plain tuple would always be true)."""
+        return self.allowed
+
     def headers(self) -> dict[str, str]:
         """``RateLimit-Limit``/``-Remaining``/``-Reset``/``-Policy`` and, when denied, ``Retry-After`` (seconds).
 

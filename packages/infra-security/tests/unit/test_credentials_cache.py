@@ -73,13 +73,13 @@ class TestFreshness:
         assert all(80 <= x <= 100 for x in lifetimes)
         assert len(set(lifetimes)) > 10
 
-    def test_leased_secret_fresh_for_two_thirds_of_lease(self) -> None:
+    def test_leased_secret_fresh_for_nine_tenths_of_lease(self) -> None:
         clock, vault = Clock(), FakeVault()
         vault.lease = 30.0
         cache = make(clock, vault)
         cache.get_sync("k")
         entry = cache.peek("k")
-        assert entry is not None and entry.fresh_until - entry.fetched_at == pytest.approx(20.0)
+        assert entry is not None and entry.fresh_until - entry.fetched_at == pytest.approx(27.0)
 
 
 class TestSingleFlight:

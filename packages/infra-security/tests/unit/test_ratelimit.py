@@ -158,6 +158,11 @@ class TestPolicies:
         denied = lim.hit(client="c", endpoint="e").headers()
         assert denied["Retry-After"] == "60"
 
+    def test_decision_truthiness_is_allowed(self) -> None:
+        lim = limiter(Clock(), limit=1)
+        assert lim.hit(client="c", endpoint="e")
+        assert not lim.hit(client="c", endpoint="e")
+
     def test_shadow_mode_admits_and_reports(self) -> None:
         lim = limiter(Clock(), limit=1, shadow=True)
         assert lim.hit(client="c", endpoint="e").exceeded is False
