@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from infra_models.enums import ComplianceLevel, Severity
 from infra_models.security import AuditEvent, AuditEventType, AuditOutcome, SecurityEventData
+from infra_security.aead import fresh_nonce
 from infra_security.alerts import AlertHook
 from infra_security.audit_keys import AuditKeys
 from infra_security.chain import ChainHead, ChainMac, canonical, encode_record, parse_record
@@ -53,7 +54,7 @@ _EVENT_VALIDATOR = AuditEvent.__pydantic_validator__
 
 def _uuid4() -> str:
     """A random (version 4) UUID string, without building a ``uuid.UUID`` object."""
-    raw = bytearray(os.urandom(16))
+    raw = bytearray(fresh_nonce() + fresh_nonce()[:4])  # 16 bytes of the buffered os.urandom stream
     raw[6] = (raw[6] & 0x0F) | 0x40
     raw[8] = (raw[8] & 0x3F) | 0x80
     h = raw.hex()
