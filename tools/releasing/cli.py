@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from workspace import ROOT, Workspace, WorkspaceError, discover
 
@@ -138,22 +139,26 @@ def cmd_api_check(ws: Workspace, args: argparse.Namespace) -> int:
 
 
 def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
-    from releasing.verify import Verifier
+    from releasing.verify import Outcome, Verifier
 
     names = _targets(ws, args)
     start = time.perf_counter()
-    outcomes = []
     tmp = tempfile.mkdtemp(prefix="verify-install-")
 
     def log(message: str) -> None:
         if args.format != "json":
             print(message, flush=True)
 
+    def one(dist: str, verifier: Verifier) -> Outcome:
+        verifier.log(f"{dist}{' (lowest infra-models)' if args.lowest else ''}:")
+        return verifier.verify(ws.get(dist), lowest=args.lowest, integration=args.integration)
+
     try:
         verifier = Verifier(ws, Path(tmp), log, args.wheel_dir)
-        for dist in names:
-            log(f"{dist}{' (lowest infra-models)' if args.lowest else ''}:")
-            outcomes.append(verifier.verify(ws.get(dist), lowest=args.lowest, integration=args.integration))
+        if args.jobs <= 1 or len(names) == 1:
+            outcomes = [one(dist, verifier) for dist in names]
+        else:
+            outcomes = _parallel(names, verifier, one, args.jobs, log)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -173,6 +178,26 @@ def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
                 print(f"  hint: {o.hint}")
         print(f"verify-install: {len(outcomes)} package(s) in {total:.1f}s")
     return 0 if all(o.ok for o in outcomes) else 1
+
+
+def _parallel(
+    names: list[str],
+    verifier: Any,
+    one: Callable[[str, Any], Any],
+    jobs: int,
+    log: Callable[[str], None],
+) -> list[Any]:
+    """Verify `names` on `jobs` threads; each package's progress is printed in one block when it ends."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(dist: str) -> Any:
+        lines: list[str] = []
+        outcome = one(dist, verifier.with_log(lines.append))
+        log("\n".join(lines))
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(run, names))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -220,6 +245,7 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--all", action="store_true", help="every package (infra-models is built once)")
     cmd.add_argument("--lowest", action="store_true", help="with the lowest infra-models version it claims")
     cmd.add_argument("--integration", action="store_true", help="also run tests/integration (needs services)")
+    cmd.add_argument("--jobs", type=int, default=1, metavar="N", help="verify N packages at a time (default 1)")
     cmd.add_argument("--keep", action="store_true", help="keep the venvs, wheels and test copies (for debugging)")
     cmd.add_argument("--wheel-dir", type=Path, help="use the wheels already built in this folder (release artifacts)")
     fmt(cmd)

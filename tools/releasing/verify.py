@@ -10,11 +10,13 @@ the package folder without `src/`.
 from __future__ import annotations
 
 import ast
+import copy
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -227,6 +229,13 @@ class Verifier:
             raise UsageError("uv not found on PATH: install it (`python -m pip install uv`)")
         self._wheels: dict[tuple[str, str], Path] = {}
         self._unreleased_lowest: dict[str, str] = {}
+        self._lock = threading.RLock()  # wheels are built once even when packages are verified in parallel
+
+    def with_log(self, log: Callable[[str], None]) -> Verifier:
+        """A verifier sharing this one's wheels, reporting to `log` (one per parallel package)."""
+        twin = copy.copy(self)
+        twin.log = log
+        return twin
 
     def _run(self, args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
         proc = subprocess.run(args, cwd=cwd, env=env or _clean_env(), capture_output=True, text=True, check=False)
@@ -237,6 +246,10 @@ class Verifier:
 
     def build_wheel(self, pkg: Package, source: Path | None = None, key: str = "worktree") -> Path:
         """Build (once) the wheel of `pkg` from its folder or from `source`; return the wheel path."""
+        with self._lock:
+            return self._build_wheel(pkg, source, key)
+
+    def _build_wheel(self, pkg: Package, source: Path | None, key: str) -> Path:
         cache_key = (pkg.dist, key)
         if cache_key not in self._wheels and self.wheel_dir is not None and key == "worktree":
             found = sorted(self.wheel_dir.glob(f"{pkg.import_name}-{pkg.version}-*.whl"))
@@ -258,6 +271,10 @@ class Verifier:
         models = self.ws.get(SHARED)
         if not lowest or pkg.dist == SHARED:
             return self.build_wheel(models), models.version
+        with self._lock:
+            return self._lowest_models_wheel(pkg, models)
+
+    def _lowest_models_wheel(self, pkg: Package, models: Package) -> tuple[Path, str]:
         version = lowest_claimed(self.ws.root, pkg, models)
         release = commit_for_version(self.ws.root, models, version)
         key = f"{version}-{release.commit[:12]}"
@@ -274,6 +291,17 @@ class Verifier:
             src = extract(self.ws.root, release.commit, folder, self.workdir / "src" / key)
             self.build_wheel(load_package(src), src, key)
         return self._wheels[(SHARED, key)], version
+
+    def _workspace_deps(self, pkg: Package) -> list[str]:
+        """Members `pkg` needs at runtime, transitively, in dependency order (infra-models first)."""
+        needed: set[str] = set()
+        todo = [pkg.dist]
+        while todo:
+            for dep in self.ws.dependencies(todo.pop()):
+                if dep not in needed and dep != pkg.dist:
+                    needed.add(dep)
+                    todo.append(dep)
+        return self.ws.order(needed) if needed else []
 
     @contextmanager
     def _step(self, outcome: Outcome, name: str) -> Iterator[list[str]]:
@@ -310,9 +338,13 @@ class Verifier:
             if self.wheel_dir is not None and not any(self.wheel_dir.glob(f"{pkg.import_name}-{pkg.version}-*.whl")):
                 raise _StepError(f"--wheel-dir {self.wheel_dir}: no {pkg.import_name}-{pkg.version}-*.whl there")
             wheels = [self.build_wheel(pkg)]
-            if pkg.dist != SHARED:
-                models_wheel, outcome.models_version = self.models_wheel(pkg, lowest=lowest)
-                wheels.insert(0, models_wheel)
+            # every workspace member it depends on comes from this repository, never from the index
+            for dep in reversed(self._workspace_deps(pkg)):
+                if dep == SHARED:
+                    models_wheel, outcome.models_version = self.models_wheel(pkg, lowest=lowest)
+                    wheels.insert(0, models_wheel)
+                else:
+                    wheels.insert(0, self.build_wheel(self.ws.get(dep)))
         py = box / "venv" / "bin" / "python"
         with self._step(outcome, f"fresh venv with only {' + '.join(w.name for w in wheels)}"):
             self._run([uv, "venv", "--quiet", "--python", sys.executable, str(box / "venv")])

@@ -54,16 +54,21 @@ class TestDeclaredImports:
 class TestVerifyInstall:
     def test_good_package_passes_and_undeclared_sibling_fails(self, repo, run):
         _with_tests_and_cli(repo)
-        code, out, err = run(repo, "verify-install", "infra-gen", "--format", "json")
-        assert code == 0, out + err
-        result = json.loads(out)["results"][0]
-        steps = {s["name"]: s for s in result["steps"]}
+        code, out, err = run(repo, "verify-install", "--all", "--jobs", "2", "--format", "json")
+        assert code == 1, out + err
+        results = {r["package"]: r for r in json.loads(out)["results"]}
+        assert next(iter(results)) == "infra-models"  # dependency order
+        assert results["infra-gen"]["ok"] and results["infra-models"]["ok"]
+        steps = {s["name"]: s for s in results["infra-gen"]["steps"]}
         assert steps["infra-gen --help / --version"]["ok"]
         assert "1 passed" in steps["unit tests against the installed wheel"]["detail"]
 
-        code, out, err = run(repo, "verify-install", "infra-security", "--format", "json")
-        assert code == 1
-        failed = [s for s in json.loads(out)["results"][0]["steps"] if not s["ok"]]
+        # infra-readiness declares infra-gen: it is built from the repository, not looked up on the index
+        install = next(s for s in results["infra-readiness"]["steps"] if s["name"].startswith("fresh venv"))
+        assert "infra_gen-0.1.0-py3-none-any.whl" in install["name"]
+        assert results["infra-readiness"]["ok"], results["infra-readiness"]
+
+        failed = [s for s in results["infra-security"]["steps"] if not s["ok"]]
         assert len(failed) == 1
         assert failed[0]["name"].startswith("every module imports")
         assert "import infra_security.bridge: ModuleNotFoundError: No module named 'infra_gen'" in failed[0]["detail"]
