@@ -197,6 +197,24 @@ def keygen(out: Annotated[Path, typer.Option("--out", "-o", help="Audit keys fil
     typer.echo(f"created {out}")
 
 
+@app.command(name="export-verify-keys")
+def export_verify_keys(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Keys file for verifiers (mode 0600).")],
+    keys: KeysOpt = None,
+) -> None:
+    """Write a copy of the audit keys without the checkpoint-signing key, for auditors who only verify."""
+    from infra_security.keyset_file import write_private_file
+
+    if out.exists():
+        fail(f"{out} already exists")
+    audit_keys = _keys(keys, None)
+    try:
+        write_private_file(out, audit_keys.to_json(include_signing_key=False))
+    except OSError as exc:
+        fail(f"{out}: cannot write ({exc.strerror})")
+    typer.echo(f"created {out} (chain, redaction and verify keys; no signing key)")
+
+
 @app.command(name="hash")
 def hash_value(
     value: Annotated[str, typer.Argument(help="The value to look for (a string; JSON with --json).")],

@@ -127,7 +127,7 @@ def list_keys(keyset: KeysetOpt = None, output: FormatOpt = Format.text) -> None
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("key", "state", "created", "encryptions", title=f"keyset {ring.name}")
+    table = Table("key", "state", "created", "encryptions (reserved)", title=f"keyset {ring.name}")
     for k in keys:
         table.add_row(ring.label(k.key_id), k.state.value, k.created_at.isoformat(), f"{k.encryptions:,}")
     Console().print(table)

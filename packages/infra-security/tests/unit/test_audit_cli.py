@@ -10,8 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from infra_models.security import AuditEvent
+from infra_security.audit_keys import AuditKeys
 from infra_security.audit_log import AuditLogger
 from infra_security.cli import app
+from infra_security.errors import AuditConfigError
 
 
 @pytest.fixture
@@ -123,3 +125,15 @@ def test_log_keygen_and_hash(tmp_path: Path, runner: CliRunner, monkeypatch: pyt
     assert runner.invoke(app, ["audit", "keygen", "--out", str(new / "k.json")]).exit_code == 0
     assert (new / "k.json").stat().st_mode & 0o777 == 0o600
     assert runner.invoke(app, ["audit", "keygen", "--out", str(new / "k.json")]).exit_code == 2
+
+
+def test_export_verify_keys(trail: Path, runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "verify-keys.json"
+    keys = str(trail / "audit-keys.json")
+    result = runner.invoke(app, ["audit", "export-verify-keys", "--keys", keys, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "signing_key" not in out.read_text() and out.stat().st_mode & 0o777 == 0o600
+    ok = runner.invoke(app, ["audit", "verify", *args(trail, "--keys", str(out))])
+    assert ok.exit_code == 0, ok.output
+    with pytest.raises(AuditConfigError, match="signing_key"):
+        AuditLogger(directory=tmp_path / "x", keys=AuditKeys.load(out))
