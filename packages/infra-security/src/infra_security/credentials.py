@@ -29,7 +29,7 @@ from pydantic import SecretStr
 
 from infra_models.security import TlsConfig
 from infra_security.credential_cache import CredentialCache, RotationCallback
-from infra_security.errors import CredentialConfigError
+from infra_security.errors import CredentialBackendError, CredentialConfigError
 from infra_security.providers import CredentialProvider, EnvProvider, FileProvider, Secret
 
 __all__ = ["CredentialManager"]
@@ -216,6 +216,25 @@ class CredentialManager:
 
     def _fetch(self, key: str) -> Secret:
         self._ensure_session()
+        try:
+            return self._read(key)
+        except CredentialBackendError as exc:
+            # A token Vault no longer knows (revoked, expired while the process slept, server restarted):
+            # log in again once when the auth method can, instead of serving stale values until the bound.
+            if exc.code != "security.credential_denied" or not self._can_reauth():
+                raise
+            _log.warning("Vault refused the token; logging in again (%s)", exc.message)
+            with self._session_lock:
+                status = self.provider.login()  # type: ignore[attr-defined]
+                self.keeper.track_token(status)
+                self.keeper.reauths += 1
+            return self._read(key)
+
+    def _can_reauth(self) -> bool:
+        auth = getattr(self.provider, "auth", None)
+        return self.keeper is not None and bool(getattr(auth, "can_reauth", False))
+
+    def _read(self, key: str) -> Secret:
         if key.startswith(_DYN):
             read_dynamic = getattr(self.provider, "read_dynamic", None)
             if read_dynamic is None:

@@ -157,6 +157,20 @@ class TestAppRoleAndToken:
         assert manager.get_credential_sync("api_key", service) == "k1"  # the new token reads
         manager.close()
 
+    def test_revoked_token_triggers_one_login(
+        self, vault_addr: str, service: str, approle: tuple[str, str, str], root: hvac.Client
+    ) -> None:
+        mount, role_id, secret_id = approle
+        manager = CredentialManager(
+            vault_url=vault_addr, auth=AppRoleAuth(role_id, secret_id, mount_point=mount), background=False
+        )
+        assert manager.get_credential_sync("api_key", service) == "k1"
+        root.auth.token.revoke_accessor(manager.provider.token_status().accessor)
+        manager.cache.invalidate()
+        assert manager.get_credential_sync("api_key", service) == "k1"
+        assert manager.keeper.reauths == 1
+        manager.close()
+
     def test_short_ttl_token_renewed(self, vault_addr: str, root: hvac.Client, service: str) -> None:
         child = root.auth.token.create(ttl="60s", renewable=True, policies=["default"])["auth"]["client_token"]
         clock = Clock()
