@@ -30,7 +30,10 @@ from pydantic import SecretStr
 from infra_models.security import TlsConfig
 from infra_security.credential_cache import CredentialCache, RotationCallback
 from infra_security.errors import CredentialBackendError, CredentialConfigError
+from infra_security.leases import LeaseKeeper
 from infra_security.providers import CredentialProvider, EnvProvider, FileProvider, Secret
+from infra_security.vault_auth import VaultAuth
+from infra_security.vault_provider import VaultProvider
 
 __all__ = ["CredentialManager"]
 
@@ -54,7 +57,7 @@ class CredentialManager:
         vault_url: str | None = None,
         *,
         token: str | SecretStr | None = None,
-        auth: Any = None,
+        auth: VaultAuth | None = None,
         provider: CredentialProvider | None = None,
         mount_point: str = "secret",
         namespace: str | None = None,
@@ -78,8 +81,6 @@ class CredentialManager:
                     "provider=EnvProvider()/FileProvider(dir) for development, or use CredentialManager.from_env()",
                     details={"field": "vault_url"},
                 )
-            from infra_security.vault_provider import VaultProvider
-
             provider = VaultProvider(
                 vault_url,
                 auth=auth,
@@ -99,13 +100,13 @@ class CredentialManager:
         self.cache = CredentialCache(self._fetch, ttl=ttl, jitter=jitter, stale_if_error=stale_if_error, clock=clock)
         self._session_lock = threading.Lock()
         self._session_ready = False
-        self.keeper: Any = None
-        if getattr(provider, "name", "") == "vault":
-            from infra_security.leases import LeaseKeeper
-
+        #: The Vault provider when that is the source (leases, tokens, dynamic secrets), else None.
+        self.vault: VaultProvider | None = provider if isinstance(provider, VaultProvider) else None
+        self.keeper: LeaseKeeper | None = None
+        if self.vault is not None:
             self.keeper = LeaseKeeper(
-                provider,  # type: ignore[arg-type]
-                can_reauth=bool(getattr(provider, "auth", None) and provider.auth.can_reauth),  # type: ignore[attr-defined]
+                self.vault,
+                can_reauth=self.vault.auth.can_reauth,
                 fraction=renew_fraction,
                 clock=clock,
                 on_renewed=self._lease_renewed,
@@ -224,22 +225,21 @@ class CredentialManager:
             if exc.code != "security.credential_denied" or not self._can_reauth():
                 raise
             _log.warning("Vault refused the token; logging in again (%s)", exc.message)
+            assert self.vault is not None and self.keeper is not None
             with self._session_lock:
-                status = self.provider.login()  # type: ignore[attr-defined]
+                status = self.vault.login()
                 self.keeper.track_token(status)
                 self.keeper.reauths += 1
             return self._read(key)
 
     def _can_reauth(self) -> bool:
-        auth = getattr(self.provider, "auth", None)
-        return self.keeper is not None and bool(getattr(auth, "can_reauth", False))
+        return self.vault is not None and self.keeper is not None and self.vault.auth.can_reauth
 
     def _read(self, key: str) -> Secret:
         if key.startswith(_DYN):
-            read_dynamic = getattr(self.provider, "read_dynamic", None)
-            if read_dynamic is None:
+            if self.vault is None:
                 raise CredentialConfigError(f"provider {self.provider.name} has no dynamic secrets (needs Vault)")
-            secret: Secret = read_dynamic(key[len(_DYN) :])
+            secret = self.vault.read_dynamic(key[len(_DYN) :])
             if self.keeper is not None and secret.lease_id and secret.lease_duration:
                 replaced = self.keeper.untrack(key)
                 self.keeper.track(key, secret.lease_id, secret.lease_duration, secret.renewable)
@@ -256,7 +256,8 @@ class CredentialManager:
         with self._session_lock:
             if self._session_ready:
                 return
-            status = self.provider.login()  # type: ignore[attr-defined]
+            assert self.vault is not None
+            status = self.vault.login()
             self.keeper.track_token(status)
             self._session_ready = True
             if self._background and status.ttl > 0:
@@ -279,6 +280,7 @@ class CredentialManager:
     def _revoke_quietly(self, lease_id: str) -> None:
         """Revoke a lease that was replaced by a newer one; a failure is logged (the lease expires anyway)."""
         try:
-            self.provider.revoke_lease(lease_id)  # type: ignore[attr-defined]
+            if self.vault is not None:
+                self.vault.revoke_lease(lease_id)
         except Exception:
             _log.warning("could not revoke replaced lease %s", lease_id)
