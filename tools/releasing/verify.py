@@ -384,15 +384,18 @@ class Verifier:
         if not tests.is_dir():
             outcome.steps.append(Step("tests", True, 0.0, "no tests/ folder"))
             return
-        # The copy keeps the repository layout (root files, docs/, packages/<dist>/) so tests that read the
-        # workspace config or the guides still work, while no source of any package is importable from it.
+        # The copy keeps the repository layout (root files, docs/, tools/, packages/<dist>/) so tests that read
+        # the workspace config or guides, or drive the services launcher, still work, while no source of any
+        # package is importable from it.
         mirror = box / "repo"
         mirror.mkdir()
         for item in self.ws.root.iterdir():
             if item.is_file() and not item.name.startswith(".git"):
                 shutil.copy2(item, mirror / item.name)
-        if (self.ws.root / "docs").is_dir():  # guides that tests may check against; no code
-            shutil.copytree(self.ws.root / "docs", mirror / "docs")
+        for folder in ("docs", "tools"):  # guides and repository scripts (the services launcher), no package code
+            if (self.ws.root / folder).is_dir():
+                litter = shutil.ignore_patterns("__pycache__", ".pytest_cache", "tests")
+                shutil.copytree(self.ws.root / folder, mirror / folder, ignore=litter)
         copy = mirror / pkg.path.relative_to(self.ws.root)
         shutil.copytree(pkg.path, copy, ignore=_without_source(pkg.path))
         (copy / "pytest.ini").write_text(_PYTEST_INI, encoding="utf-8")
