@@ -9,7 +9,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -132,4 +131,6 @@ class ProductionReadinessCheck:
 
     async def check_readiness(self) -> ReadinessReport:
         """Run the checks in a worker thread and return the report, without blocking the event loop."""
+        import asyncio  # here: the CLI never needs it, and it costs ~30 ms to import
+
         return await asyncio.to_thread(self.check_readiness_sync)
