@@ -95,7 +95,18 @@ def main() -> int:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         for i in range(3):
             subprocess.run(
-                [cli, "node", KIND, NAME, "-o", str(work / f"cpu{i}"), "--external-system", EXTERNAL],
+                [
+                    cli,
+                    "node",
+                    KIND,
+                    NAME,
+                    "-o",
+                    str(work / f"cpu{i}"),
+                    "--external-system",
+                    EXTERNAL,
+                    "--format",
+                    "json",
+                ],
                 check=True,
                 capture_output=True,
             )
