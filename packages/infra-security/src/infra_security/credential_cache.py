@@ -93,6 +93,11 @@ class CredentialCache:
         """The cached entry, fresh or not, without fetching."""
         return self._entries.get(key)
 
+    def items(self) -> list[tuple[str, CacheEntry]]:
+        """A copy of the cached keys and entries."""
+        with self._lock:
+            return list(self._entries.items())
+
     def invalidate(self, key: str | None = None) -> None:
         """Drop one key (or all): the next get fetches."""
         with self._lock:

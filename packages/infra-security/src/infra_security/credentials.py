@@ -17,17 +17,20 @@ With Vault (token from ``token=`` or ``VAULT_TOKEN``; the secret lives at KV v2 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from pydantic import SecretStr
 
-from infra_models.security import TlsConfig
+from infra_models.enums import CredentialType
+from infra_models.security import CredentialCacheEntry, TlsConfig
 from infra_security.credential_cache import CredentialCache, RotationCallback
 from infra_security.errors import CredentialBackendError, CredentialConfigError
 from infra_security.leases import LeaseKeeper
@@ -179,6 +182,33 @@ class CredentialManager:
     def on_rotation(self, callback: RotationCallback) -> None:
         """``callback(key, old, new)`` when a value changes (new KV version, new dynamic credentials)."""
         self.cache.on_rotation(callback)
+
+    def snapshot(self) -> list[CredentialCacheEntry]:
+        """What the cache holds, as :class:`infra_models.security.CredentialCacheEntry` values (for status pages
+        and readiness checks); each value stays a ``SecretStr`` (the secret's fields as a JSON object)."""
+        now_mono, now_wall = self._clock(), datetime.now(UTC)
+        out = []
+        for key, entry in sorted(self.cache.items()):
+            secret = entry.secret
+            fetched = now_wall - timedelta(seconds=max(0.0, now_mono - entry.fetched_at))
+            expires = None
+            if entry.hard_until != float("inf"):
+                expires = now_wall + timedelta(seconds=entry.hard_until - now_mono)
+            out.append(
+                CredentialCacheEntry(
+                    name=key,
+                    credential_type=CredentialType.DATABASE if key.startswith(_DYN) else CredentialType.GENERIC,
+                    value=SecretStr(json.dumps(secret.values(), sort_keys=True)),
+                    source=secret.source,
+                    fetched_at=fetched,
+                    expires_at=max(expires, fetched) if expires is not None else None,
+                    lease_id=secret.lease_id,
+                    lease_duration_seconds=int(secret.lease_duration) if secret.lease_duration else None,
+                    renewable=secret.renewable,
+                    version=secret.version,
+                )
+            )
+        return out
 
     def start(self) -> None:
         """Start background renewal (done on first use when ``background=True``)."""

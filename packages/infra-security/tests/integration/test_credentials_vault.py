@@ -229,6 +229,8 @@ class TestDynamicSecrets:
         creds = manager.get_dynamic_sync(f"{database_engine}/creds/app")
         username = creds.field("username").get_secret_value()
         assert creds.lease_id and creds.renewable and creds.lease_duration == 60
+        (entry,) = manager.snapshot()
+        assert entry.lease_id == creds.lease_id and entry.expires_at is not None and entry.renewable
         assert _role_exists(postgres_url, username)
         clock.now += 41  # 2/3 of the 60 s lease
         manager.keeper.tick()

@@ -86,6 +86,14 @@ class TestManagerConfiguration:
         assert asyncio.run(manager.get_credential("api_key", "my_service")) == "k"
         assert manager.get_credential_sync("api_key", "my_service") == "k"
 
+    def test_snapshot_as_model_values(self) -> None:
+        manager = CredentialManager(provider=EnvProvider(environ={"INFRA_SECRET_SVC_API_KEY": "hunter2"}))
+        manager.get_credential_sync("api_key", "svc")
+        (entry,) = manager.snapshot()
+        assert entry.name == "kv:svc" and entry.source == "env"
+        assert "hunter2" not in repr(entry) and "hunter2" in entry.value.get_secret_value()
+        assert entry.expires_at is None
+
     def test_secrets_never_in_repr(self) -> None:
         assert "hunter2" not in repr(TokenAuth("hunter2"))
         assert "hunter2" not in repr(AppRoleAuth("role", "hunter2"))
