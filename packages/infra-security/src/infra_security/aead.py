@@ -13,7 +13,6 @@ type or the context makes decryption fail. The text form is unpadded base64url.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import os
 import threading
@@ -187,13 +186,15 @@ def open_sealed(aead: AESGCM, blob: bytes, header_size: int, context: bytes) -> 
         ) from exc
 
 
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_BYTES = _B64URL.encode()
+_UNUSED_BITS = {2: 0b1111, 3: 0b11}
+
+
 def to_text(blob: bytes) -> str:
     """The unpadded base64url text form of a compact ciphertext."""
-    return base64.urlsafe_b64encode(blob).rstrip(b"=").decode("ascii")
-
-
-_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_UNUSED_BITS = {2: 0b1111, 3: 0b11}
+    return binascii.b2a_base64(blob, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
 
 
 def from_text(text: str) -> bytes:
@@ -202,10 +203,15 @@ def from_text(text: str) -> bytes:
     tail = len(text) % 4
     if tail == 1:
         raise DecryptionError("ciphertext text is not base64url: its length is impossible (truncated?)")
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise DecryptionError("ciphertext text is not base64url: it has non-ASCII characters") from exc
+    if raw.translate(None, _B64URL_BYTES):
+        raise DecryptionError("ciphertext text is not base64url: it has characters outside A-Z a-z 0-9 - _")
     if tail and _B64URL.find(text[-1]) & _UNUSED_BITS[tail]:
         raise DecryptionError("ciphertext text is not canonical base64url (trailing bits were altered)")
     try:
-        raw = text.encode("ascii").translate(_ASCII_URL)
-        return base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True)
-    except (UnicodeEncodeError, binascii.Error, ValueError) as exc:
+        return binascii.a2b_base64(raw.translate(_ASCII_URL) + b"=" * (-len(raw) % 4))
+    except binascii.Error as exc:  # pragma: no cover - excluded by the checks above
         raise DecryptionError(f"ciphertext text is not base64url: {exc}") from exc

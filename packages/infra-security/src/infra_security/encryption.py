@@ -192,11 +192,13 @@ class PayloadEncryption:
         return self.backend.describe(blob)
 
     def _unpack(self, encrypted: object) -> tuple[bytes, dict[str, str]]:
-        if isinstance(encrypted, bytes | bytearray | memoryview):
+        if type(encrypted) is EncryptedPayload:
+            pass  # the common case first: skip the ABC checks below
+        elif isinstance(encrypted, bytes | bytearray | memoryview):
             return bytes(encrypted), {}
-        if isinstance(encrypted, str):
+        elif isinstance(encrypted, str):
             return from_text(encrypted.strip()), {}
-        if isinstance(encrypted, Mapping):
+        elif isinstance(encrypted, Mapping):
             try:
                 encrypted = EncryptedPayload.model_validate(encrypted)
             except ValidationError as exc:
