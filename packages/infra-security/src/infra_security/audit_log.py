@@ -125,6 +125,7 @@ class AuditLogger:
         self._key, self._kid = self.keys.chain_key, self.keys.key_id
         self._mac = ChainMac(self._key, self._kid).mac
         self._on_sink_error = on_sink_error
+        self._clock = clock
         self._lock = threading.Lock()
         kwargs: dict[str, Any] = {"every_events": checkpoint_every, "every_seconds": checkpoint_seconds}
         if clock is not None:
@@ -173,6 +174,8 @@ class AuditLogger:
             "compliance_level": compliance_level,
             "details": self._redactor.redact(details) if details else {},
         }
+        if self._clock is not None:
+            fields["timestamp"] = self._clock()
         if resource is not None:
             fields["resource"] = resource
         if correlation_id is not None:

@@ -146,6 +146,15 @@ class Keyring:
             )
         return ring
 
+    def reload(self) -> None:
+        """Re-read the keyset file (to pick up a rotation made by another process, e.g. on SIGHUP)."""
+        if self._path is None:
+            raise KeysetError(f"keyring {self.name!r} was not loaded from a file; nothing to reload")
+        data = read_keyset_file(self._path)
+        with self._lock:
+            self._data = data
+            self._index()
+
     def save(self, path: str | Path) -> None:
         """Write the keyset to ``path`` atomically with mode 0600."""
         with self._lock:

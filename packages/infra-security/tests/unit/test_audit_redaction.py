@@ -133,3 +133,33 @@ def test_flush_fsyncs_pending_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     logger.flush()
     assert len(calls) == 1
     logger.close()
+
+
+def test_injected_clock_stamps_events(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    fixed = datetime(2030, 5, 6, 7, 8, 9, tzinfo=UTC)
+    logger = AuditLogger(directory=tmp_path, sinks=[Memory()], checkpoint_sink=Memory(), clock=lambda: fixed)
+    assert logger.log_security_event("authentication", "a", "b", "success").timestamp == fixed
+
+
+def test_time_based_checkpoints_with_injected_monotonic() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from infra_security.chain import ChainHead
+    from infra_security.checkpoints import Checkpointer
+
+    now = [0.0]
+    sink = Memory()
+    cp = Checkpointer(Ed25519PrivateKey.generate(), sink, "kid", every_events=1000, every_seconds=60,
+                      monotonic=lambda: now[0])  # fmt: skip
+    head = ChainHead(5, b"\x01" * 32)
+    assert not cp.due(head)
+    now[0] = 61.0
+    assert cp.due(head)
+    cp.write(head)
+    assert not cp.due(head)  # nothing new since
+    assert not cp.due(ChainHead(6, b"\x02" * 32))
+    now[0] = 122.0
+    assert cp.due(ChainHead(6, b"\x02" * 32))
+    assert len(sink.lines) == 1

@@ -265,3 +265,15 @@ def test_encrypting_threads_during_rotations() -> None:
     assert not errors
     assert len(blobs) == 9000 and all(enc.decrypt(b) == b"x" for b in blobs)
     assert ring.primary_id == 51
+
+
+def test_reload_sees_another_process_rotation(keyset_path: Path) -> None:
+    ours, theirs = Keyring.load(keyset_path), Keyring.load(keyset_path)
+    theirs.rotate()
+    blob = PayloadEncryption("orders", keyring=theirs).encrypt("x")
+    with pytest.raises(UnknownKeyError):
+        PayloadEncryption("orders", keyring=ours).decrypt(blob)
+    ours.reload()
+    assert ours.primary_id == 2 and PayloadEncryption("orders", keyring=ours).decrypt(blob) == "x"
+    with pytest.raises(KeysetError, match="nothing to reload"):
+        Keyring.generate("k").reload()
