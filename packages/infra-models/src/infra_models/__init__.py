@@ -8,57 +8,129 @@ Example:
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from infra_models.__about__ import __version__
-from infra_models.contract_yaml import load_contract, parse_contract
-from infra_models.enums import ComplianceLevel, CredentialType, DeploymentEnvironment, SecurityProtocol, Severity
-from infra_models.errors import (
-    ContractError,
-    GenError,
-    InfraError,
-    ModelsError,
-    OutboxError,
-    ReadinessError,
-    SecurityError,
-)
-from infra_models.kafka import KafkaProducerConfig
-from infra_models.node import (
-    CircuitBreakerPolicy,
-    ExternalSystem,
-    ModelField,
-    ModelSpec,
-    NodeContract,
-    NodeKind,
-    OrchestratorStep,
-    RetryPolicy,
-    TimeoutPolicy,
-    TopicSet,
-)
-from infra_models.outbox import OutboxEvent, OutboxStatus
-from infra_models.readiness import (
-    CheckCategory,
-    CheckResult,
-    CheckStatus,
-    Finding,
-    ReadinessLevel,
-    ReadinessReport,
-    ReadinessSummary,
-    Waiver,
-)
-from infra_models.security import (
-    AuditEvent,
-    AuditEventType,
-    AuditOutcome,
-    CredentialCacheEntry,
-    EncryptedPayload,
-    RateLimitAlgorithm,
-    RateLimitPolicy,
-    RateLimitScope,
-    SecurityEventData,
-    SecurityPolicy,
-    TlsConfig,
-    TlsProfile,
-    TlsVersion,
-)
+
+if TYPE_CHECKING:
+    from infra_models.contract_yaml import (
+        load_contract,
+        parse_contract,
+    )
+    from infra_models.enums import (
+        ComplianceLevel,
+        CredentialType,
+        DeploymentEnvironment,
+        SecurityProtocol,
+        Severity,
+    )
+    from infra_models.errors import (
+        ContractError,
+        GenError,
+        InfraError,
+        ModelsError,
+        OutboxError,
+        ReadinessError,
+        SecurityError,
+    )
+    from infra_models.kafka import (
+        KafkaProducerConfig,
+    )
+    from infra_models.node import (
+        CircuitBreakerPolicy,
+        ExternalSystem,
+        ModelField,
+        ModelSpec,
+        NodeContract,
+        NodeKind,
+        OrchestratorStep,
+        RetryPolicy,
+        TimeoutPolicy,
+        TopicSet,
+    )
+    from infra_models.outbox import (
+        OutboxEvent,
+        OutboxStatus,
+    )
+    from infra_models.readiness import (
+        CheckCategory,
+        CheckResult,
+        CheckStatus,
+        Finding,
+        ReadinessLevel,
+        ReadinessReport,
+        ReadinessSummary,
+        Waiver,
+    )
+    from infra_models.security import (
+        AuditEvent,
+        AuditEventType,
+        AuditOutcome,
+        CredentialCacheEntry,
+        EncryptedPayload,
+        RateLimitAlgorithm,
+        RateLimitPolicy,
+        RateLimitScope,
+        SecurityEventData,
+        SecurityPolicy,
+        TlsConfig,
+        TlsProfile,
+        TlsVersion,
+    )
+
+# Public name -> defining module. Submodules load on first use, so `import infra_models` and every
+# CLI's --help stay fast (building all pydantic models costs ~0.2 s).
+_LAZY: dict[str, str] = {
+    "AuditEvent": "infra_models.security",
+    "AuditEventType": "infra_models.security",
+    "AuditOutcome": "infra_models.security",
+    "CheckCategory": "infra_models.readiness",
+    "CheckResult": "infra_models.readiness",
+    "CheckStatus": "infra_models.readiness",
+    "CircuitBreakerPolicy": "infra_models.node",
+    "ComplianceLevel": "infra_models.enums",
+    "ContractError": "infra_models.errors",
+    "CredentialCacheEntry": "infra_models.security",
+    "CredentialType": "infra_models.enums",
+    "DeploymentEnvironment": "infra_models.enums",
+    "EncryptedPayload": "infra_models.security",
+    "ExternalSystem": "infra_models.node",
+    "Finding": "infra_models.readiness",
+    "GenError": "infra_models.errors",
+    "InfraError": "infra_models.errors",
+    "KafkaProducerConfig": "infra_models.kafka",
+    "ModelField": "infra_models.node",
+    "ModelSpec": "infra_models.node",
+    "ModelsError": "infra_models.errors",
+    "NodeContract": "infra_models.node",
+    "NodeKind": "infra_models.node",
+    "OrchestratorStep": "infra_models.node",
+    "OutboxError": "infra_models.errors",
+    "OutboxEvent": "infra_models.outbox",
+    "OutboxStatus": "infra_models.outbox",
+    "RateLimitAlgorithm": "infra_models.security",
+    "RateLimitPolicy": "infra_models.security",
+    "RateLimitScope": "infra_models.security",
+    "ReadinessError": "infra_models.errors",
+    "ReadinessLevel": "infra_models.readiness",
+    "ReadinessReport": "infra_models.readiness",
+    "ReadinessSummary": "infra_models.readiness",
+    "RetryPolicy": "infra_models.node",
+    "SecurityError": "infra_models.errors",
+    "SecurityEventData": "infra_models.security",
+    "SecurityPolicy": "infra_models.security",
+    "SecurityProtocol": "infra_models.enums",
+    "Severity": "infra_models.enums",
+    "TimeoutPolicy": "infra_models.node",
+    "TlsConfig": "infra_models.security",
+    "TlsProfile": "infra_models.security",
+    "TlsVersion": "infra_models.security",
+    "TopicSet": "infra_models.node",
+    "Waiver": "infra_models.readiness",
+    "load_contract": "infra_models.contract_yaml",
+    "parse_contract": "infra_models.contract_yaml",
+}
 
 __all__ = [
     "AuditEvent",
@@ -111,3 +183,16 @@ __all__ = [
     "load_contract",
     "parse_contract",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'infra_models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
