@@ -15,6 +15,11 @@ setup_done=$(date +%s)
 hatch run lint
 hatch run types
 hatch run test
+# Release checks: each wheel installed alone in a fresh venv with its own tests run against it, the public API
+# against the last release, and the changelog rule.
+hatch run release changelog-check
+hatch run release api-check --all
+hatch run release verify-install --all --jobs 2
 
 end=$(date +%s)
 printf 'timing: setup %ss, checks and tests %ss\n' "$((setup_done - start))" "$((end - setup_done))"

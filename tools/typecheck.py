@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,21 @@ def main(argv: list[str]) -> int:
         cmd = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(ROOT / ".cache" / "mypy"), str(src)]
         if subprocess.run(cmd, cwd=ROOT, check=False).returncode != 0:
             failed.append(name)
+    if not argv:
+        print("mypy --strict tools/", flush=True)
+        tools = [
+            "workspace.py",
+            "check_versions.py",
+            "release.py",
+            "releasing",
+            "services.py",
+            "bench.py",
+            "typecheck.py",
+        ]
+        cmd = [sys.executable, "-m", "mypy", "--strict", "--explicit-package-bases", *tools]
+        env = {**os.environ, "MYPYPATH": str(ROOT / "tools")}
+        if subprocess.run(cmd, cwd=ROOT / "tools", env=env, check=False).returncode != 0:
+            failed.append("tools")
     if failed:
         print(f"type errors in: {', '.join(failed)}", file=sys.stderr)
         return 1
