@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, literal_column, or_, select, tuple_, update
 
 from infra_outbox.tables import DUE, UNFINISHED, events
 
@@ -68,11 +68,17 @@ def _status_in(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
 
 @functools.cache
 def _window_statement() -> Select[Any]:
-    """The oldest unleased, unfinished rows in id order: a cheap read that proposes what to claim."""
-    now: Any = bindparam("now")
+    """The oldest unfinished rows (pending, failed, dead; leased or not) in id order: a lock-free proposal read."""
     return (
-        select(events.c.id, events.c.topic, events.c.key, events.c.status, events.c.next_attempt_at)
-        .where(_status_in(events.c.status, DUE), or_(events.c.lease_until.is_(None), events.c.lease_until < now))
+        select(
+            events.c.id,
+            events.c.topic,
+            events.c.key,
+            events.c.status,
+            events.c.next_attempt_at,
+            events.c.lease_until,
+        )
+        .where(_status_in(events.c.status, UNFINISHED))
         .order_by(events.c.id)
         .limit(bindparam("window"))
     )
@@ -80,30 +86,19 @@ def _window_statement() -> Select[Any]:
 
 @functools.cache
 def _lease_statement(dialect: str) -> Update:
-    """Lock the proposed key heads (SKIP LOCKED), check they still are heads, and lease them with their followers.
+    """Lock the proposed key heads (SKIP LOCKED), re-check them, and lease them with their followers.
 
     One statement: a relay either leases a key's head with its followers, or nothing of that key.
     """
     now: Any = bindparam("now")
     head = events.alias("head")
-    earlier = events.alias("earlier")
-    free = or_(head.c.lease_until.is_(None), head.c.lease_until < now)
-    blocked = exists(
-        select(literal_column("1")).where(
-            earlier.c.topic == head.c.topic,
-            earlier.c.key == head.c.key,
-            earlier.c.seq < head.c.seq,
-            _status_in(earlier.c.status, UNFINISHED),
-        )
-    )
     heads = (
         select(head.c.id, head.c.topic, head.c.key)
         .where(
             _id_in(head.c.id, "heads", dialect),
             _status_in(head.c.status, DUE),
             head.c.next_attempt_at <= now,
-            free,
-            ~blocked,
+            or_(head.c.lease_until.is_(None), head.c.lease_until < now),
         )
         .with_for_update(skip_locked=True, of=head)
         .cte("heads")
@@ -141,21 +136,24 @@ Scope = tuple[str, str] | None
 
 
 def propose(rows: Sequence[Any], *, now: float, limit: int) -> tuple[list[int], list[tuple[int, Scope]]]:
-    """From window rows in id order, pick key heads that are due and the contiguous pending rows after them.
+    """From the window (unfinished rows in id order), pick each ready key's head and the pending rows behind it.
 
-    Returns ``(head ids, [(id, (topic, key)), ...])``. Ids rise with the sequence inside a key, since a writer
-    takes the key's counter before inserting, so the first row of a key in the window is its oldest unleased
-    unfinished row; the lease statement re-checks that nothing older is still unfinished.
+    Returns ``(head ids, [(id, (topic, key)), ...])``. Per key, sequence order is commit order and ids rise with
+    it (a writer takes the key's counter before inserting), and an event never becomes unfinished again once
+    published; so the first row of a key in the window is its oldest unfinished event. A key whose first row is
+    leased, waiting for a retry or dead is not proposed at all. The lease statement re-checks each head under
+    its row lock, which is what makes a stale proposal harmless.
     """
     heads: list[int] = []
     picked: list[tuple[int, Scope]] = []
     open_keys: set[tuple[str, str]] = set()
     closed_keys: set[tuple[str, str]] = set()
-    for row_id, topic, key, status, next_attempt_at in rows:
+    for row_id, topic, key, status, next_attempt_at, lease_until in rows:
         if len(picked) >= limit:
             break
+        ready = status != "dead" and next_attempt_at <= now and (lease_until is None or lease_until < now)
         if key is None:
-            if next_attempt_at <= now:
+            if ready:
                 heads.append(row_id)
                 picked.append((row_id, None))
             continue
@@ -163,19 +161,23 @@ def propose(rows: Sequence[Any], *, now: float, limit: int) -> tuple[list[int], 
         if scope in closed_keys:
             continue
         if scope in open_keys:
-            if status == "pending":
+            if ready and status == "pending":
                 picked.append((row_id, scope))
             else:
                 open_keys.discard(scope)
                 closed_keys.add(scope)
-            continue
-        if next_attempt_at <= now:
+        elif ready:
             open_keys.add(scope)
             heads.append(row_id)
             picked.append((row_id, scope))
         else:
-            closed_keys.add(scope)  # waiting for its retry: the whole key waits
+            closed_keys.add(scope)  # its oldest event is in flight, waiting for a retry, or dead
     return heads, picked
+
+
+# Per transaction: an outbox table churns faster than autovacuum analyses it, and a planner working from stale
+# statistics picks bitmap scans over every dead index entry. Index scans stay cheap and mark dead entries.
+_PG_PLANNER = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
 
 
 def claim_batch(
@@ -183,7 +185,9 @@ def claim_batch(
 ) -> list[ClaimedEvent]:
     """Lease up to ``limit`` events (key heads and their followers) to ``token``; return them in send order."""
     with engine.begin() as conn:
-        rows = conn.execute(_window_statement(), {"now": now, "window": window or 2 * limit}).all()
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(_PG_PLANNER)
+        rows = conn.execute(_window_statement(), {"window": window or 4 * limit}).all()
         heads, picked = propose(rows, now=now, limit=limit)
         if not heads:
             return []

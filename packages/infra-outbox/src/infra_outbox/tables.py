@@ -63,9 +63,9 @@ def _status_in(values: tuple[str, ...]) -> str:
 _QUEUE_STORAGE = {
     "fillfactor": 80,
     "autovacuum_vacuum_scale_factor": 0,
-    "autovacuum_vacuum_threshold": 5000,
+    "autovacuum_vacuum_threshold": 1000,
     "autovacuum_analyze_scale_factor": 0,
-    "autovacuum_analyze_threshold": 5000,
+    "autovacuum_analyze_threshold": 1000,
 }
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
@@ -94,16 +94,8 @@ events = Table(
     Column("published_at", Double, nullable=True),
     Column("last_error", Text, nullable=True),
     Index(
-        "ix_infra_outbox_due",
+        "ix_infra_outbox_unfinished",
         "id",
-        postgresql_where=text(_status_in(DUE)),
-        sqlite_where=text(_status_in(DUE)),
-    ),
-    Index(
-        "ix_infra_outbox_key",
-        "topic",
-        "key",
-        "seq",
         postgresql_where=text(_status_in(UNFINISHED)),
         sqlite_where=text(_status_in(UNFINISHED)),
     ),

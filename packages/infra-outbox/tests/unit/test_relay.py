@@ -175,12 +175,30 @@ class TestLeases:
         from infra_outbox.lease import _lease_statement
 
         write(engine, clock, ("a", 1), ("a", 2))
-        with engine.begin() as conn:  # a stale proposal that names a.2 as a head is refused
+        assert len(claim_batch(engine, token="one", now=clock.now, lease_seconds=60, limit=10)) == 2
+        with engine.begin() as conn:  # a stale proposal (made before relay one leased the key) is refused
             rows = conn.execute(
                 _lease_statement("sqlite"),
-                {"now": clock.now, "until": clock.now + 60, "token": "x", "heads": [2], "ids": [2]},
+                {"now": clock.now, "until": clock.now + 60, "token": "two", "heads": [1], "ids": [1, 2]},
             ).all()
         assert rows == []
+
+    def test_dead_head_parks_its_key_in_the_proposal(self) -> None:
+        from infra_outbox.lease import propose
+
+        rows = [
+            (1, "t", "a", "dead", 0.0, None),
+            (2, "t", "a", "pending", 0.0, None),
+            (3, "t", "b", "pending", 0.0, 99.0),  # leased until 99
+            (4, "t", "b", "pending", 0.0, None),
+            (5, "t", "c", "failed", 50.0, None),  # retry at 50
+            (6, "t", "d", "failed", 1.0, None),
+            (7, "t", "d", "pending", 0.0, None),
+            (8, "t", None, "pending", 0.0, None),
+        ]
+        heads, picked = propose(rows, now=10.0, limit=10)
+        assert heads == [6, 8]
+        assert [i for i, _ in picked] == [6, 7, 8]
 
     def test_broken_tails(self) -> None:
         from infra_outbox.lease import broken_tails
