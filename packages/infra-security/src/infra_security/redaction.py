@@ -69,11 +69,15 @@ class Redactor:
     def redact(self, value: Any) -> Any:
         """A copy of ``value`` with every sensitive field's value hashed (dicts and lists walked)."""
         if isinstance(value, dict):
-            fields = self.fields
-            return {
-                k: (self.hash_value(v) if isinstance(k, str) and k.lower() in fields else self.redact(v))
-                for k, v in value.items()
-            }
+            fields, out = self.fields, {}
+            for k, v in value.items():
+                if isinstance(k, str) and k.lower() in fields:
+                    out[k] = self.hash_value(v)
+                elif isinstance(v, dict | list | tuple):
+                    out[k] = self.redact(v)
+                else:
+                    out[k] = v
+            return out
         if isinstance(value, list | tuple):
-            return [self.redact(v) for v in value]
+            return [self.redact(v) if isinstance(v, dict | list | tuple) else v for v in value]
         return value
