@@ -132,7 +132,12 @@ class AuditLogger:
             kwargs["clock"] = clock
         self._checkpointer = Checkpointer(self.keys.signing_key, checkpoint_sink, self._kid, **kwargs)
         self._kid_bytes = self._kid.encode("ascii")
-        self._head, last_checkpoint = self._resume()
+        try:
+            self._head, last_checkpoint = self._resume()
+        except BaseException:
+            for sink in self._owned:  # do not leak the files this constructor opened
+                sink.close()
+            raise
         self._head_hex = self._head.mac.hex().encode()
         self._checkpointer.resume(last_checkpoint)
         self._closed = False
