@@ -70,6 +70,7 @@ class TestCredentials:
             'URL = "postgresql://user:pw@host/db"',
             'PASSWORD = "hunter2-is-long"  # pragma: allowlist secret',
             'CREDENTIAL_ACCESS = "credential_access"',
+            'B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"',
         ],
     )
     def test_left_alone(self, tmp_path, line):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 import re
 from collections import Counter
@@ -92,7 +93,18 @@ def _random_blob(value: str) -> bool:
         and any(c.isupper() for c in value)
         and any(c.islower() for c in value)
         and shannon_entropy(value) >= 4.3
+        and not _has_run(value, 5)
     )
+
+
+def _has_run(value: str, length: int) -> bool:
+    """True when ``value`` holds ``length`` consecutive ascending characters (an alphabet such as ``ABCDE``)."""
+    run = 1
+    for before, after in itertools.pairwise(value):
+        run = run + 1 if ord(after) == ord(before) + 1 else 1
+        if run >= length:
+            return True
+    return False
 
 
 def _scan_python(tree: ast.Module, lines: list[str]) -> list[tuple[int, str]]:
