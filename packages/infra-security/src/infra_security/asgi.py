@@ -14,6 +14,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from infra_security.errors import RateLimitKeyError, RateLimitPolicyError
 from infra_security.ratelimit import RateLimiter
 
 __all__ = ["RateLimitMiddleware", "client_from_scope", "endpoint_from_scope"]
@@ -37,6 +38,13 @@ def client_from_scope(scope: Scope) -> str:
 def endpoint_from_scope(scope: Scope) -> str:
     """The request path (``scope["path"]``)."""
     return str(scope.get("path") or "/")
+
+
+async def _error(send: Send, status: int, payload: dict[str, str]) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RateLimitMiddleware:
@@ -68,11 +76,20 @@ class RateLimitMiddleware:
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
-        decision = await self.limiter.ahit(
-            client=self._client_key(scope),
-            endpoint=self._endpoint_key(scope),
-            weight=1 if self._weight is None else self._weight(scope),
-        )
+        try:
+            decision = await self.limiter.ahit(
+                client=self._client_key(scope),
+                endpoint=self._endpoint_key(scope),
+                weight=1 if self._weight is None else self._weight(scope),
+            )
+        except RateLimitKeyError as exc:
+            # A client key the limiter refuses (empty, or longer than max_key_length): the request is malformed.
+            await _error(send, 400, {"error": "bad_rate_limit_key", "message": exc.message})
+            return
+        except RateLimitPolicyError as exc:
+            # A weight above the policy's capacity can never be admitted: reject it, with no Retry-After.
+            await _error(send, 429, {"error": "weight_exceeds_capacity", "message": exc.message})
+            return
         extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in decision.headers().items()]
         if not self._headers:
             extra = [h for h in extra if h[0] == b"retry-after"]

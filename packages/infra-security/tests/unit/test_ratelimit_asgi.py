@@ -64,6 +64,19 @@ class TestMiddleware:
         app = RateLimitMiddleware(hello, RateLimiter(default=policy))
         assert [call(app)[0]["status"] for _ in range(3)] == [200, 200, 200]
 
+    def test_oversized_client_key_is_a_400(self) -> None:
+        app = RateLimitMiddleware(hello, RateLimiter(default=RateLimitPolicy(name="api", limit=5, period_seconds=60)))
+        response = call(app, client="x" * 1000)
+        assert response[0]["status"] == 400
+        assert json.loads(response[1]["body"])["error"] == "bad_rate_limit_key"
+
+    def test_weight_above_capacity_is_a_429_without_retry_after(self) -> None:
+        limiter = RateLimiter(default=RateLimitPolicy(name="api", limit=5, period_seconds=60))
+        app = RateLimitMiddleware(hello, limiter, weight=lambda scope: 10)
+        response = call(app)
+        assert response[0]["status"] == 429
+        assert b"retry-after" not in dict(response[0]["headers"])
+
     def test_non_http_scope_passes_through(self) -> None:
         seen: list[str] = []
 
