@@ -100,6 +100,12 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
             start_http_server(metrics_port, addr="127.0.0.1")
         worker = Relay(open_db(db), kafka, settings=settings, metrics=metrics)
         worker.check_broker(timeout=broker_timeout)
+        for name, count in worker.missing_topics(timeout=broker_timeout).items():
+            typer.echo(
+                f"warning: {count} pending event(s) for topic {name!r}, which does not exist on the broker: "
+                f"create it (they are retried, then go DEAD after {max_attempts} attempts)",
+                err=True,
+            )
         if once:
             report = worker.drain()
             worker.housekeeping(force=True)

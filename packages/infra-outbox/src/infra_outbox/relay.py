@@ -178,6 +178,24 @@ class Relay:
                 code="outbox.broker_unreachable",
             ) from exc
 
+    def missing_topics(self, timeout: float = 10.0) -> dict[str, int]:
+        """Topics that unfinished events name but the broker does not have, with how many events each."""
+        from sqlalchemy import func, select
+
+        from infra_outbox.tables import DUE, events
+
+        with self.engine.connect() as conn:
+            wanted = {
+                topic: int(count)
+                for topic, count in conn.execute(
+                    select(events.c.topic, func.count()).where(events.c.status.in_(DUE)).group_by(events.c.topic)
+                )
+            }
+        if not wanted:
+            return {}
+        known = set(self.producer.list_topics(timeout=timeout).topics)  # type: ignore[attr-defined]
+        return {topic: count for topic, count in sorted(wanted.items()) if topic not in known}
+
     # -- one round ---------------------------------------------------------------------------------------
 
     def run_once(self) -> BatchReport:

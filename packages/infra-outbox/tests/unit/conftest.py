@@ -56,6 +56,7 @@ class FakeProducer:
     sent: list[dict[str, Any]] = field(default_factory=list)
     delivered: list[dict[str, Any]] = field(default_factory=list)
     _pending: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    known_topics: tuple[str, ...] = ("t",)
 
     def produce(self, topic: str, value: bytes | None = None, key: str | None = None, **kwargs: Any) -> None:
         message = {"topic": topic, "key": key, "value": value, "headers": dict(kwargs.get("headers") or [])}
@@ -77,6 +78,11 @@ class FakeProducer:
 
     def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
         self._pending.clear()
+
+    def list_topics(self, topic: str | None = None, timeout: float = 0) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(topics=dict.fromkeys(self.known_topics))
 
     def values(self, key: str | None = None) -> list[bytes]:
         return [m["value"] for m in self.delivered if key is None or m["key"] == key]

@@ -257,6 +257,13 @@ class TestLeases:
             Relay(engine, {"bootstrap_servers": "h:9", "message_timeout_ms": 60_000}, producer=producer)
 
 
+class TestUnknownTopic:
+    def test_missing_topics_are_named(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        write(engine, clock, ("a", 1), ("b", 2))
+        write(engine, clock, ("a", 1), topic="nope")
+        assert make_relay(engine, producer, clock).missing_topics() == {"nope": 1}
+
+
 class TestStats:
     def test_stats_and_cleanup(self, engine: Engine, clock: Clock) -> None:
         producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if k == "x" else None)
