@@ -84,7 +84,10 @@ def string_constants(tree: ast.AST) -> Iterator[ast.Constant]:
 
 
 def docstrings(tree: ast.AST) -> set[int]:
-    """``id()`` of every docstring constant of the module, its classes and functions."""
+    """``id()`` of every docstring constant of the module, its classes and functions (computed once per tree)."""
+    cached: set[int] | None = getattr(tree, "_readiness_docstrings", None)
+    if cached is not None:
+        return cached
     found: set[int] = set()
     for node in walk(tree):
         if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
@@ -95,6 +98,7 @@ def docstrings(tree: ast.AST) -> set[int]:
                 and isinstance(first.value.value, str)
             ):
                 found.add(id(first.value))
+    tree._readiness_docstrings = found  # type: ignore[attr-defined]
     return found
 
 

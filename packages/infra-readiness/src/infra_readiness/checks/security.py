@@ -29,6 +29,7 @@ _TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a Vault token", re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}\b")),
     ("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
 )
+_ANY_TOKEN = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in _TOKEN_PATTERNS))
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:([^/\s@'\"]+)@[^\s'\"]+", re.IGNORECASE)
 _SECRET_NAME = re.compile(
     r"(?i)(pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)"
@@ -162,17 +163,21 @@ def _allowed(lines: list[str], line: int) -> bool:
 
 
 def _scan_text(text: str, *, tokens_only: bool, config: bool) -> list[tuple[int, str]]:
+    # One pass over the whole text first: most files hold nothing, and then no line is looked at.
+    tokens = _ANY_TOKEN.search(text) is not None
+    urls = not tokens_only and _URL_PASSWORD.search(text) is not None
+    if not tokens and not urls and (tokens_only or not config):
+        return []
     hits: list[tuple[int, str]] = []
     lines = text.splitlines()
     for number, line in enumerate(lines, start=1):
         if _ALLOW in line:
             continue
-        for label, pattern in _TOKEN_PATTERNS:
-            if pattern.search(line):
-                hits.append((number, f"contains {label}"))
+        if tokens:
+            hits += [(number, f"contains {label}") for label, pattern in _TOKEN_PATTERNS if pattern.search(line)]
         if tokens_only:
             continue
-        match = _URL_PASSWORD.search(line)
+        match = _URL_PASSWORD.search(line) if urls else None
         if match and _real_password(match.group(1)):
             hits.append((number, "a URL with a password in it"))
         if config:
