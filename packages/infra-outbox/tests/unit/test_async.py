@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+
+pytest.importorskip("aiosqlite", reason="the async tests run on aiosqlite (a dev dependency)")
+pytest.importorskip("greenlet", reason="SQLAlchemy's asyncio support needs greenlet")
+
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from infra_outbox import NoTransactionError, TransactionalOutbox

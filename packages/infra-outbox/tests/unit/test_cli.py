@@ -83,6 +83,8 @@ class TestBadInput:
         ],
     )
     def test_wrong_db_url(self, db: str, message: str) -> None:
+        if db.startswith("postgresql"):
+            pytest.importorskip("psycopg", reason="needs the postgres extra")
         code, _, err = invoke("stats", "--db", db)
         assert code == 2
         assert message in err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
+import pytest
 
 from infra_outbox import Outbox, Relay, RelayMetrics, RelaySettings
 
@@ -11,6 +11,8 @@ from .conftest import Clock, FakeError, FakeProducer
 
 class TestMetrics:
     def test_outcomes_latency_backlog(self, engine, clock: Clock) -> None:
+        prometheus = pytest.importorskip("prometheus_client", reason="needs the metrics extra")
+        CollectorRegistry, generate_latest = prometheus.CollectorRegistry, prometheus.generate_latest  # noqa: N806
         registry = CollectorRegistry()
         metrics = RelayMetrics(registry)
         producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if k == "bad" else None)
