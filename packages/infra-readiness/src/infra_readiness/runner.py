@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from infra_models.readiness import CheckResult, CheckStatus, ReadinessReport, Waiver
 from infra_readiness.__about__ import __version__
@@ -58,10 +58,10 @@ def run_check(item: Check, node: NodeContext, earlier: dict[str, CheckResult]) -
     )
 
 
-def _apply_waiver(result: CheckResult, waiver: Waiver | None, today: datetime) -> tuple[CheckResult, str | None]:
+def _apply_waiver(result: CheckResult, waiver: Waiver | None, day: date) -> tuple[CheckResult, str | None]:
+    """WAIVED for a FAIL under a valid waiver; an expired waiver leaves the FAIL (and says so)."""
     if waiver is None:
         return result, None
-    day = today.date()
     if result.status is CheckStatus.PASS or result.status is CheckStatus.SKIP:
         return result, f"waiver of {result.check_id} is not needed ({result.status.value}): remove it"
     if result.status is CheckStatus.ERROR:
@@ -81,13 +81,13 @@ def _apply_waiver(result: CheckResult, waiver: Waiver | None, today: datetime) -
 def check_one(node: NodeContext, checks: Sequence[Check], *, now: datetime) -> ReadinessReport:
     """Run ``checks`` (prerequisites first) on ``node`` and rate it."""
     config = node.config
-    today = datetime.combine(node.options.today, datetime.min.time(), tzinfo=UTC)
+    day = node.options.today
     results: dict[str, CheckResult] = {}
     notes: list[str] = []
     by_id = {c.id: c for c in checks}
     for item in checks:
         result = run_check(item, node, results)
-        result, note = _apply_waiver(result, config.waiver_for(item.id), today)
+        result, note = _apply_waiver(result, config.waiver_for(item.id), day)
         results[item.id] = result
         if note:
             notes.append(note)
@@ -95,7 +95,6 @@ def check_one(node: NodeContext, checks: Sequence[Check], *, now: datetime) -> R
         if waiver.check_id not in by_id:
             notes.append(f"waiver names {waiver.check_id}, which is not an installed check: fix the id or remove it")
     ordered = sorted(results.values(), key=lambda r: (r.gates, r.check_id))
-    day = node.options.today
     not_yet = frozenset(c.id for c in checks if not c.enforced(day))
     if not_yet:  # say in the result itself from when it gates
         for check_id in not_yet:
