@@ -111,6 +111,38 @@ def own_openbao(tmp_path: Path) -> Iterator[OwnServer]:
 
 
 @pytest.fixture
+def own_openbao_tls(tmp_path: Path) -> Iterator[OwnServer]:
+    """An OpenBao dev server of this test only, serving HTTPS with its own CA (``<tmp>/tls/vault-ca.pem``)."""
+    binary = _launcher()._bao_binary()
+    if binary is None:
+        _missing("the OpenBao binary")
+    port, token = _free_port(), f"own-{uuid.uuid4().hex}"
+    certs = tmp_path / "tls"
+    certs.mkdir()
+    url = f"https://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        import ssl
+
+        if not (certs / "vault-ca.pem").is_file():
+            return False
+        try:
+            ctx = ssl.create_default_context(cafile=str(certs / "vault-ca.pem"))
+            with urllib.request.urlopen(f"{url}/v1/sys/health", timeout=1, context=ctx) as reply:
+                return bool(reply.status == 200)
+        except (OSError, ssl.SSLError):
+            return False
+
+    cmd = [str(binary), "server", "-dev", "-dev-tls", f"-dev-tls-cert-dir={certs}"]
+    cmd += [f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={token}", "-dev-no-store-token"]
+    server = _start(cmd, ready, tmp_path / "openbao.log", url, port, token)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[OwnServer]:
     """A redis-server of this test only (never the shared one), on a free port."""
     binary = shutil.which("redis-server")

@@ -289,5 +289,11 @@ def _make_client(url: str, *, namespace: str | None, tls: TlsConfig | None, time
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     kwargs: dict[str, Any] = hvac_tls_kwargs(tls) if tls is not None else {}
+    # hvac takes verify/cert from a session it is given and ignores its own arguments then (hvac#991 fix):
+    # set them on the session, or a private CA would silently be replaced by the system roots.
+    if "verify" in kwargs:
+        session.verify = kwargs["verify"]
+    if "cert" in kwargs:
+        session.cert = kwargs["cert"]
     hvac: Any = importlib.import_module("hvac")
     return hvac.Client(url=url, namespace=namespace, timeout=timeout, session=session, **kwargs)

@@ -8,19 +8,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import hvac
 import pytest
 
+from infra_models.security import TlsConfig
 from infra_security.credentials import CredentialManager
 from infra_security.errors import (
     CredentialBackendError,
     CredentialConfigError,
     CredentialNotFoundError,
     CredentialStaleError,
+    TlsPolicyError,
 )
 from infra_security.providers import Secret
+from infra_security.tls_check import check_endpoint
+from infra_security.tls_settings import hvac_tls_kwargs
 from infra_security.vault_auth import AppRoleAuth
 
 pytestmark = pytest.mark.integration
@@ -288,3 +293,25 @@ class TestVaultDown:
         with pytest.raises(CredentialStaleError, match="stale_if_error=30s"):
             manager.get_credential_sync("api_key", "svc")
         manager.close()
+
+
+class TestVaultOverTls:
+    def test_reads_with_the_servers_ca_and_refuses_without(self, own_openbao_tls: Any, tmp_path: Path) -> None:
+        ca = str(tmp_path / "tls" / "vault-ca.pem")
+        root = hvac.Client(url=own_openbao_tls.url, token=own_openbao_tls.token, verify=ca)
+        root.secrets.kv.v2.create_or_update_secret(path="svc", secret={"api_key": "over-tls"})
+        manager = CredentialManager(
+            vault_url=own_openbao_tls.url, token=own_openbao_tls.token, tls=TlsConfig(ca_file=ca), retries=0
+        )
+        assert manager.get_credential_sync("api_key", "svc") == "over-tls"
+        unverified = CredentialManager(vault_url=own_openbao_tls.url, token=own_openbao_tls.token, retries=0)
+        with pytest.raises(CredentialBackendError, match="cannot reach Vault"):
+            unverified.get_credential_sync("api_key", "svc")
+        with pytest.raises(TlsPolicyError, match="production"):
+            hvac_tls_kwargs(TlsConfig(verify=False, check_hostname=False), environment="production")
+
+    def test_tls_check_against_the_server(self, own_openbao_tls: Any, tmp_path: Path) -> None:
+        ca = str(tmp_path / "tls" / "vault-ca.pem")
+        report = check_endpoint("127.0.0.1", own_openbao_tls.port, ca_file=ca)
+        assert report.handshake_ok and report.protocol in ("TLSv1.2", "TLSv1.3")
+        assert report.certificate is not None and "IP:127.0.0.1" in report.certificate.certificates[0].sans
