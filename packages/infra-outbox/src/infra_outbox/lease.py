@@ -187,7 +187,7 @@ def claim_batch(
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql(_PG_PLANNER)
-        rows = conn.execute(_window_statement(), {"window": window or 4 * limit}).all()
+        rows = conn.execute(_window_statement(), {"window": window or 3 * limit}).all()
         heads, picked = propose(rows, now=now, limit=limit)
         if not heads:
             return []
@@ -198,7 +198,7 @@ def claim_batch(
             "heads": heads,
             "ids": [row_id for row_id, _ in picked],
         }
-        claimed = [ClaimedEvent(*row) for row in conn.execute(_lease_statement(engine.dialect.name), params)]
+        claimed = [ClaimedEvent(*row) for row in conn.execute(_lease_statement(engine.dialect.name), params).all()]
         broken = broken_tails({e.id for e in claimed}, picked)
         if broken:  # a proposed row changed under us: what follows it in its key must not be sent
             conn.execute(_statements(engine.dialect.name)["unclaim"], {"ids": sorted(broken), "token": token})
