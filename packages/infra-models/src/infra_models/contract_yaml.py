@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -14,6 +15,8 @@ from infra_models.node import NodeContract
 __all__ = ["load_contract", "parse_contract"]
 
 _MAX_BYTES = 1_000_000
+# libyaml's parser when PyYAML was built with it (the wheels are), else the pure-Python one.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_contract(path: str | Path) -> NodeContract:
@@ -40,8 +43,9 @@ def load_contract(path: str | Path) -> NodeContract:
 def parse_contract(text: str, *, filename: str = "<contract>") -> NodeContract:
     """Validate contract YAML text; ``filename`` is used in messages."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root, data = _compose_and_construct(text)
+    except RecursionError as exc:
+        raise ContractError(f"{filename}: YAML is nested too deeply to be a contract", code="contract.yaml") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -74,6 +78,17 @@ def parse_contract(text: str, *, filename: str = "<contract>") -> NodeContract:
         if len(problems) > 1:
             summary += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
         raise ContractError(summary, details={"file": filename, "problems": problems}) from exc
+
+
+def _compose_and_construct(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for line numbers) and the plain data built from it (safe tags only)."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    return root, data
 
 
 def _line_of(root: yaml.Node, loc: Sequence[int | str]) -> int:

@@ -162,3 +162,24 @@ class TestOrchestratorSteps:
             NodeContract.model_validate(self._contract("ORCHESTRATOR", [{"name": "reserve"}, {"name": "reserve"}]))
         with pytest.raises(ValidationError, match="snake_case"):
             NodeContract.model_validate(self._contract("ORCHESTRATOR", [{"name": "Reserve"}]))
+
+
+class TestHostileYaml:
+    def test_deep_nesting_is_a_clear_error(self) -> None:
+        with pytest.raises(ContractError, match="maximum nesting depth"):
+            parse_contract("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+
+    def test_deep_nesting_with_the_pure_python_parser(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import yaml
+
+        from infra_models import contract_yaml
+
+        monkeypatch.setattr(contract_yaml, "_Loader", yaml.SafeLoader)
+        with pytest.raises(ContractError, match="nested too deeply"):
+            parse_contract("a: " + "[" * 100_000 + "]" * 100_000 + "\n")
+
+    def test_billion_laughs_alias_bomb_is_bounded(self) -> None:
+        bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+        bomb += "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nname: *c\n"
+        with pytest.raises(ContractError, match="field `"):
+            parse_contract(bomb)
