@@ -152,8 +152,9 @@ def build_client_context(
             ctx.load_default_certs(ssl.Purpose.SERVER_AUTH)
         ctx.verify_flags |= ssl.VERIFY_X509_STRICT
     else:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        # Only reached when the caller set verify=false and the environment's policy allows it (logged above).
+        ctx.check_hostname = False  # readiness: allow-insecure-tls
+        ctx.verify_mode = ssl.CERT_NONE  # readiness: allow-insecure-tls
     _common(ctx, config, profile, server=False)
     _load_chain(ctx, config)
     return ctx
