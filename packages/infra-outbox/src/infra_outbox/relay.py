@@ -110,7 +110,8 @@ class Relay:
     """Publishes committed outbox events to Kafka, at least once and in order per key.
 
     Several relays may run against one database; each key is in one relay's hands at a time.
-    ``db`` is a URL or an Engine; ``kafka`` a bootstrap string, a :class:`KafkaProducerConfig` or its fields.
+    ``db`` is a URL or an Engine (on SQLite, make it with :func:`infra_outbox.db.make_engine`, which makes
+    transactions ``BEGIN IMMEDIATE`` so several relays queue for the claim); ``kafka`` a bootstrap string, a :class:`KafkaProducerConfig` or its fields.
     ``producer`` and ``clock`` are injectable for tests.
     """
 
@@ -137,6 +138,7 @@ class Relay:
                 f"({self.settings.lease_seconds:.0f} s), or a lease could expire with records still in flight",
                 code="outbox.config",
             )
+        self._owns_engine = isinstance(db, str)
         self.engine = connect(db) if isinstance(db, str) else db
         if check_schema:
             _check_schema(self.engine)
@@ -450,7 +452,8 @@ class Relay:
         return deleted
 
     def close(self) -> None:
-        """Flush the producer and release database connections."""
+        """Flush the producer, and release the database connections of an engine the relay created."""
         if self._producer is not None:
             self._producer.flush(5.0)
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
