@@ -67,6 +67,34 @@ class TestPublish:
         assert relay.run_once().claimed == 3
         assert relay.drain().published == 4
 
+    def test_drain_goes_on_when_the_batch_in_flight_holds_every_key(
+        self, engine: Engine, producer: FakeProducer, clock: Clock
+    ) -> None:
+        write(engine, clock, *[(f"k{i % 3}", i) for i in range(15)])
+        report = make_relay(engine, producer, clock, batch_size=3).drain()
+        assert report.published == 15
+        for key in ("k0", "k1", "k2"):
+            assert [int(m["headers"]["event_seq"]) for m in producer.delivered if m["key"] == key] == [1, 2, 3, 4, 5]
+
+    def test_run_serves_until_stopped(self, engine: Engine, producer: FakeProducer) -> None:
+        import threading
+        import time
+
+        relay = Relay(engine, "127.0.0.1:9", settings=RelaySettings(max_interval=0.05), producer=producer)
+        thread = threading.Thread(target=relay.run)
+        thread.start()
+        try:
+            with engine.begin() as conn:
+                Outbox().enqueue(conn, topic="t", key="k", event_type="e", payload=1)
+            deadline = time.monotonic() + 5
+            while not producer.delivered and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            relay.stop()
+            thread.join(5)
+        assert not thread.is_alive()
+        assert producer.values("k") == [b"1"]
+
     def test_retention_zero_deletes_on_publish(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
         write(engine, clock, ("a", 1))
         make_relay(engine, producer, clock, retention_seconds=0).drain()
