@@ -111,7 +111,8 @@ class Relay:
 
     Several relays may run against one database; each key is in one relay's hands at a time.
     ``db`` is a URL or an Engine (on SQLite, make it with :func:`infra_outbox.db.make_engine`, which makes
-    transactions ``BEGIN IMMEDIATE`` so several relays queue for the claim); ``kafka`` a bootstrap string, a :class:`KafkaProducerConfig` or its fields.
+    transactions ``BEGIN IMMEDIATE`` so several relays queue for the claim); ``kafka`` a bootstrap string,
+    a :class:`KafkaProducerConfig` or its fields.
     ``producer`` and ``clock`` are injectable for tests.
     """
 
