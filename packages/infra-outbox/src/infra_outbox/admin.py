@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, literal_column, select, update
 
 from infra_models.outbox import OutboxEvent, OutboxStatus
 from infra_outbox.errors import EventNotFoundError
-from infra_outbox.tables import DONE, DUE, events
+from infra_outbox.tables import DONE, DUE, UNFINISHED, events
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -37,25 +37,53 @@ class OutboxStats:
         return asdict(self)
 
 
-def outbox_stats(engine: Engine, *, now: float | None = None) -> OutboxStats:
-    """Count events by status, with the age of the oldest unpublished event and the last minute's output."""
+def _literal_in(column: Any, values: tuple[str, ...]) -> Any:
+    # Literals, so PostgreSQL can use the partial indexes (no full scan of retained published rows).
+    return column.in_([literal_column(f"'{v}'") for v in values])
+
+
+def outbox_stats(engine: Engine, *, now: float | None = None, done: bool = True) -> OutboxStats:
+    """Count events by status, with the age of the oldest unpublished event and the last minute's output.
+
+    The backlog counts go through a partial index; ``done=False`` skips counting the retained published and
+    skipped rows (which grows with the retention), as the relay's metrics refresh does.
+    """
     now = time.time() if now is None else now
     leased = and_(events.c.lease_until.is_not(None), events.c.lease_until >= now)
     with engine.connect() as conn:
         counts = {
             status: int(n)
-            for status, n in conn.execute(select(events.c.status, func.count()).group_by(events.c.status))
+            for status, n in conn.execute(
+                select(events.c.status, func.count())
+                .where(_literal_in(events.c.status, UNFINISHED))
+                .group_by(events.c.status)
+            )
         }
+        if done:
+            counts.update(
+                {
+                    status: int(n)
+                    for status, n in conn.execute(
+                        select(events.c.status, func.count())
+                        .where(_literal_in(events.c.status, DONE), events.c.published_at.is_not(None))
+                        .group_by(events.c.status)
+                    )
+                }
+            )
         in_flight = conn.execute(
-            select(func.count()).select_from(events).where(events.c.status.in_(DUE), leased)
+            select(func.count()).select_from(events).where(_literal_in(events.c.status, DUE), leased)
         ).scalar_one()
         oldest = conn.execute(
-            select(events.c.created_at).where(events.c.status.in_(DUE)).order_by(events.c.id).limit(1)
+            select(events.c.created_at).where(_literal_in(events.c.status, DUE)).order_by(events.c.id).limit(1)
         ).scalar()
         last_minute = conn.execute(
             select(func.count())
             .select_from(events)
-            .where(events.c.status == "published", events.c.published_at >= now - 60.0)
+            .where(
+                _literal_in(events.c.status, DONE),
+                events.c.status == literal_column("'published'"),
+                events.c.published_at >= now - 60.0,
+            )
         ).scalar_one()
     return OutboxStats(
         pending=counts.get("pending", 0),

@@ -449,7 +449,7 @@ class Relay:
                 now=now,
             )
         if self.metrics is not None:
-            self.metrics.observe_stats(outbox_stats(self.engine, now=now))
+            self.metrics.observe_stats(outbox_stats(self.engine, now=now, done=False))
         return deleted
 
     def close(self) -> None:
