@@ -162,6 +162,7 @@ class Writer(threading.Thread):
         pause: float = 0.002,
         seed: int = 0,
         tolerate_errors: bool = False,
+        hold: float = 0.0,
     ) -> None:
         super().__init__(daemon=True)
         self.url = url
@@ -171,6 +172,7 @@ class Writer(threading.Thread):
         self.pause = pause
         self.rng = random.Random(seed)
         self.tolerate_errors = tolerate_errors
+        self.hold = hold
         self.stop_event = threading.Event()
         self.errors = 0
         self.error: BaseException | None = None
@@ -194,6 +196,8 @@ class Writer(threading.Thread):
                     with engine.connect() as conn:
                         transaction = conn.begin()
                         ids = [str(i) for i in outbox.enqueue_many(conn, batch)]
+                        if self.hold:  # keep the transaction open a little: commits land out of id order
+                            time.sleep(self.rng.uniform(0, self.hold))
                         if rollback:
                             transaction.rollback()
                         else:

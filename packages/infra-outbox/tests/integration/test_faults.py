@@ -101,8 +101,11 @@ class TestRelayCrashes:
         rng = random.Random(7)
         with fresh_database(postgres_url) as url:
             ledger = Ledger()
-            writer = Writer(url, topic, ledger, keys=30, pause=0.0, seed=1)
-            writer.start()
+            # Three writers on the same keys, holding their transactions open for a few ms: commits land in
+            # every order relative to ids, and writers of one key queue on its counter.
+            writers = [Writer(url, topic, ledger, keys=30, pause=0.0, seed=seed, hold=0.005) for seed in (1, 2, 3)]
+            for writer in writers:
+                writer.start()
             relays = [_relay_process(url, kafka_bootstrap) for _ in range(4)]
             kills = 0
             try:
@@ -114,7 +117,8 @@ class TestRelayCrashes:
                     relays[victim].wait(10)
                     kills += 1
                     relays[victim] = _relay_process(url, kafka_bootstrap)
-                writer.finish()
+                for writer in writers:
+                    writer.finish()
                 _wait_drained(url, 60)
             finally:
                 for proc in relays:
