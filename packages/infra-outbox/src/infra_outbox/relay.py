@@ -22,12 +22,13 @@ from infra_outbox.backoff import Backoff
 from infra_outbox.errors import BrokerError, OutboxError
 from infra_outbox.lease import ClaimedEvent, Settlement, claim_batch, settle_batch
 from infra_outbox.outbox import DEFAULT_MAX_RECORD_BYTES
+from infra_outbox.outcome import decide
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from infra_outbox.metrics import RelayMetrics
-    from infra_outbox.send import Delivery, ProducerLike, SentBatch
+    from infra_outbox.send import ProducerLike, SentBatch
     from infra_outbox.wakeup import PollWaiter
 
 __all__ = ["BatchReport", "Relay", "RelaySettings"]
@@ -230,7 +231,7 @@ class Relay:
 
     def _finish(self, flight: _InFlight) -> BatchReport:
         """Wait for the batch's delivery reports, then mark it (fenced on its lease token)."""
-        from infra_outbox.send import await_batch
+        from infra_outbox.send import await_batch, copy_to_dead_letter, isolate
 
         assert flight.sent is not None and flight.producer is not None
         settings = self.settings
@@ -241,40 +242,25 @@ class Relay:
         suspects = [i for i, r in enumerate(results) if r.sent and r.permanent]
         if len(suspects) > 1:
             # The broker rejects a whole partition batch for one bad record: find the guilty one by sending alone.
-            results = self._isolate(batch, results, suspects)
+            results = isolate(
+                flight.producer,
+                batch,
+                results,
+                suspects,
+                clock=self._clock,
+                timeout=timeout,
+                max_record_bytes=settings.max_record_bytes,
+            )
         report.send_seconds += time.perf_counter() - started
         if any(r.fatal for r in results) and self._producer is flight.producer:
             log.error("the Kafka producer hit a fatal error; it will be recreated")
             self._producer = None
-        settlement = Settlement()
-        failed_keys: set[tuple[str, str]] = set()
-        now = self._clock()
-        dead_events: list[tuple[ClaimedEvent, str]] = []
-        for event, result in zip(batch, results, strict=True):
-            scope = (event.topic, event.key) if event.key is not None else None
-            if scope is not None and scope in failed_keys:
-                settlement.released.append(event.id)  # later events of a failed key wait for it
-            elif not result.done:
-                settlement.released.append(event.id)
-                if scope is not None:
-                    failed_keys.add(scope)
-            elif result.error is None:
-                settlement.published.append(event.id)
-                report.latencies.append(result.acked_at - event.created_at)
-            else:
-                if scope is not None:
-                    failed_keys.add(scope)
-                if result.permanent or event.attempts >= settings.backoff.max_attempts:
-                    reason = (
-                        result.error if result.permanent else f"gave up after {event.attempts} attempts: {result.error}"
-                    )
-                    settlement.dead.append((event.id, reason))
-                    dead_events.append((event, reason))
-                else:
-                    delay = settings.backoff.delay(event.attempts, self._rand)
-                    settlement.retry.append((event.id, now + delay, result.error))
+        settlement, dead_events, latencies = decide(
+            batch, results, backoff=settings.backoff, now=self._clock(), rand=self._rand
+        )
+        report.latencies.extend(latencies)
         if dead_events and settings.dead_letter_topic:
-            self._dead_letter(dead_events)
+            copy_to_dead_letter(flight.producer, settings.dead_letter_topic, dead_events)
         report.published = len(settlement.published)
         report.retried = len(settlement.retry)
         report.dead = len(settlement.dead)
@@ -296,30 +282,6 @@ class Relay:
             log.error("%d event(s) went DEAD; their keys are parked: see `infra-outbox dead list`", report.dead)
         return report
 
-    def _isolate(self, batch: list[ClaimedEvent], results: list[Delivery], suspects: list[int]) -> list[Delivery]:
-        """Re-send each suspect alone (in order, stopping a key at its first failure) and keep those verdicts."""
-        from infra_outbox.send import Delivery, send_batch
-
-        timeout = self.kafka.message_timeout_ms / 1000.0 + 5.0
-        failed: set[tuple[str, str]] = set()
-        for index in suspects:
-            event = batch[index]
-            scope = (event.topic, event.key) if event.key is not None else None
-            if scope is not None and scope in failed:
-                results[index] = Delivery()  # not sent: released behind the failed event of its key
-                continue
-            [alone] = send_batch(
-                self.producer,
-                [event],
-                clock=self._clock,
-                timeout=timeout,
-                max_record_bytes=self.settings.max_record_bytes,
-            )
-            results[index] = alone
-            if alone.error is not None and scope is not None:
-                failed.add(scope)
-        return results
-
     def _settle(self, token: str, settlement: Settlement, claimed_at: float) -> int:
         """Mark the batch, retrying while the lease lasts (a database restart must not cause re-sends)."""
         from sqlalchemy.exc import OperationalError
@@ -338,21 +300,6 @@ class Relay:
                 log.warning("marking the batch failed (%s); retrying while the lease lasts", str(exc).splitlines()[0])
                 time.sleep(pause)
                 pause = min(pause * 2, 5.0)
-
-    def _dead_letter(self, dead: list[tuple[ClaimedEvent, str]]) -> None:
-        from infra_outbox.send import record_headers
-
-        topic = self.settings.dead_letter_topic
-        assert topic is not None
-        for event, reason in dead:
-            headers = [*record_headers(event), ("dead_reason", reason[:1000]), ("original_topic", event.topic)]
-            try:
-                self.producer.produce(topic, event.payload, event.key, headers=headers)
-            except Exception as exc:  # the DEAD mark is what matters; the copy is best effort
-                log.error("could not copy dead event %s to %s: %s", event.event_id, topic, exc)
-        remaining = self.producer.flush(10.0)
-        if remaining:
-            log.error("%d dead-letter record(s) to %s were not acknowledged", remaining, topic)
 
     # -- loops -------------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,21 @@ from infra_outbox.backoff import describe_error, is_permanent
 from infra_outbox.headers import AGGREGATE_ID, CONTENT_TYPE, CREATED_AT, EVENT_ID, EVENT_SEQ, EVENT_TYPE
 from infra_outbox.lease import ClaimedEvent
 
-__all__ = ["Delivery", "ProducerLike", "SentBatch", "await_batch", "produce_batch", "record_headers", "send_batch"]
+log = logging.getLogger("infra_outbox.relay")
+
+__all__ = [
+    "Delivery",
+    "ProducerLike",
+    "SentBatch",
+    "await_batch",
+    "copy_to_dead_letter",
+    "isolate",
+    "produce_batch",
+    "record_headers",
+    "send_batch",
+]
+
+log = logging.getLogger("infra_outbox.relay")
 
 
 class ProducerLike(Protocol):
@@ -165,6 +180,47 @@ def send_batch(
     """Produce ``batch`` in order and wait (at most ``timeout`` s) for every delivery report."""
     sent = produce_batch(producer, batch, clock=clock, max_record_bytes=max_record_bytes)
     return await_batch(producer, sent, timeout=timeout)
+
+
+def isolate(
+    producer: ProducerLike,
+    batch: Sequence[ClaimedEvent],
+    results: list[Delivery],
+    suspects: Sequence[int],
+    *,
+    clock: Callable[[], float],
+    timeout: float,
+    max_record_bytes: int,
+) -> list[Delivery]:
+    """Re-send each suspect alone (in order, stopping a key at its first failure) and keep those verdicts.
+
+    The broker rejects a whole partition batch for one bad record; sent alone, only the guilty one fails.
+    """
+    failed: set[tuple[str, str]] = set()
+    for index in suspects:
+        event = batch[index]
+        scope = (event.topic, event.key) if event.key is not None else None
+        if scope is not None and scope in failed:
+            results[index] = Delivery()  # not sent: released behind the failed event of its key
+            continue
+        [alone] = send_batch(producer, [event], clock=clock, timeout=timeout, max_record_bytes=max_record_bytes)
+        results[index] = alone
+        if alone.error is not None and scope is not None:
+            failed.add(scope)
+    return results
+
+
+def copy_to_dead_letter(producer: ProducerLike, topic: str, dead: Sequence[tuple[ClaimedEvent, str]]) -> None:
+    """Best effort: copy dead events to ``topic`` with ``dead_reason`` and ``original_topic`` headers."""
+    for event, reason in dead:
+        headers = [*record_headers(event), ("dead_reason", reason[:1000]), ("original_topic", event.topic)]
+        try:
+            producer.produce(topic, event.payload, event.key, headers=headers)
+        except Exception as exc:  # the DEAD mark is what matters; the copy is best effort
+            log.error("could not copy dead event %s to %s: %s", event.event_id, topic, exc)
+    remaining = producer.flush(10.0)
+    if remaining:
+        log.error("%d dead-letter record(s) to %s were not acknowledged", remaining, topic)
 
 
 def _bind(callback: Callable[[int, Any, Any], None], index: int) -> Callable[[Any, Any], None]:
