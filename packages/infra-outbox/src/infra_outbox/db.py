@@ -113,7 +113,7 @@ def check_schema(engine: Engine) -> None:
         if missing:
             raise SchemaError(
                 f"table {table.name!r} comes from an older schema: it lacks column(s) {', '.join(missing)}; "
-                "add them with a migration (see docs/infra-outbox.md, 'Schema') and restart",
+                "add them with a migration (see docs/infra-outbox.md, 'The tables') and restart",
                 code="outbox.schema_outdated",
                 details={"table": table.name, "missing": missing},
             )
