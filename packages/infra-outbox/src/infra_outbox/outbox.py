@@ -27,6 +27,7 @@ DEFAULT_MAX_RECORD_BYTES = 1_000_000
 NOTIFY_CHANNEL = "infra_outbox"
 
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+_NOTIFIED = "infra_outbox.notified"  # connection-info slot: the transaction that already sent NOTIFY
 _KEY_CHUNK = 500  # distinct keys per sequence upsert (keeps SQLite under its bind-parameter limit)
 
 
@@ -108,9 +109,13 @@ class Outbox:
                     last[scope] -= 1
         conn.execute(events.insert(), rows)
         if self.notify and conn.dialect.name == "postgresql":
-            from sqlalchemy import text
+            # Once per transaction (or savepoint, whose rollback would drop the NOTIFY) is enough.
+            transaction = conn.get_nested_transaction() or conn.get_transaction()
+            if conn.info.get(_NOTIFIED) is not transaction:
+                from sqlalchemy import text
 
-            conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+                conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+                conn.info[_NOTIFIED] = transaction
         return [e.event_id for e in batch]
 
     def _row(self, event: NewEvent, now: float) -> dict[str, Any]:
