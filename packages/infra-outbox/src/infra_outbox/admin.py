@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, literal_column, select, update
+from sqlalchemy import and_, delete, func, literal, literal_column, select, update
 
 from infra_models.outbox import OutboxEvent, OutboxStatus
 from infra_outbox.errors import EventNotFoundError
@@ -163,7 +163,14 @@ def replay_dead(
     stmt = (
         update(events)
         .where(_dead_selection(event_id, topic, key))
-        .values(status="pending", attempts=0, next_attempt_at=now, lease_token=None, lease_until=None)
+        .values(
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            lease_token=None,
+            lease_until=None,
+            last_error=_audit("replayed by an operator", now),
+        )
     )
     return _apply(engine, stmt, event_id=event_id, topic=topic, key=key, verb="replay")
 
@@ -178,8 +185,18 @@ def skip_dead(
 ) -> int:
     """Give up dead events (status ``skipped``) so their keys flow again; return how many."""
     now = time.time() if now is None else now
-    stmt = update(events).where(_dead_selection(event_id, topic, key)).values(status="skipped", published_at=now)
+    stmt = (
+        update(events)
+        .where(_dead_selection(event_id, topic, key))
+        .values(status="skipped", published_at=now, last_error=_audit("skipped by an operator", now))
+    )
     return _apply(engine, stmt, event_id=event_id, topic=topic, key=key, verb="skip")
+
+
+def _audit(action: str, now: float) -> Any:
+    """``last_error`` keeps what the operator did, and when, in front of the error that made the event dead."""
+    stamp = datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="seconds")
+    return literal(f"[{action} at {stamp}] ") + func.coalesce(events.c.last_error, "")
 
 
 def _apply(engine: Engine, stmt: Any, *, event_id: int | None, topic: str | None, key: str | None, verb: str) -> int:

@@ -135,6 +135,19 @@ class TestFailures:
         assert result.exit_code == 0, result.output
         assert '"published": 1' in result.stdout
 
+    def test_cli_relay_once_from_sqlite(self, tmp_path, kafka_bootstrap: str, topic: str) -> None:
+        url = f"sqlite:///{tmp_path / 'app.db'}"
+        assert CliRunner().invoke(app, ["db", "init", "--db", url]).exit_code == 0
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            ids = Outbox().enqueue_many(
+                conn, [NewEvent(topic=topic, key=f"k{i % 2}", event_type="n", payload=i) for i in range(6)]
+            )
+        result = CliRunner().invoke(app, ["relay", "--db", url, "--bootstrap-servers", kafka_bootstrap, "--once"])
+        assert result.exit_code == 0, result.output
+        records = consume(kafka_bootstrap, topic, expect={str(i) for i in ids}, timeout=30, settle=0.5)
+        assert sorted(r.event_id for r in records) == sorted(str(i) for i in ids)
+
 
 class TestWakeUp:
     def test_notify_wakes_an_idle_relay(self, pg_db: str) -> None:

@@ -179,6 +179,10 @@ class TestFailures:
         relay.drain()
         assert producer.values("k") == [b"2"]
         assert statuses(engine) == [("k", "skipped"), ("k", "published"), ("j", "published")]
+        with engine.connect() as conn:
+            audit = conn.execute(select(events.c.last_error).where(events.c.id == dead.id)).scalar_one()
+        assert audit.startswith("[skipped by an operator at ")
+        assert "INVALID_RECORD" in audit
         with pytest.raises(EventNotFoundError, match="no dead event matches key 'k'"):
             skip_dead(engine, key="k")
         with pytest.raises(EventNotFoundError, match="name an event"):
