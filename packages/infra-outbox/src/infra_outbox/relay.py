@@ -150,6 +150,7 @@ class Relay:
         self._rand = rand
         self._stop = threading.Event()
         self._last_cleanup = float("-inf")
+        self._preclaim_skip = 0
         self.relay_id = uuid.uuid4().hex[:12]
 
     # -- Kafka -------------------------------------------------------------------------------------------
@@ -303,23 +304,40 @@ class Relay:
 
     # -- loops -------------------------------------------------------------------------------------------
 
+    def _preclaim_wanted(self) -> bool:
+        """Whether to claim the next batch while one is in flight (skipped for a while after a fruitless try)."""
+        if self._preclaim_skip > 0:
+            self._preclaim_skip -= 1
+            return False
+        return True
+
+    def _note_preclaim(self, found: bool) -> None:
+        # Nothing to claim beside the batch in flight (it holds every ready key): stop trying for a few rounds,
+        # each fruitless try costs a window read.
+        if not found:
+            self._preclaim_skip = 3
+
     def drain(self, *, max_rounds: int | None = None) -> BatchReport:
         """Relay until no event is claimable now (or ``max_rounds``); return the totals.
 
-        Two batches overlap: the next one is claimed and produced while Kafka acknowledges the current one.
+        Two batches overlap when they can: the next one is claimed and produced while Kafka acknowledges the
+        current one.
         """
         total = BatchReport()
         rounds = 1
         current = self._start()
         while current.sent is not None:
             more = max_rounds is None or rounds < max_rounds
-            following = self._start() if more else None
+            following = self._start() if more and self._preclaim_wanted() else None
+            if following is not None:
+                self._note_preclaim(following.sent is not None)
             total.add(self._finish(current))
-            if following is not None and following.sent is None:
-                total.add(following.report)
+            if following is None or following.sent is None:
+                if following is not None:
+                    total.add(following.report)
+                if not more:
+                    return total
                 following = self._start()  # its keys may have been held by the batch just marked
-            if following is None:
-                return total
             rounds += 1
             current = following
         total.add(current.report)
@@ -340,12 +358,16 @@ class Relay:
             while not self._stop.is_set():
                 failure: SQLAlchemyError | None = None
                 following: _InFlight | None = None
-                try:
-                    following = self._start()
-                except SQLAlchemyError as exc:
-                    failure = exc
+                worked = False
+                if current is None or self._preclaim_wanted():
+                    try:
+                        following = self._start()
+                    except SQLAlchemyError as exc:
+                        failure = exc
+                    if current is not None and failure is None:
+                        self._note_preclaim(following is not None and following.sent is not None)
                 if current is not None:
-                    flight, current = current, None
+                    flight, current, worked = current, None, True
                     try:
                         self._finish(flight)
                     except SQLAlchemyError as exc:  # not marked: its lease expires and it is sent again
@@ -363,8 +385,8 @@ class Relay:
                     outage = min(outage * 2, 10.0)
                     continue
                 outage = 0.5
-                if current is not None:
-                    waiter.reset()
+                if current is not None or worked:
+                    waiter.reset()  # more may be claimable now that a batch was marked: go on at once
                 else:
                     waiter.wait()
             if current is not None:
