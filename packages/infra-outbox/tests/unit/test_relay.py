@@ -95,6 +95,24 @@ class TestPublish:
         assert not thread.is_alive()
         assert producer.values("k") == [b"1"]
 
+    def test_run_does_not_pause_between_batches_of_a_backlog(self, engine: Engine, producer: FakeProducer) -> None:
+        import threading
+        import time
+
+        write(engine, Clock(time.time()), *[(f"k{i % 3}", i) for i in range(30)])
+        relay = Relay(engine, "127.0.0.1:9", settings=RelaySettings(batch_size=3, max_interval=30.0), producer=producer)
+        thread = threading.Thread(target=relay.run)
+        started = time.monotonic()
+        thread.start()
+        try:
+            while len(producer.delivered) < 30 and time.monotonic() - started < 10:
+                time.sleep(0.01)
+        finally:
+            relay.stop()
+            thread.join(40)
+        assert len(producer.delivered) == 30
+        assert time.monotonic() - started < 10  # a pause of max_interval between batches would take minutes
+
     def test_retention_zero_deletes_on_publish(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
         write(engine, clock, ("a", 1))
         make_relay(engine, producer, clock, retention_seconds=0).drain()
