@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, literal_column, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, exists, literal_column, or_, select, tuple_, union_all, update
 
 from infra_outbox.tables import DUE, UNFINISHED, events
 
@@ -66,19 +66,37 @@ def _status_in(column: Any, values: tuple[str, ...]) -> ColumnElement[bool]:
     return column.in_([literal_column(f"'{v}'") for v in values])  # type: ignore[no-any-return]
 
 
+_RETURNED = (
+    events.c.id,
+    events.c.event_id,
+    events.c.event_type,
+    events.c.topic,
+    events.c.key,
+    events.c.seq,
+    events.c.aggregate_id,
+    events.c.payload,
+    events.c.content_type,
+    events.c.headers,
+    events.c.attempts,
+    events.c.created_at,
+)
+
+
 @functools.cache
 def _window_statement() -> Select[Any]:
-    """The oldest unfinished rows (pending, failed, dead; leased or not) in id order: a lock-free proposal read."""
+    """The oldest claimable rows (pending or failed, due, not leased) in id order, after a given id.
+
+    A lock-free read that only proposes: the lease statement decides under row locks.
+    """
+    now: Any = bindparam("now")
     return (
-        select(
-            events.c.id,
-            events.c.topic,
-            events.c.key,
-            events.c.status,
-            events.c.next_attempt_at,
-            events.c.lease_until,
+        select(events.c.id, events.c.topic, events.c.key, events.c.seq, events.c.status)
+        .where(
+            _status_in(events.c.status, DUE),
+            events.c.id > bindparam("after"),
+            events.c.next_attempt_at <= now,
+            or_(events.c.lease_until.is_(None), events.c.lease_until < now),
         )
-        .where(_status_in(events.c.status, UNFINISHED))
         .order_by(events.c.id)
         .limit(bindparam("window"))
     )
@@ -92,6 +110,15 @@ def _lease_statement(dialect: str) -> Update:
     """
     now: Any = bindparam("now")
     head = events.alias("head")
+    earlier = events.alias("earlier")
+    blocked = exists(
+        select(literal_column("1")).where(
+            earlier.c.topic == head.c.topic,
+            earlier.c.key == head.c.key,
+            earlier.c.seq < head.c.seq,
+            _status_in(earlier.c.status, UNFINISHED),
+        )
+    )
     heads = (
         select(head.c.id, head.c.topic, head.c.key)
         .where(
@@ -99,6 +126,7 @@ def _lease_statement(dialect: str) -> Update:
             _status_in(head.c.status, DUE),
             head.c.next_attempt_at <= now,
             or_(head.c.lease_until.is_(None), head.c.lease_until < now),
+            ~blocked,  # an older event of the key is in flight, waiting for a retry, or dead
         )
         .with_for_update(skip_locked=True, of=head)
         .cte("heads")
@@ -115,80 +143,153 @@ def _lease_statement(dialect: str) -> Update:
             ),
         )
         .values(lease_token=bindparam("token"), lease_until=bindparam("until"), attempts=events.c.attempts + 1)
-        .returning(
-            events.c.id,
-            events.c.event_id,
-            events.c.event_type,
-            events.c.topic,
-            events.c.key,
-            events.c.seq,
-            events.c.aggregate_id,
-            events.c.payload,
-            events.c.content_type,
-            events.c.headers,
-            events.c.attempts,
-            events.c.created_at,
+        .returning(*_RETURNED)
+    )
+
+
+@functools.cache
+def _scan_statement() -> Update:
+    """The thorough claim: find key heads by scanning claimable rows in id order, lock and lease them with followers.
+
+    Costs a probe per scanned row, so it is the fallback for when every proposed head was refused (keys parked
+    behind a dead event or a retry, with deep backlogs, can fill any window).
+    """
+    now: Any = bindparam("now")
+    head = events.alias("head")
+    earlier = events.alias("earlier")
+    blocked = exists(
+        select(literal_column("1")).where(
+            earlier.c.topic == head.c.topic,
+            earlier.c.key == head.c.key,
+            earlier.c.seq < head.c.seq,
+            _status_in(earlier.c.status, UNFINISHED),
         )
+    )
+    heads = (
+        select(head.c.id, head.c.topic, head.c.key)
+        .where(
+            _status_in(head.c.status, DUE),
+            head.c.next_attempt_at <= now,
+            or_(head.c.lease_until.is_(None), head.c.lease_until < now),
+            ~blocked,
+        )
+        .order_by(head.c.id)
+        .limit(bindparam("n"))
+        .with_for_update(skip_locked=True, of=head)
+        .cte("scan_heads")
+    )
+    follower = events.alias("follower")
+    followers = (
+        select(follower.c.id)
+        .join(heads, and_(follower.c.topic == heads.c.topic, follower.c.key == heads.c.key))
+        .where(
+            follower.c.id != heads.c.id,
+            follower.c.status == literal_column("'pending'"),
+            or_(follower.c.lease_until.is_(None), follower.c.lease_until < now),
+        )
+        .order_by(follower.c.id)
+        .limit(bindparam("n"))
+        .subquery("followers")
+    )
+    # Wrapped in a subquery: SQLite refuses a parenthesised LIMIT member inside UNION ALL.
+    picked = union_all(select(heads.c.id), select(followers.c.id)).subquery("picked")
+    return (
+        update(events)
+        .where(events.c.id.in_(select(picked.c.id)))
+        .values(lease_token=bindparam("token"), lease_until=bindparam("until"), attempts=events.c.attempts + 1)
+        .returning(*_RETURNED)
     )
 
 
 Scope = tuple[str, str] | None
 
 
-def propose(rows: Sequence[Any], *, now: float, limit: int) -> tuple[list[int], list[tuple[int, Scope]]]:
-    """From the window (unfinished rows in id order), pick each ready key's head and the pending rows behind it.
+class Proposal:
+    """Reads window pages in id order and proposes each key's first row (its head) and the rows right behind it.
 
-    Returns ``(head ids, [(id, (topic, key)), ...])``. Per key, sequence order is commit order and ids rise with
-    it (a writer takes the key's counter before inserting), and an event never becomes unfinished again once
-    published; so the first row of a key in the window is its oldest unfinished event. A key whose first row is
-    leased, waiting for a retry or dead is not proposed at all. The lease statement re-checks each head under
-    its row lock, which is what makes a stale proposal harmless.
+    Per key, sequence order is commit order and ids rise with it (a writer takes the key's counter before it
+    inserts), so the first claimable row of a key is its head unless an older event is in flight, waiting for a
+    retry, or dead; the lease statement checks exactly that under the head's row lock. Followers must continue
+    the sequence without a gap.
     """
-    heads: list[int] = []
-    picked: list[tuple[int, Scope]] = []
-    open_keys: set[tuple[str, str]] = set()
-    closed_keys: set[tuple[str, str]] = set()
-    for row_id, topic, key, status, next_attempt_at, lease_until in rows:
-        if len(picked) >= limit:
-            break
-        ready = status != "dead" and next_attempt_at <= now and (lease_until is None or lease_until < now)
-        if key is None:
-            if ready:
-                heads.append(row_id)
-                picked.append((row_id, None))
-            continue
-        scope = (topic, key)
-        if scope in closed_keys:
-            continue
-        if scope in open_keys:
-            if ready and status == "pending":
-                picked.append((row_id, scope))
+
+    def __init__(self, *, limit: int) -> None:
+        self.limit = limit
+        self.heads: list[int] = []
+        self.picked: list[tuple[int, Scope]] = []
+        self._last_seq: dict[tuple[str, str], int] = {}
+        self._closed: set[tuple[str, str]] = set()
+
+    @property
+    def full(self) -> bool:
+        """Whether the batch is complete."""
+        return len(self.picked) >= self.limit
+
+    def feed(self, rows: Sequence[Any]) -> None:
+        """Consider the next window rows ``(id, topic, key, seq, status)``."""
+        for row_id, topic, key, seq, status in rows:
+            if self.full:
+                return
+            if key is None:
+                self.heads.append(row_id)
+                self.picked.append((row_id, None))
+                continue
+            scope = (topic, key)
+            if scope in self._closed:
+                continue
+            last = self._last_seq.get(scope)
+            if last is None:
+                self._last_seq[scope] = seq
+                self.heads.append(row_id)
+                self.picked.append((row_id, scope))
+            elif status == "pending" and seq == last + 1:
+                self._last_seq[scope] = seq
+                self.picked.append((row_id, scope))
             else:
-                open_keys.discard(scope)
-                closed_keys.add(scope)
-        elif ready:
-            open_keys.add(scope)
-            heads.append(row_id)
-            picked.append((row_id, scope))
-        else:
-            closed_keys.add(scope)  # its oldest event is in flight, waiting for a retry, or dead
-    return heads, picked
+                self._closed.add(scope)
+
+
+def propose(rows: Sequence[Any], *, limit: int) -> tuple[list[int], list[tuple[int, Scope]]]:
+    """Heads and picked rows from one window (see :class:`Proposal`)."""
+    proposal = Proposal(limit=limit)
+    proposal.feed(rows)
+    return proposal.heads, proposal.picked
 
 
 # Per transaction: an outbox table churns faster than autovacuum analyses it, and a planner working from stale
 # statistics picks bitmap scans over every dead index entry. Index scans stay cheap and mark dead entries.
 _PG_PLANNER = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off"
+_MAX_PAGES = 8  # window pages read per claim when keys behind in-flight heads fill them
 
 
 def claim_batch(
-    engine: Engine, *, token: str, now: float, lease_seconds: float, limit: int, window: int | None = None
+    engine: Engine,
+    *,
+    token: str,
+    now: float,
+    lease_seconds: float,
+    limit: int,
+    window: int | None = None,
+    thorough: bool = True,
 ) -> list[ClaimedEvent]:
-    """Lease up to ``limit`` events (key heads and their followers) to ``token``; return them in send order."""
+    """Lease up to ``limit`` events (key heads and their followers) to ``token``; return them in send order.
+
+    With ``thorough`` (the default), a claim whose proposed heads were all refused falls back to scanning for
+    heads; a relay skips that when it claims ahead while a batch is in flight (that batch holds the keys).
+    """
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql(_PG_PLANNER)
-        rows = conn.execute(_window_statement(), {"window": window or 3 * limit}).all()
-        heads, picked = propose(rows, now=now, limit=limit)
+        size = window or 2 * limit
+        proposal = Proposal(limit=limit)
+        after = 0
+        for _ in range(_MAX_PAGES):
+            rows = conn.execute(_window_statement(), {"now": now, "after": after, "window": size}).all()
+            proposal.feed(rows)
+            if proposal.full or len(rows) < size:
+                break
+            after = rows[-1][0]
+        heads, picked = proposal.heads, proposal.picked
         if not heads:
             return []
         params = {
@@ -199,6 +300,11 @@ def claim_batch(
             "ids": [row_id for row_id, _ in picked],
         }
         claimed = [ClaimedEvent(*row) for row in conn.execute(_lease_statement(engine.dialect.name), params).all()]
+        if not claimed and thorough:  # every proposed head was refused: look for heads the thorough way
+            scan = {"now": now, "until": now + lease_seconds, "token": token, "n": limit}
+            claimed = [ClaimedEvent(*row) for row in conn.execute(_scan_statement(), scan).all()]
+            claimed.sort(key=lambda e: e.id)
+            return claimed
         broken = broken_tails({e.id for e in claimed}, picked)
         if broken:  # a proposed row changed under us: what follows it in its key must not be sent
             conn.execute(_statements(engine.dialect.name)["unclaim"], {"ids": sorted(broken), "token": token})

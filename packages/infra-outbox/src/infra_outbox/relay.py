@@ -208,8 +208,8 @@ class Relay:
         flight = self._start()
         return flight.report if flight.sent is None else self._finish(flight)
 
-    def _start(self) -> _InFlight:
-        """Claim a batch and produce it without waiting for Kafka."""
+    def _start(self, *, ahead: bool = False) -> _InFlight:
+        """Claim a batch and produce it without waiting for Kafka (``ahead``: while another is in flight)."""
         from infra_outbox.send import produce_batch
 
         settings = self.settings
@@ -217,7 +217,12 @@ class Relay:
         claimed_at = self._clock()
         started = time.perf_counter()
         batch = claim_batch(
-            self.engine, token=token, now=claimed_at, lease_seconds=settings.lease_seconds, limit=settings.batch_size
+            self.engine,
+            token=token,
+            now=claimed_at,
+            lease_seconds=settings.lease_seconds,
+            limit=settings.batch_size,
+            thorough=not ahead,
         )
         report = BatchReport(claimed=len(batch), claim_seconds=time.perf_counter() - started)
         flight = _InFlight(token=token, batch=batch, claimed_at=claimed_at, report=report)
@@ -328,7 +333,7 @@ class Relay:
         current = self._start()
         while current.sent is not None:
             more = max_rounds is None or rounds < max_rounds
-            following = self._start() if more and self._preclaim_wanted() else None
+            following = self._start(ahead=True) if more and self._preclaim_wanted() else None
             if following is not None:
                 self._note_preclaim(following.sent is not None)
             total.add(self._finish(current))
@@ -361,7 +366,7 @@ class Relay:
                 worked = False
                 if current is None or self._preclaim_wanted():
                     try:
-                        following = self._start()
+                        following = self._start(ahead=current is not None)
                     except SQLAlchemyError as exc:
                         failure = exc
                     if current is not None and failure is None:

@@ -94,8 +94,16 @@ events = Table(
     Column("published_at", Double, nullable=True),
     Column("last_error", Text, nullable=True),
     Index(
-        "ix_infra_outbox_unfinished",
+        "ix_infra_outbox_due",
         "id",
+        postgresql_where=text(_status_in(DUE)),
+        sqlite_where=text(_status_in(DUE)),
+    ),
+    Index(
+        "ix_infra_outbox_key",
+        "topic",
+        "key",
+        "seq",
         postgresql_where=text(_status_in(UNFINISHED)),
         sqlite_where=text(_status_in(UNFINISHED)),
     ),

@@ -100,6 +100,7 @@ class TestBadInput:
         invoke("db", "init", "--db", url)
         engine = make_engine(url)
         with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_infra_outbox_key"))
             conn.execute(text("ALTER TABLE infra_outbox DROP COLUMN seq"))
         code, _, err = invoke("db", "check", "--db", url)
         assert code == 1

@@ -233,22 +233,36 @@ class TestLeases:
             ).all()
         assert rows == []
 
-    def test_dead_head_parks_its_key_in_the_proposal(self) -> None:
+    def test_proposal_keeps_each_key_contiguous(self) -> None:
         from infra_outbox.lease import propose
 
         rows = [
-            (1, "t", "a", "dead", 0.0, None),
-            (2, "t", "a", "pending", 0.0, None),
-            (3, "t", "b", "pending", 0.0, 99.0),  # leased until 99
-            (4, "t", "b", "pending", 0.0, None),
-            (5, "t", "c", "failed", 50.0, None),  # retry at 50
-            (6, "t", "d", "failed", 1.0, None),
-            (7, "t", "d", "pending", 0.0, None),
-            (8, "t", None, "pending", 0.0, None),
+            (1, "t", "a", 1, "pending"),
+            (2, "t", "a", 2, "pending"),
+            (3, "t", "b", 4, "failed"),  # a due retry: the head of b
+            (4, "t", "a", 4, "pending"),  # a.3 is missing here (in flight or dead): a stops at a.2
+            (5, "t", "b", 5, "pending"),
+            (6, "t", None, None, "pending"),
+            (7, "t", "a", 5, "pending"),
         ]
-        heads, picked = propose(rows, now=10.0, limit=10)
-        assert heads == [6, 8]
-        assert [i for i, _ in picked] == [6, 7, 8]
+        heads, picked = propose(rows, limit=10)
+        assert heads == [1, 3, 6]
+        assert [i for i, _ in picked] == [1, 2, 3, 5, 6]
+        assert len(propose(rows, limit=2)[1]) == 2
+
+    def test_a_dead_event_parks_its_key_but_not_others(self, engine: Engine, clock: Clock) -> None:
+        write(engine, clock, ("a", 1), ("a", 2), ("b", 3))
+        with engine.begin() as conn:
+            conn.execute(update(events).where(events.c.id == 1).values(status="dead"))
+        claimed = claim_batch(engine, token="x", now=clock.now, lease_seconds=60, limit=10)
+        assert [(e.key, e.seq) for e in claimed] == [("b", 1)]
+
+    def test_many_dead_rows_do_not_starve_other_keys(self, engine: Engine, clock: Clock) -> None:
+        write(engine, clock, *[("poison", i) for i in range(30)], ("ok", "x"))
+        with engine.begin() as conn:
+            conn.execute(update(events).where(events.c.key == "poison", events.c.seq == 1).values(status="dead"))
+        claimed = claim_batch(engine, token="x", now=clock.now, lease_seconds=60, limit=2, window=4)
+        assert [e.key for e in claimed] == ["ok"]
 
     def test_broken_tails(self) -> None:
         from infra_outbox.lease import broken_tails
