@@ -32,6 +32,16 @@ class RelayMetrics:
             ) from exc
         registry = REGISTRY if registry is None else registry
         self.registry = registry
+        try:
+            self._create(namespace, registry, Counter, Gauge, Histogram)
+        except ValueError as exc:  # prometheus-client refuses a second set of the same names
+            raise OutboxError(
+                f"{namespace}_* metrics are already registered in this registry: share one RelayMetrics between "
+                "relays of a process, or pass registry=prometheus_client.CollectorRegistry()",
+                code="outbox.metrics_registered",
+            ) from exc
+
+    def _create(self, namespace: str, registry: Any, Counter: Any, Gauge: Any, Histogram: Any) -> None:  # noqa: N803
         self.pending = Gauge(
             f"{namespace}_pending", "Events not yet published (pending or waiting to retry).", registry=registry
         )

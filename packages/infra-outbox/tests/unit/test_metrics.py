@@ -31,3 +31,12 @@ class TestMetrics:
         assert "infra_outbox_pending 1.0" in text  # the event behind the dead one
         assert 'infra_outbox_commit_to_ack_seconds_bucket{le="0.025"} 2.0' in text
         assert "infra_outbox_fenced_marks_total 0.0" in text
+
+    def test_registering_twice_is_a_clear_error(self) -> None:
+        prometheus = pytest.importorskip("prometheus_client", reason="needs the metrics extra")
+        from infra_outbox import OutboxError
+
+        registry = prometheus.CollectorRegistry()
+        RelayMetrics(registry)
+        with pytest.raises(OutboxError, match="already registered"):
+            RelayMetrics(registry)
