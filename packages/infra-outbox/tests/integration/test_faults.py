@@ -142,6 +142,39 @@ class TestRelayCrashes:
         assert summary["events"] > 200, summary
         assert ledger.rolled_back, "the writer rolled nothing back: the test would not see ghosts"
 
+    def test_two_relays_on_one_sqlite_file(self, tmp_path: Path, kafka_bootstrap: str) -> None:
+        """SQLite, the embedded default: two relay processes share the file; one is SIGKILLed mid-run."""
+        from typer.testing import CliRunner
+
+        from infra_outbox.cli import app
+
+        topic = new_topic(kafka_bootstrap)
+        url = f"sqlite:///{tmp_path / 'outbox.db'}"
+        assert CliRunner().invoke(app, ["db", "init", "--db", url]).exit_code == 0
+        ledger = Ledger()
+        writer = Writer(url, topic, ledger, keys=15, pause=0.002, seed=4)
+        writer.start()
+        relays = [_relay_process(url, kafka_bootstrap) for _ in range(2)]
+        try:
+            time.sleep(2.5)
+            relays[0].send_signal(signal.SIGKILL)
+            relays[0].wait(10)
+            relays[0] = _relay_process(url, kafka_bootstrap)
+            time.sleep(2.5)
+            writer.finish()
+            _wait_drained(url, 60)
+        finally:
+            for proc in relays:
+                proc.send_signal(signal.SIGTERM)
+            for proc in relays:
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
+        summary = ledger.check(records, max_duplicates=BATCH)
+        assert summary["events"] > 100, summary
+
 
 class TestServerCrashes:
     def test_broker_killed_and_restarted(self, postgres_url: str, own_kafka: KafkaServer) -> None:
