@@ -15,7 +15,6 @@ IN_REPOSITORY = (PACKAGES / "infra-models" / "src" / "infra_models").is_dir()
 
 
 @pytest.mark.skipif(not IN_REPOSITORY, reason="rates the repository's packages: needs its source tree")
-
 def test_repository_packages_are_rated_without_errors():
     reports = check_tree(PACKAGES, recursive=True)
     assert len(reports) >= 5
