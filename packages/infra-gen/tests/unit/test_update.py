@@ -78,7 +78,7 @@ class TestUpdate:
     def test_untouched_files_take_the_template_and_edited_ones_are_kept(self, node: Path, templates: Path) -> None:
         (node / "README.md").write_text("my readme\n")
         readme = templates / "_common/{{cookiecutter.project_dir}}/README.md.jinja"
-        edit(readme, "## Use", "## Usage")
+        edit(readme, "## Development", "## Hacking")
         edit(templates / HANDLER, "Edit this.", "Edit this; keep it pure.")
         result = update_node(node, template_dir=templates)
         readme_text = (node / "README.md").read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,8 @@ from order_totals.models import (
 )
 
 __all__ = ["OrderTotalsCompute"]
+
+_log = logging.getLogger(__name__)
 
 
 class OrderTotalsCompute:
@@ -29,4 +32,6 @@ class OrderTotalsCompute:
     def run(self, data: OrderTotalsInput | Mapping[str, Any]) -> OrderTotalsOutput:
         """Transform ``data`` (a model or a mapping validated into one)."""
         model = data if isinstance(data, OrderTotalsInput) else OrderTotalsInput.model_validate(data)
-        return transform(model, self.config)
+        output = transform(model, self.config)
+        _log.debug("transformed %d item(s) into %d", len(model.items), len(output.items))
+        return output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,8 @@ from vault_adapter.resilience import CircuitBreaker, call_with_retries
 __all__ = ["EVENT_TYPE", "VaultAdapterEffect"]
 
 EVENT_TYPE = "vault_adapter.completed"
+
+_log = logging.getLogger(__name__)
 
 
 class VaultAdapterEffect:
@@ -86,4 +89,10 @@ class VaultAdapterEffect:
             event_type=EVENT_TYPE,
             payload=output.model_dump(mode="json"),
         )
+        _log.debug("%s %s: %s after %d attempt(s)", request.operation, request.resource, output.status, attempts)
         return output
+
+    def health(self) -> dict[str, str]:
+        """``status`` (``ok``, or ``degraded`` while the circuit is not closed) and the ``circuit`` state."""
+        circuit = self.breaker.state
+        return {"status": "ok" if circuit == "closed" else "degraded", "circuit": circuit}

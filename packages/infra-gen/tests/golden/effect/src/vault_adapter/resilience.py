@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -14,6 +15,7 @@ from vault_adapter.ports import TransientError
 __all__ = ["RETRYABLE", "CircuitBreaker", "CircuitOpenError", "backoff_delay", "call_with_retries"]
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 RETRYABLE: tuple[type[BaseException], ...] = (TransientError, TimeoutError, ConnectionError)
 
 
@@ -48,6 +50,8 @@ class CircuitBreaker:
 
     def record_success(self) -> None:
         """Close the circuit."""
+        if self._opened_at is not None:
+            _log.info("circuit closed: the trial call succeeded")
         self._failures = 0
         self._opened_at = None
 
@@ -55,6 +59,12 @@ class CircuitBreaker:
         """Count a failure; open (or re-open, after a failed trial call) the circuit at the threshold."""
         self._failures += 1
         if self._opened_at is not None or self._failures >= self.policy.failure_threshold:
+            if self._opened_at is None:
+                _log.warning(
+                    "circuit opened after %d consecutive failures; calls refused for %ss",
+                    self._failures,
+                    self.policy.reset_timeout_seconds,
+                )
             self._opened_at = self._clock()
 
 
@@ -78,11 +88,16 @@ async def call_with_retries(
         breaker.before_call()
         try:
             result = await asyncio.wait_for(call(), timeout=timeout)
-        except RETRYABLE:
+        except RETRYABLE as exc:
             breaker.record_failure()
             if attempt == retry.max_attempts:
+                _log.error("giving up after %d attempt(s): %s", attempt, type(exc).__name__)
                 raise
-            await sleep(backoff_delay(retry, attempt, rand=rand))
+            delay = backoff_delay(retry, attempt, rand=rand)
+            _log.warning(
+                "attempt %d/%d failed (%s); retrying in %.3fs", attempt, retry.max_attempts, type(exc).__name__, delay
+            )
+            await sleep(delay)
         else:
             breaker.record_success()
             return result, attempt

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 __all__ = ["SagaResult", "Step", "run_saga"]
 
 Action = Callable[[], Awaitable[None]]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ async def run_saga(steps: Sequence[Step]) -> SagaResult:
         except Exception as exc:  # a failed step of any kind triggers compensation
             result.failed_step = step.name
             result.error = _describe(exc)
+            _log.warning("step %s failed (%s): compensating %d finished step(s)", step.name, result.error, len(done))
             break
         done.append(step)
         result.completed.append(step.name)
@@ -61,6 +64,8 @@ async def run_saga(steps: Sequence[Step]) -> SagaResult:
         except Exception as exc:  # keep undoing the others; report what could not be undone
             result.compensation_errors[step.name] = _describe(exc)
             result.status = "compensation_failed"
+            _log.error("compensation of step %s failed (%s): undo it by hand", step.name, _describe(exc))
         else:
             result.compensated.append(step.name)
+            _log.info("step %s compensated", step.name)
     return result

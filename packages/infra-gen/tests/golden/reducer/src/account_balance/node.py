@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 
 from pydantic import ValidationError
@@ -15,6 +16,8 @@ from account_balance.models import (
 )
 
 __all__ = ["SnapshotError", "AccountBalanceReducer"]
+
+_log = logging.getLogger(__name__)
 
 
 class SnapshotError(ValueError):
@@ -51,6 +54,7 @@ class AccountBalanceReducer:
     def apply(self, event: AccountBalanceInput) -> bool:
         """Fold ``event`` in; return False (and change nothing) when its id was already applied."""
         if event.event_id in self._seen:
+            _log.debug("event %s already applied: ignored", event.event_id)
             return False
         folded = reduce_state(self._state, event)
         self._seen.add(event.event_id)
@@ -93,4 +97,5 @@ class AccountBalanceReducer:
             state = AccountBalanceOutput.model_validate(data["state"])
         except (json.JSONDecodeError, AttributeError, KeyError, ValidationError) as exc:
             raise SnapshotError(f"not a snapshot of account_balance: {exc}") from exc
+        _log.info("restored from a snapshot holding %d applied event(s)", state.applied)
         return cls(settings, state)

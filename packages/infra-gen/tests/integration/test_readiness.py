@@ -1,0 +1,44 @@
+"""Every kind infra-gen generates reaches at least STAGING in infra-readiness (issue 7's promise about our nodes).
+
+infra-readiness is a sibling, not a dependency: the test runs when it is importable (always in the workspace env)
+and fails under CI when it is not, so the promise is never skipped silently there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from infra_gen.generator import NodeGenerator
+
+pytestmark = pytest.mark.integration
+
+KINDS = {"effect": "HashiCorp Vault", "compute": None, "reducer": None, "orchestrator": None}
+
+
+def _check_path() -> object:
+    if importlib.util.find_spec("infra_readiness") is None:
+        if os.environ.get("CI"):
+            pytest.fail("infra_readiness is not importable: install packages/infra-readiness in the test env")
+        pytest.skip("infra_readiness is not installed")
+    from infra_readiness import check_path
+
+    return check_path
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_generated_node_reaches_staging(tmp_path: Path, kind: str) -> None:
+    check_path = _check_path()
+    from infra_models import ReadinessLevel
+
+    project = NodeGenerator(tmp_path).generate_node(kind, f"{kind}_ready", external_system=KINDS[kind]).project_dir
+    report = check_path(project, today=date(2026, 11, 28))  # type: ignore[operator]
+    failed = {c.check_id: c.message for c in report.checks if c.status.value in ("FAIL", "ERROR")}
+    assert report.level >= ReadinessLevel.STAGING, (report.level, report.blockers, failed)
+    # What keeps a generated node below PRODUCTION is known and deliberate: no benchmark or metrics exporter is
+    # generated (they are the user's to add). Anything else failing is a regression of the templates.
+    assert set(failed) <= {"OBS-002", "OBS-003", "PERF-001"}, failed
