@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from infra_gen import codecache
 from infra_gen.errors import TemplateError, UnsafePathError
 
 if TYPE_CHECKING:
@@ -84,6 +85,24 @@ def _signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(found)
 
 
+def _templates(sources: list[tuple[Path, str]], digest: str) -> list[jinja2.Template]:
+    """Templates of ``sources`` in order, from compiled code kept on disk when it is there (see codecache)."""
+    import jinja2
+
+    env = _env()
+    key = codecache.cache_key(digest, jinja2.__version__)
+    codes = codecache.load_codes(key, len(sources))
+    if codes is None:
+        codes = []
+        for file, source in sources:
+            try:
+                codes.append(env.compile(source))
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(f"{file}: {exc}", code="gen.template.syntax") from exc
+        codecache.store_codes(key, codes)
+    return [env.template_class.from_code(env, code, env.make_globals(None)) for code in codes]
+
+
 def _compile(root: Path) -> _Compiled:
     """Load and compile every file of the template folder ``root`` (cached until a file changes)."""
     if not (root / "cookiecutter.json").is_file():
@@ -99,9 +118,10 @@ def _compile(root: Path) -> _Compiled:
     cached = _CACHE.get(root)
     if cached is not None and cached.signature == signature:
         return cached
-    env = _env()
-    entries: list[_Entry] = []
+    # First read every file (the digest keys the disk cache), then get the code: from the cache or by compiling.
     digest = hashlib.sha256()
+    files: list[tuple[tuple[str, ...], bytes | None, bool, bool]] = []  # parts, raw body (not a template), crlf, x
+    sources: list[tuple[Path, str]] = []
     for rel, _mtime, _size in signature:
         parts = tuple(Path(rel).parts)
         if parts[0] in {"cookiecutter.json", "hooks"} or len(parts) < 2:
@@ -109,10 +129,8 @@ def _compile(root: Path) -> _Compiled:
         file = root / rel
         raw = file.read_bytes()
         digest.update(rel.replace(os.sep, "/").encode() + b"\0" + hashlib.sha256(raw).digest())
-        path_templates = tuple(env.from_string(part) if "{" in part else None for part in parts)
+        sources.extend((file, part) for part in parts if "{" in part)
         executable = bool(file.stat().st_mode & stat.S_IXUSR)
-        body: jinja2.Template | bytes
-        crlf = False
         if parts[-1].endswith(SUFFIX):
             try:
                 source = raw.decode("utf-8")
@@ -120,13 +138,15 @@ def _compile(root: Path) -> _Compiled:
                 raise TemplateError(
                     f"{file}: a `{SUFFIX}` template must be UTF-8 text", code="gen.template.encoding"
                 ) from exc
-            crlf = "\r\n" in source
-            try:
-                body = env.from_string(source.replace("\r\n", "\n"))
-            except Exception as exc:  # jinja2.TemplateSyntaxError, imported lazily
-                raise TemplateError(f"{file}: {exc}", code="gen.template.syntax") from exc
+            sources.append((file, source.replace("\r\n", "\n")))
+            files.append((parts, None, "\r\n" in source, executable))
         else:
-            body = raw
+            files.append((parts, raw, False, executable))
+    templates = iter(_templates(sources, digest.hexdigest()))
+    entries: list[_Entry] = []
+    for parts, raw_body, crlf, executable in files:
+        path_templates = tuple(next(templates) if "{" in part else None for part in parts)
+        body: jinja2.Template | bytes = raw_body if raw_body is not None else next(templates)
         entries.append(_Entry(parts, path_templates, body, crlf, executable))
     compiled = _Compiled(signature, tuple(entries), digest.hexdigest())
     _CACHE[root] = compiled
