@@ -20,7 +20,7 @@ from infra_outbox.tables import DUE, UNFINISHED, events
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Engine, Select, Update
 
-__all__ = ["ClaimedEvent", "Settlement", "claim_batch", "settle_batch"]
+__all__ = ["ABANDONED_ERROR", "ClaimedEvent", "Settlement", "claim_batch", "settle_batch"]
 
 
 @dataclass(slots=True)
@@ -90,7 +90,15 @@ def _window_statement() -> Select[Any]:
     """
     now: Any = bindparam("now")
     return (
-        select(events.c.id, events.c.topic, events.c.key, events.c.seq, events.c.status)
+        select(
+            events.c.id,
+            events.c.topic,
+            events.c.key,
+            events.c.seq,
+            events.c.status,
+            events.c.lease_until,
+            events.c.attempts,
+        )
         .where(
             _status_in(events.c.status, DUE),
             events.c.id > bindparam("after"),
@@ -148,6 +156,32 @@ def _lease_statement(dialect: str) -> Update:
 
 
 @functools.cache
+def _abandon_statement(dialect: str) -> Update:
+    """Abandoned rows (lease expired without an outcome) that used every attempt go DEAD (re-checked here)."""
+    return (
+        update(events)
+        .where(
+            _id_in(events.c.id, "ids", dialect),
+            _status_in(events.c.status, DUE),
+            events.c.lease_until < bindparam("now"),
+            events.c.attempts >= bindparam("max"),
+        )
+        .values(status="dead", last_error=bindparam("error"), lease_token=None, lease_until=None)
+        .returning(events.c.id)
+    )
+
+
+@functools.cache
+def _forget_statement(dialect: str) -> Update:
+    """Clear an expired lease (nobody holds the row), keeping its attempts."""
+    return (
+        update(events)
+        .where(_id_in(events.c.id, "ids", dialect), events.c.lease_until < bindparam("now"))
+        .values(lease_token=None, lease_until=None)
+    )
+
+
+@functools.cache
 def _scan_statement() -> Update:
     """The thorough claim: find key heads by scanning claimable rows in id order, lock and lease them with followers.
 
@@ -170,7 +204,7 @@ def _scan_statement() -> Update:
         .where(
             _status_in(head.c.status, DUE),
             head.c.next_attempt_at <= now,
-            or_(head.c.lease_until.is_(None), head.c.lease_until < now),
+            head.c.lease_until.is_(None),  # abandoned rows are claimed alone, from the window (see claim_batch)
             ~blocked,
         )
         .order_by(head.c.id)
@@ -185,7 +219,7 @@ def _scan_statement() -> Update:
         .where(
             follower.c.id != heads.c.id,
             follower.c.status == literal_column("'pending'"),
-            or_(follower.c.lease_until.is_(None), follower.c.lease_until < now),
+            follower.c.lease_until.is_(None),
         )
         .order_by(follower.c.id)
         .limit(bindparam("n"))
@@ -211,12 +245,20 @@ class Proposal:
     inserts), so the first claimable row of a key is its head unless an older event is in flight, waiting for a
     retry, or dead; the lease statement checks exactly that under the head's row lock. Followers must continue
     the sequence without a gap.
+
+    A row whose lease expired without an outcome (its relay stopped while holding it: crashed, killed, or lost
+    its database) is *abandoned*. The first abandoned row seen is noted in :attr:`suspect`, so that the claim
+    takes it alone (a poison event that kills relays cannot take other keys down with it); an abandoned key head
+    that already used ``max_attempts`` attempts is listed in :attr:`abandon`, to go DEAD instead of being sent.
     """
 
-    def __init__(self, *, limit: int) -> None:
+    def __init__(self, *, limit: int, max_attempts: int | None = None) -> None:
         self.limit = limit
+        self.max_attempts = max_attempts
         self.heads: list[int] = []
         self.picked: list[tuple[int, Scope]] = []
+        self.abandon: list[int] = []
+        self.suspect: tuple[int, Scope] | None = None
         self._last_seq: dict[tuple[str, str], int] = {}
         self._closed: set[tuple[str, str]] = set()
 
@@ -225,20 +267,35 @@ class Proposal:
         """Whether the batch is complete."""
         return len(self.picked) >= self.limit
 
+    def _spent(self, row: Sequence[Any]) -> bool:
+        """Whether ``row`` (a window row) was abandoned and has no attempt left."""
+        return self.max_attempts is not None and len(row) > 6 and row[5] is not None and row[6] >= self.max_attempts
+
     def feed(self, rows: Sequence[Any]) -> None:
-        """Consider the next window rows ``(id, topic, key, seq, status)``."""
-        for row_id, topic, key, seq, status in rows:
+        """Consider the next window rows ``(id, topic, key, seq, status[, lease_until, attempts])``."""
+        for row in rows:
             if self.full:
                 return
+            row_id, topic, key, seq, status = row[:5]
+            abandoned = len(row) > 5 and row[5] is not None
             if key is None:
+                if abandoned and self._spent(row):
+                    self.abandon.append(row_id)
+                    continue
                 self.heads.append(row_id)
                 self.picked.append((row_id, None))
+                if abandoned and self.suspect is None:
+                    self.suspect = (row_id, None)
                 continue
             scope = (topic, key)
             if scope in self._closed:
                 continue
             last = self._last_seq.get(scope)
             if last is None:
+                if abandoned and self._spent(row):
+                    self.abandon.append(row_id)
+                    self._closed.add(scope)
+                    continue
                 self._last_seq[scope] = seq
                 self.heads.append(row_id)
                 self.picked.append((row_id, scope))
@@ -247,6 +304,18 @@ class Proposal:
                 self.picked.append((row_id, scope))
             else:
                 self._closed.add(scope)
+                continue
+            if abandoned and self.suspect is None:
+                self.suspect = (row_id, scope)
+
+    def isolate_suspect(self) -> None:
+        """Narrow the proposal to the suspect's key head alone (the suspect itself when it heads its key)."""
+        if self.suspect is None:
+            return
+        suspect_id, scope = self.suspect
+        first = next(r for r, s in self.picked if r == suspect_id or (scope is not None and s == scope))
+        self.heads = [first]
+        self.picked = [(first, scope)]
 
 
 def propose(rows: Sequence[Any], *, limit: int) -> tuple[list[int], list[tuple[int, Scope]]]:
@@ -262,6 +331,12 @@ _PG_PLANNER = "SET LOCAL enable_bitmapscan = off; SET LOCAL enable_seqscan = off
 _MAX_PAGES = 8  # window pages read per claim when keys behind in-flight heads fill them
 
 
+ABANDONED_ERROR = (
+    "abandoned after {attempts} attempts: each relay that held it stopped before recording an outcome "
+    "(crashed, was killed, or lost its database while sending it)"
+)
+
+
 def claim_batch(
     engine: Engine,
     *,
@@ -271,17 +346,57 @@ def claim_batch(
     limit: int,
     window: int | None = None,
     thorough: bool = True,
+    max_attempts: int | None = None,
+    abandoned: list[int] | None = None,
 ) -> list[ClaimedEvent]:
     """Lease up to ``limit`` events (key heads and their followers) to ``token``; return them in send order.
 
     With ``thorough`` (the default), a claim whose proposed heads were all refused falls back to scanning for
     heads; a relay skips that when it claims ahead while a batch is in flight (that batch holds the keys).
+
+    A row whose lease expired without an outcome is claimed alone. With ``max_attempts``, such a key head that
+    used them all goes DEAD here, before it could be sent again (its ids are appended to ``abandoned``): an
+    event whose sending kills the relay every time cannot block its key forever.
     """
+    for _ in range(_MAX_FORGOTTEN):
+        claimed = _claim_once(
+            engine,
+            token=token,
+            now=now,
+            lease_seconds=lease_seconds,
+            limit=limit,
+            window=window,
+            thorough=thorough,
+            max_attempts=max_attempts,
+            abandoned=abandoned,
+        )
+        if claimed is not None:
+            return claimed
+    return []
+
+
+_MAX_FORGOTTEN = 16  # claims re-run after dropping a stale lease of a row that waits behind its key
+
+
+def _claim_once(
+    engine: Engine,
+    *,
+    token: str,
+    now: float,
+    lease_seconds: float,
+    limit: int,
+    window: int | None,
+    thorough: bool,
+    max_attempts: int | None,
+    abandoned: list[int] | None,
+) -> list[ClaimedEvent] | None:
+    """One claim transaction; ``None`` when it only dropped a stale lease and should be run again."""
+
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql(_PG_PLANNER)
         size = window or 2 * limit
-        proposal = Proposal(limit=limit)
+        proposal = Proposal(limit=limit, max_attempts=max_attempts)
         after = 0
         for _ in range(_MAX_PAGES):
             rows = conn.execute(_window_statement(), {"now": now, "after": after, "window": size}).all()
@@ -289,6 +404,17 @@ def claim_batch(
             if proposal.full or len(rows) < size:
                 break
             after = rows[-1][0]
+        if proposal.abandon and max_attempts is not None:
+            params = {
+                "ids": proposal.abandon,
+                "now": now,
+                "max": max_attempts,
+                "error": ABANDONED_ERROR.format(attempts=max_attempts),
+            }
+            gone = conn.execute(_abandon_statement(engine.dialect.name), params).scalars().all()
+            if abandoned is not None:
+                abandoned.extend(gone)
+        proposal.isolate_suspect()
         heads, picked = proposal.heads, proposal.picked
         if not heads:
             return []
@@ -300,6 +426,11 @@ def claim_batch(
             "ids": [row_id for row_id, _ in picked],
         }
         claimed = [ClaimedEvent(*row) for row in conn.execute(_lease_statement(engine.dialect.name), params).all()]
+        if not claimed and proposal.suspect is not None:
+            # The abandoned row waits behind an older event of its key: drop its stale lease (attempts stay
+            # counted) so it no longer claims a batch of its own, and look for other work.
+            conn.execute(_forget_statement(engine.dialect.name), {"ids": [proposal.suspect[0]], "now": now})
+            return None
         if not claimed and thorough:  # every proposed head was refused: look for heads the thorough way
             scan = {"now": now, "until": now + lease_seconds, "token": token, "n": limit}
             claimed = [ClaimedEvent(*row) for row in conn.execute(_scan_statement(), scan).all()]

@@ -216,6 +216,7 @@ class Relay:
         token = uuid.uuid4().hex
         claimed_at = self._clock()
         started = time.perf_counter()
+        abandoned: list[int] = []
         batch = claim_batch(
             self.engine,
             token=token,
@@ -223,8 +224,21 @@ class Relay:
             lease_seconds=settings.lease_seconds,
             limit=settings.batch_size,
             thorough=not ahead,
+            max_attempts=settings.backoff.max_attempts,
+            abandoned=abandoned,
         )
         report = BatchReport(claimed=len(batch), claim_seconds=time.perf_counter() - started)
+        if abandoned:
+            report.dead = len(abandoned)
+            log.error(
+                "%d event(s) went DEAD after %d attempts that each ended with the relay stopping while it held "
+                "them (ids %s); their keys are parked: see `infra-outbox dead list`",
+                len(abandoned),
+                settings.backoff.max_attempts,
+                ", ".join(map(str, abandoned[:10])),
+            )
+            if self.metrics is not None and not batch:
+                self.metrics.observe_batch(report)
         flight = _InFlight(token=token, batch=batch, claimed_at=claimed_at, report=report)
         if batch:
             started = time.perf_counter()
@@ -269,7 +283,7 @@ class Relay:
             copy_to_dead_letter(flight.producer, settings.dead_letter_topic, dead_events)
         report.published = len(settlement.published)
         report.retried = len(settlement.retry)
-        report.dead = len(settlement.dead)
+        report.dead += len(settlement.dead)
         report.released = len(settlement.released)
         started = time.perf_counter()
         report.fenced = self._settle(flight.token, settlement, flight.claimed_at)

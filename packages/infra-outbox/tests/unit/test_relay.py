@@ -273,17 +273,18 @@ class TestLeases:
     def test_expired_lease_is_taken_over_and_the_late_mark_is_fenced(self, engine: Engine, clock: Clock) -> None:
         write(engine, clock, ("a", 1), ("a", 2))
         stale = claim_batch(engine, token="old", now=clock.now, lease_seconds=60, limit=10)
+        assert len(stale) == 2
         clock.advance(61)
         fresh = claim_batch(engine, token="new", now=clock.now, lease_seconds=60, limit=10)
-        assert [e.id for e in fresh] == [e.id for e in stale]
+        assert [e.id for e in fresh] == [stale[0].id]  # an abandoned row is taken over alone
         fenced = settle_batch(
             engine,
             token="old",
             now=clock.now,
-            settlement=Settlement(published=[e.id for e in stale]),
+            settlement=Settlement(published=[stale[0].id]),
             keep_published=True,
         )
-        assert fenced == 2
+        assert fenced == 1
         assert [s for _, s in statuses(engine)] == ["pending", "pending"]
         assert (
             settle_batch(
@@ -295,6 +296,65 @@ class TestLeases:
             )
             == 0
         )
+
+    def test_a_poison_event_that_kills_relays_goes_dead(self, engine: Engine, clock: Clock) -> None:
+        """Each relay holding ``p.1`` dies unmarked: after max attempts it goes DEAD; other keys lose nothing."""
+        write(engine, clock, ("p", 1), ("p", 2), ("ok", 3), (None, 4))
+        held: list[list[tuple[str | None, int | None]]] = []
+        abandoned: list[int] = []
+        for round_ in range(6):
+            claimed = claim_batch(
+                engine,
+                token=f"r{round_}",
+                now=clock.now,
+                lease_seconds=1,
+                limit=10,
+                max_attempts=3,
+                abandoned=abandoned,
+            )
+            held.append([(e.key, e.seq) for e in claimed])
+            if claimed and claimed[0].key != "p":  # a healthy event is sent and marked
+                settle_batch(
+                    engine,
+                    token=f"r{round_}",
+                    now=clock.now,
+                    settlement=Settlement(published=[e.id for e in claimed]),
+                    keep_published=True,
+                )
+            clock.advance(2)  # the relay holding p.1 was killed: its lease expires unmarked
+        # the first batch took everything; then abandoned rows one at a time: p.1 twice more, then ok and the
+        # keyless event; p.1 used its three attempts and went DEAD at the claim, parking p.2 behind it
+        assert held[0] == [("p", 1), ("p", 2), ("ok", 1), (None, None)]
+        assert held[1:] == [[("p", 1)], [("p", 1)], [("ok", 1)], [(None, None)], []]
+        assert len(abandoned) == 1
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(events.c.key, events.c.seq, events.c.status, events.c.attempts, events.c.last_error).order_by(
+                    events.c.id
+                )
+            ).all()
+        assert [(r.key, r.status) for r in rows] == [
+            ("p", "dead"),
+            ("p", "pending"),
+            ("ok", "published"),
+            (None, "published"),
+        ]
+        assert rows[0].attempts == 3
+        assert rows[0].last_error.startswith("abandoned after 3 attempts")
+        assert rows[1].attempts == 1  # charged once, in the first batch; it waits behind the dead head
+        assert [e.key for e in dead_events(engine)] == ["p"]
+
+    def test_relay_reports_an_abandoned_event_as_dead(
+        self, engine: Engine, producer: FakeProducer, clock: Clock
+    ) -> None:
+        write(engine, clock, ("p", 1), ("ok", 2))
+        for token in ("a", "b", "c"):  # three relays died holding p.1 (max_attempts=3)
+            claim_batch(engine, token=token, now=clock.now, lease_seconds=1, limit=1)
+            clock.advance(2)
+        report = make_relay(engine, producer, clock).drain()
+        assert (report.dead, report.published) == (1, 1)
+        assert producer.values("ok") == [b"2"]
+        assert statuses(engine) == [("p", "dead"), ("ok", "published")]
 
     def test_relay_reports_fenced_marks(self, engine: Engine, clock: Clock) -> None:
         write(engine, clock, ("a", 1))
