@@ -163,9 +163,11 @@ def test_circuit_opens_after_the_threshold_and_recovers_after_the_reset_timeout(
     with pytest.raises(CircuitOpenError):
         asyncio.run(node.execute(REQUEST, session=None))
     assert len(client.calls) == breaker.failure_threshold  # refused without calling
+    assert node.health() == {"status": "degraded", "circuit": "open"}
     clock.now += breaker.reset_timeout_seconds
     assert asyncio.run(node.execute(REQUEST, session=None)).status == "ok"
     assert node.breaker.state == "closed"
+    assert node.health() == {"status": "ok", "circuit": "closed"}
 
 
 def test_wiring_uses_credential_manager_and_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,3 +187,16 @@ def test_wiring_uses_credential_manager_and_outbox(monkeypatch: pytest.MonkeyPat
     node = build_node(FakeClient(), config=VaultAdapterConfig(vault_url="https://vault.test"))
     assert made == {"vault_url": "https://vault.test"}
     assert isinstance(node._outbox, Outbox)
+
+
+def test_wiring_takes_the_credentials_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Outbox:
+        pass
+
+    monkeypatch.setitem(sys.modules, "infra_security", None)  # importing it would fail: it must not be needed
+    monkeypatch.setitem(sys.modules, "infra_outbox", types.SimpleNamespace(Outbox=Outbox))
+    from vault_adapter.wiring import build_node
+
+    credentials = FakeCredentials()
+    node = build_node(FakeClient(), credentials=credentials)
+    assert node._credentials is credentials
