@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import binascii
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, JsonValue, SecretStr, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    SecretStr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from infra_models._base import StrictModel, ValueModel
 from infra_models.enums import ComplianceLevel, CredentialType, DeploymentEnvironment, Severity
@@ -207,11 +218,48 @@ class CredentialCacheEntry(ValueModel):
         return value
 
 
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+_FROM_URL = bytes.maketrans(b"-_", b"+/")
+_B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_UNUSED_BITS = {2: 0b1111, 3: 0b11}  # low bits of the last character that must be zero, by length mod 4
+
+
+def _b64url_encode(value: bytes) -> str:
+    return binascii.b2a_base64(value, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(value: object) -> object:
+    """Text (as found in JSON or a dict from ``model_dump(mode="json")``) to bytes; bytes pass through."""
+    if not isinstance(value, str):
+        return value
+    raw = value.rstrip("=").encode("ascii", "replace")
+    tail = len(raw) % 4
+    if tail == 1 or raw.translate(None, _B64URL) or (tail and _B64URL.find(raw[-1:]) & _UNUSED_BITS[tail]):
+        raise ValueError("ciphertext is not canonical unpadded base64url text (A-Z a-z 0-9 - _)")
+    return binascii.a2b_base64(raw.translate(_FROM_URL) + b"=" * (-len(raw) % 4))
+
+
+Base64UrlBytes = Annotated[
+    bytes,
+    BeforeValidator(_b64url_decode),
+    PlainSerializer(_b64url_encode, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "contentEncoding": "base64url", "minLength": 2}),
+]
+"""Bytes in Python, unpadded base64url text in JSON (either is accepted on input)."""
+
+
 class EncryptedPayload(ValueModel):
-    """An AES-256-GCM ciphertext with what is needed to decrypt it: key id, format version, context."""
+    """An AES-256-GCM ciphertext with what is needed to decrypt it: key id, format version, context.
+
+    ``ciphertext`` holds the compact binary ciphertext as ``bytes``; JSON (``model_dump_json``,
+    ``model_dump(mode="json")``) renders it as unpadded base64url text, and validation accepts either.
+    """
 
     algorithm: Literal["AES-256-GCM"] = "AES-256-GCM"
     format_version: int = Field(ge=1, le=255)
     key_id: Identifier
-    ciphertext: str = Field(min_length=1, description="base64url text form of the whole compact ciphertext.")
+    ciphertext: Base64UrlBytes = Field(
+        min_length=1,
+        description="The whole compact ciphertext: bytes in Python, unpadded base64url text in JSON.",
+    )
     context: dict[str, str] = Field(default_factory=dict, description="Associated data the ciphertext is bound to.")

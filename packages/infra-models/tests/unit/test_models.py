@@ -14,6 +14,7 @@ from infra_models import (
     CheckStatus,
     ContractError,
     CredentialCacheEntry,
+    EncryptedPayload,
     InfraError,
     KafkaProducerConfig,
     OutboxEvent,
@@ -131,6 +132,20 @@ class TestSecurityModels:
         now = datetime.now(UTC)
         entry = CredentialCacheEntry(name="db", value="s3cret", source="env", fetched_at=now)  # type: ignore[arg-type]
         assert "s3cret" not in repr(entry) and "s3cret" not in entry.model_dump_json()
+
+    def test_encrypted_payload_holds_bytes_and_renders_base64url_text(self) -> None:
+        payload = EncryptedPayload(format_version=1, key_id="k:v1", ciphertext=b"\x01\xff\xfe?>", context={"t": "a"})
+        assert payload.ciphertext == b"\x01\xff\xfe?>"
+        text = payload.model_dump_json()
+        assert '"ciphertext":"Af_-Pz4"' in text  # unpadded base64url, no + / =
+        assert EncryptedPayload.model_validate_json(text) == payload
+        assert EncryptedPayload.model_validate(payload.model_dump(mode="json")) == payload
+        assert payload.model_dump()["ciphertext"] == b"\x01\xff\xfe?>"
+
+    @pytest.mark.parametrize("text", ["A", "Af/-Pz4", "Af_-Pz4=x", "AB", "Af_-Pé", ""])
+    def test_encrypted_payload_refuses_non_canonical_text(self, text: str) -> None:
+        with pytest.raises(ValidationError, match="ciphertext"):
+            EncryptedPayload.model_validate({"format_version": 1, "key_id": "k:v1", "ciphertext": text})
 
     def test_credential_expiry_after_fetch(self) -> None:
         now = datetime.now(UTC)

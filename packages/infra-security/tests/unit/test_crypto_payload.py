@@ -89,6 +89,46 @@ class TestRoundTrip:
         assert enc.decrypt_payload(again) == {"a": 1}
         assert enc.decrypt_payload(json.loads(encrypted.model_dump_json())) == {"a": 1}
 
+    def test_model_holds_the_compact_bytes_and_validates(self, enc: PayloadEncryption) -> None:
+        encrypted = enc.encrypt_payload({"a": 1}, context={"tenant": "acme"})
+        # Built with model_construct in the hot path: it must still be a valid model, field for field.
+        assert EncryptedPayload.model_validate(encrypted.model_dump()) == encrypted
+        assert type(encrypted.ciphertext) is bytes
+        assert enc.decrypt(encrypted.ciphertext, {"tenant": "acme"}) == {"a": 1}
+        wire = json.loads(encrypted.model_dump_json())
+        assert wire["ciphertext"] == to_text(encrypted.ciphertext)
+
+    def test_every_form_of_one_ciphertext(self, enc: PayloadEncryption) -> None:
+        encrypted = enc.encrypt_payload({"a": 1}, context={"tenant": "acme"})
+        forms: list[object] = [
+            encrypted,
+            encrypted.model_dump_json(),
+            encrypted.model_dump_json().encode().decode(),
+            json.loads(encrypted.model_dump_json()),
+            encrypted.model_dump(),
+        ]
+        for form in forms:
+            assert enc.decrypt_payload(form) == {"a": 1}  # type: ignore[arg-type]
+        for bare in (to_text(encrypted.ciphertext), encrypted.ciphertext):
+            assert enc.decrypt_payload(bare, {"tenant": "acme"}) == {"a": 1}
+            with pytest.raises(DecryptionError):
+                enc.decrypt_payload(bare)  # the bare forms do not carry the context
+
+    def test_bad_json_text_names_the_field(self, enc: PayloadEncryption) -> None:
+        text = enc.encrypt_payload({"a": 1}).model_dump_json().replace('"ciphertext":"', '"ciphertext":"+')
+        with pytest.raises(DecryptionError, match=r"ciphertext: .*base64url"):
+            enc.decrypt_payload(text)
+        with pytest.raises(DecryptionError, match="not an EncryptedPayload JSON text"):
+            enc.decrypt_payload("{not json")
+
+    def test_rewrap_keeps_the_json_text_form(self, enc: PayloadEncryption) -> None:
+        text = enc.encrypt_payload({"a": 1}, context={"tenant": "acme"}).model_dump_json()
+        enc.backend.keyring.rotate()  # type: ignore[attr-defined]
+        new = enc.rewrap(text)
+        assert isinstance(new, str) and new.startswith("{")
+        assert EncryptedPayload.model_validate_json(new).key_id == "encryption_key_1:v2"
+        assert enc.decrypt_payload(new) == {"a": 1}
+
     def test_text_and_binary_forms(self, enc: PayloadEncryption) -> None:
         text = enc.encrypt_text({"a": 1}, {"topic": "orders"})
         assert enc.decrypt_payload(text, {"topic": "orders"}) == {"a": 1}
