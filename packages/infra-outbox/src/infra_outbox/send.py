@@ -126,12 +126,20 @@ def produce_batch(
                 stopped.add(scope)
             continue
         callback = _bind(on_delivery, index)
+        if event.aggregate_id is None and not event.headers and event.seq is not None:  # the common shape
+            headers = [
+                (EVENT_ID, event.event_id),
+                (EVENT_TYPE, event.event_type),
+                (CONTENT_TYPE, event.content_type),
+                (CREATED_AT, repr(event.created_at)),
+                (EVENT_SEQ, str(event.seq)),
+            ]
+        else:
+            headers = record_headers(event)
         while True:
             try:
                 sent.outstanding += 1
-                producer.produce(
-                    event.topic, event.payload, event.key, headers=record_headers(event), on_delivery=callback
-                )
+                producer.produce(event.topic, event.payload, event.key, headers=headers, on_delivery=callback)
             except BufferError:
                 sent.outstanding -= 1
                 producer.poll(0.05)  # local queue full: serve delivery reports, then retry this record
