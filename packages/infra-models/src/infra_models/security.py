@@ -15,6 +15,7 @@ from pydantic import (
     JsonValue,
     PlainSerializer,
     SecretStr,
+    SerializationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -224,8 +225,11 @@ _B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _UNUSED_BITS = {2: 0b1111, 3: 0b11}  # low bits of the last character that must be zero, by length mod 4
 
 
-def _b64url_encode(value: bytes) -> str:
-    return binascii.b2a_base64(value, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
+def _b64url_serialize(value: bytes, info: SerializationInfo) -> str | bytes:
+    """Unpadded base64url text in JSON; ``bytes`` in Python (also for a ``bytearray`` written in place)."""
+    if info.mode_is_json():
+        return binascii.b2a_base64(value, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
+    return value if type(value) is bytes else bytes(value)
 
 
 def _b64url_decode(value: object) -> object:
@@ -242,7 +246,7 @@ def _b64url_decode(value: object) -> object:
 Base64UrlBytes = Annotated[
     bytes,
     BeforeValidator(_b64url_decode),
-    PlainSerializer(_b64url_encode, return_type=str, when_used="json"),
+    PlainSerializer(_b64url_serialize),
     WithJsonSchema({"type": "string", "contentEncoding": "base64url", "minLength": 2}),
 ]
 """Bytes in Python, unpadded base64url text in JSON (either is accepted on input)."""
@@ -258,6 +262,8 @@ class EncryptedPayload(ValueModel):
     algorithm: Literal["AES-256-GCM"] = "AES-256-GCM"
     format_version: int = Field(ge=1, le=255)
     key_id: Identifier
+    # A payload of 64 KiB or more fresh from infra-security's ``encrypt_payload`` holds the ``bytearray`` it was
+    # encrypted into, to spare a copy of the ciphertext; it compares equal and serialises the same.
     ciphertext: Base64UrlBytes = Field(
         min_length=1,
         description="The whole compact ciphertext: bytes in Python, unpadded base64url text in JSON.",

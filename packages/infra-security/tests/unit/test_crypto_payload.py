@@ -98,6 +98,28 @@ class TestRoundTrip:
         wire = json.loads(encrypted.model_dump_json())
         assert wire["ciphertext"] == to_text(encrypted.ciphertext)
 
+    @pytest.mark.parametrize("size", [10, 65_536, 1 << 20])
+    def test_built_model_equals_a_validated_one(self, enc: PayloadEncryption, size: int) -> None:
+        encrypted = enc.encrypt_payload(bytes(size), context={"t": "a"})
+        fields = encrypted.model_dump()
+        assert type(fields["ciphertext"]) is bytes
+        del fields["algorithm"]
+        constructed = EncryptedPayload.model_construct(**fields)
+        assert constructed == encrypted and constructed.model_fields_set == encrypted.model_fields_set
+        assert EncryptedPayload.model_validate(fields) == encrypted
+        again = EncryptedPayload.model_validate_json(encrypted.model_dump_json())
+        assert again == encrypted
+        assert enc.decrypt_payload(again) == bytes(size)
+        with pytest.raises(DecryptionError, match="context"):
+            enc.decrypt_payload(encrypted, {"t": "b"})
+
+    def test_model_naming_another_key_is_refused(self, enc: PayloadEncryption) -> None:
+        encrypted = enc.encrypt_payload({"a": 1})
+        assert enc.decrypt_payload(encrypted) == {"a": 1}  # the fast path has seen this key now
+        for change in ({"key_id": "encryption_key_1:v9"}, {"format_version": 2}):
+            with pytest.raises(DecryptionError, match="EncryptedPayload"):
+                enc.decrypt_payload(encrypted.model_copy(update=change))
+
     def test_every_form_of_one_ciphertext(self, enc: PayloadEncryption) -> None:
         encrypted = enc.encrypt_payload({"a": 1}, context={"tenant": "acme"})
         forms: list[object] = [
