@@ -307,7 +307,16 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}" if where else str(error["msg"])
 
 
+_dumps = orjson.dumps
+
+
 def _encode(payload: Any) -> tuple[int, bytes]:
+    kind = type(payload)
+    if kind is dict or kind is list:  # the common case first: no ABC checks (a not serialisable value is explained below)
+        try:
+            return CONTENT_JSON, _dumps(payload)
+        except TypeError:
+            pass
     if isinstance(payload, bytes):
         return CONTENT_BYTES, payload
     if isinstance(payload, bytearray | memoryview):
