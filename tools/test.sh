@@ -21,7 +21,7 @@ hatch run release changelog-check
 hatch run release api-check --all
 hatch run release verify-install --all --jobs 2
 # This repository's own packages rated by infra-readiness (figures in the README).
-hatch run infra-readiness check packages --recursive --min-level STAGING
+hatch run readiness --min-level STAGING
 
 end=$(date +%s)
 printf 'timing: setup %ss, checks and tests %ss\n' "$((setup_done - start))" "$((end - setup_done))"
