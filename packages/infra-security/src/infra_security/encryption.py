@@ -312,7 +312,7 @@ _dumps = orjson.dumps
 
 def _encode(payload: Any) -> tuple[int, bytes]:
     kind = type(payload)
-    if kind is dict or kind is list:  # the common case first: no ABC checks (a not serialisable value is explained below)
+    if kind is dict or kind is list:  # the common case first, without ABC checks (errors are explained below)
         try:
             return CONTENT_JSON, _dumps(payload)
         except TypeError:

@@ -14,12 +14,12 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable
 from typing import Any
 
 import orjson
+
+from infra_security.chain import keyed_sha256
 
 __all__ = ["DEFAULT_SENSITIVE_FIELDS", "REDACTED_PREFIX", "Redactor"]
 
@@ -57,27 +57,41 @@ class Redactor:
     def __init__(self, key: bytes, fields: Iterable[str] = DEFAULT_SENSITIVE_FIELDS) -> None:
         if len(key) < 16:
             raise ValueError("redaction key must be at least 16 bytes")
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # keyed once; copied per value
+        self._keyed = keyed_sha256(key)  # keyed once; copied per value
         self.fields = frozenset(f.lower() for f in fields)
+        self._decided: dict[str, bool] = {}  # field name -> sensitive?, for the names seen so far (bounded)
 
     def hash_value(self, value: Any) -> str:
         """The redacted form of ``value``: ``hmac-sha256:`` and the hex HMAC of its canonical JSON."""
         h = self._keyed.copy()
         h.update(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
-        return REDACTED_PREFIX + h.hexdigest()
+        digest: str = h.hexdigest()
+        return REDACTED_PREFIX + digest
 
     def redact(self, value: Any) -> Any:
         """A copy of ``value`` with every sensitive field's value hashed (dicts and lists walked)."""
         if isinstance(value, dict):
-            fields, out = self.fields, {}
+            decided, out = self._decided, {}
             for k, v in value.items():
-                if isinstance(k, str) and k.lower() in fields:
+                sensitive = decided.get(k) if type(k) is str else None
+                if sensitive is None:
+                    sensitive = self._is_sensitive(k)
+                if sensitive:
                     out[k] = self.hash_value(v)
-                elif isinstance(v, dict | list | tuple):
+                elif isinstance(v, _CONTAINERS):
                     out[k] = self.redact(v)
                 else:
                     out[k] = v
             return out
-        if isinstance(value, list | tuple):
-            return [self.redact(v) if isinstance(v, dict | list | tuple) else v for v in value]
+        if isinstance(value, _CONTAINERS):
+            return [self.redact(v) if isinstance(v, _CONTAINERS) else v for v in value]
         return value
+
+    def _is_sensitive(self, key: object) -> bool:
+        sensitive = isinstance(key, str) and key.lower() in self.fields
+        if type(key) is str and len(self._decided) < 4096:
+            self._decided[key] = sensitive
+        return sensitive
+
+
+_CONTAINERS = (dict, list, tuple)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import uuid
 from pathlib import Path
 
+import orjson
 import pytest
 
 from infra_security.audit_log import AuditLogger, _uuid4
+from infra_security.chain import keyed_sha256
 from infra_security.errors import AuditConfigError, AuditError
 from infra_security.redaction import REDACTED_PREFIX, Redactor
 from infra_security.sinks import JsonLinesFileSink
@@ -43,6 +47,22 @@ class TestRedactor:
         r = Redactor(b"k" * 32)
         assert r.hash_value(1) != r.hash_value("1")
         assert r.hash_value({"a": 1, "b": 2}) == r.hash_value({"b": 2, "a": 1})
+
+    def test_hash_is_the_documented_hmac(self) -> None:
+        key = b"k" * 32
+        expected = hmac.new(key, orjson.dumps({"b": 2, "a": 1}, option=orjson.OPT_SORT_KEYS), hashlib.sha256)
+        assert Redactor(key).hash_value({"a": 1, "b": 2}) == REDACTED_PREFIX + expected.hexdigest()
+        state = keyed_sha256(key, b"prefix")
+        again = state.copy()
+        again.update(b"msg")
+        assert again.digest() == hmac.digest(key, b"prefixmsg", "sha256")
+
+    def test_field_decisions_are_remembered_case_insensitively(self) -> None:
+        r = Redactor(b"k" * 32, ["password"])
+        for _ in range(2):  # the second pass reads the remembered decisions
+            out = r.redact({"Password": "a", "password": "a", "PASSWORD_HINT": "b", 1: "c", ("password",): "d"})
+            assert out["Password"] == out["password"] == r.hash_value("a")
+            assert out["PASSWORD_HINT"] == "b" and out[1] == "c" and out[("password",)] == "d"
 
     def test_short_key_refused(self) -> None:
         with pytest.raises(ValueError, match="16 bytes"):
