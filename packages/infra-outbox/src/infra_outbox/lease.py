@@ -110,6 +110,19 @@ def _window_statement() -> Select[Any]:
     )
 
 
+def _has_unfinished_predecessor(head: Any) -> Any:
+    """True where an older event of the head's key is unfinished (in flight, waiting for a retry, or dead)."""
+    earlier = events.alias("earlier")
+    return exists(
+        select(literal_column("1")).where(
+            earlier.c.topic == head.c.topic,
+            earlier.c.key == head.c.key,
+            earlier.c.seq < head.c.seq,
+            _status_in(earlier.c.status, UNFINISHED),
+        )
+    )
+
+
 @functools.cache
 def _lease_statement(dialect: str) -> Update:
     """Lock the proposed key heads (SKIP LOCKED), re-check them, and lease them with their followers.
@@ -118,15 +131,7 @@ def _lease_statement(dialect: str) -> Update:
     """
     now: Any = bindparam("now")
     head = events.alias("head")
-    earlier = events.alias("earlier")
-    blocked = exists(
-        select(literal_column("1")).where(
-            earlier.c.topic == head.c.topic,
-            earlier.c.key == head.c.key,
-            earlier.c.seq < head.c.seq,
-            _status_in(earlier.c.status, UNFINISHED),
-        )
-    )
+    blocked = _has_unfinished_predecessor(head)
     heads = (
         select(head.c.id, head.c.topic, head.c.key)
         .where(
@@ -190,15 +195,7 @@ def _scan_statement() -> Update:
     """
     now: Any = bindparam("now")
     head = events.alias("head")
-    earlier = events.alias("earlier")
-    blocked = exists(
-        select(literal_column("1")).where(
-            earlier.c.topic == head.c.topic,
-            earlier.c.key == head.c.key,
-            earlier.c.seq < head.c.seq,
-            _status_in(earlier.c.status, UNFINISHED),
-        )
-    )
+    blocked = _has_unfinished_predecessor(head)
     heads = (
         select(head.c.id, head.c.topic, head.c.key)
         .where(
