@@ -32,6 +32,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 BATCH = 100
 
 
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every relay at once, then wait for each (SIGKILL after 15 s)."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def _relay_process(url: str, bootstrap: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
@@ -129,13 +140,7 @@ class TestRelayCrashes:
                     writer.finish()
                 _wait_drained(url, 60)
             finally:
-                for proc in relays:
-                    proc.send_signal(signal.SIGTERM)
-                for proc in relays:
-                    try:
-                        proc.wait(15)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
+                _stop(relays)
             records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         summary = ledger.check(records, max_duplicates=kills * BATCH)
         assert kills >= 5
@@ -164,13 +169,7 @@ class TestRelayCrashes:
             writer.finish()
             _wait_drained(url, 60)
         finally:
-            for proc in relays:
-                proc.send_signal(signal.SIGTERM)
-            for proc in relays:
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            _stop(relays)
         records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         summary = ledger.check(records, max_duplicates=BATCH)
         assert summary["events"] > 100, summary
@@ -295,11 +294,7 @@ class TestPoisonThatKillsTheRelay:
                 else:
                     raise AssertionError(f"not settled: {crashes} crashes, {sorted(set(rows))}")
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                _stop([proc])
             with engine.connect() as conn:
                 dead = conn.execute(
                     select(events.c.attempts, events.c.last_error).where(events.c.status == "dead")
