@@ -90,8 +90,10 @@ class NodeContext:
             source = self.text(path)
             parsed: ast.Module | None = None
             if source is not None:
+                from infra_readiness.checks._parse import parse_source  # 3.12+ syntax via a newer interpreter
+
                 try:
-                    parsed = ast.parse(source, filename=str(path))
+                    parsed = parse_source(source, str(path), python=self.options.python)
                 except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
                     line = getattr(exc, "lineno", None)
                     where = f" at line {line}" if line else ""
