@@ -11,9 +11,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from infra_security.audit_keys import AuditKeys
-from infra_security.audit_log import AuditLogger
-from infra_security.audit_verify import verify_log
+from infra_security.audit._keys import AuditKeys
+from infra_security.audit._logger import AuditLogger
+from infra_security.audit._verify import verify_log
 
 
 def structlog_rate(path: Path, n: int) -> float | None:

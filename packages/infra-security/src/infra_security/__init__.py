@@ -1,67 +1,208 @@
-"""infra-security: payload encryption, tamper-evident audit log, Vault/OpenBao credentials, rate limits, TLS."""
+"""infra-security: payload encryption, tamper-evident audit log, Vault/OpenBao credentials, rate limits, TLS.
+
+One room per concern: :mod:`infra_security.crypto`, :mod:`~infra_security.audit`, :mod:`~infra_security.credentials`,
+:mod:`~infra_security.ratelimit`, :mod:`~infra_security.tls` and :mod:`~infra_security.cli`. The names below are
+loaded on first use (PEP 562), so ``import infra_security`` imports no room, no cryptography, hvac or redis.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from infra_security.__about__ import __version__
-from infra_security.alerts import AlertHook, WebhookAlert
-from infra_security.asgi import RateLimitMiddleware
-from infra_security.audit_keys import AuditKeys
-from infra_security.audit_log import AuditLogger
-from infra_security.audit_report import AuditReport, build_report
-from infra_security.audit_verify import Finding, VerifyResult, verify_log
-from infra_security.credential_cache import CredentialCache
-from infra_security.credentials import CredentialManager
-from infra_security.encryption import EnvelopeBackend, PayloadEncryption
-from infra_security.errors import (
-    AuditConfigError,
-    AuditError,
-    AuditLogFormatError,
-    AuditWriteError,
-    CertificateError,
-    CredentialBackendError,
-    CredentialConfigError,
-    CredentialError,
-    CredentialNotFoundError,
-    CredentialStaleError,
-    DecryptionError,
-    EncryptionError,
-    KeyNotConfiguredError,
-    KeysetError,
-    KeyStateError,
-    KeyUsageExceededError,
-    RateLimitBackendError,
-    RateLimitError,
-    RateLimitKeyError,
-    RateLimitPolicyError,
-    SecurityError,
-    TlsConfigError,
-    TlsError,
-    TlsPolicyError,
-    TransitError,
-    UnknownKeyError,
-)
-from infra_security.fields import FieldEncryption
-from infra_security.keyring import KeyInfo, Keyring, KeyState
-from infra_security.leases import LeaseKeeper
-from infra_security.providers import CredentialProvider, EnvProvider, FileProvider, Secret
-from infra_security.ratelimit import RateLimiter, RateLimitRule
-from infra_security.ratelimit_core import RateLimitDecision
-from infra_security.ratelimit_memory import MemoryBackend
-from infra_security.ratelimit_redis import RedisBackend
-from infra_security.redaction import Redactor
-from infra_security.settings_helpers import kafka_sasl_config, sqlalchemy_url
-from infra_security.sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, StdoutSink
-from infra_security.tls_audit import audit_context
-from infra_security.tls_check import EndpointReport, check_endpoint
-from infra_security.tls_context import build_client_context, build_server_context, unsupported_settings
-from infra_security.tls_inspect import CertificateReport, inspect_certificate_file, inspect_certificates
-from infra_security.tls_policy import enforce_tls_policy, policy_for
-from infra_security.tls_profiles import GUIDELINE_VERSION, PROFILES, MozillaProfile, get_profile
-from infra_security.tls_settings import hvac_tls_kwargs, kafka_ssl_config, postgres_ssl_params
-from infra_security.transit import TransitEnvelope
-from infra_security.usage import MemoryCounter, UsageCounter
-from infra_security.vault_auth import AppRoleAuth, KubernetesAuth, TokenAuth
-from infra_security.vault_provider import VaultProvider
+
+if TYPE_CHECKING:
+    from infra_security.audit import (
+        AlertHook,
+        AuditKeys,
+        AuditLogger,
+        AuditReport,
+        AuditSink,
+        Finding,
+        FsyncPolicy,
+        JsonLinesFileSink,
+        Redactor,
+        StdoutSink,
+        VerifyResult,
+        WebhookAlert,
+        build_report,
+        verify_log,
+    )
+    from infra_security.credentials import (
+        AppRoleAuth,
+        CredentialCache,
+        CredentialManager,
+        CredentialProvider,
+        EnvProvider,
+        FileProvider,
+        KubernetesAuth,
+        LeaseKeeper,
+        Secret,
+        TokenAuth,
+        VaultProvider,
+        kafka_sasl_config,
+        sqlalchemy_url,
+    )
+    from infra_security.crypto import (
+        EnvelopeBackend,
+        FieldEncryption,
+        KeyInfo,
+        Keyring,
+        KeyState,
+        MemoryCounter,
+        PayloadEncryption,
+        TransitEnvelope,
+        UsageCounter,
+    )
+    from infra_security.errors import (
+        AuditConfigError,
+        AuditError,
+        AuditLogFormatError,
+        AuditWriteError,
+        CertificateError,
+        CredentialBackendError,
+        CredentialConfigError,
+        CredentialError,
+        CredentialNotFoundError,
+        CredentialStaleError,
+        DecryptionError,
+        EncryptionError,
+        KeyNotConfiguredError,
+        KeysetError,
+        KeyStateError,
+        KeyUsageExceededError,
+        RateLimitBackendError,
+        RateLimitError,
+        RateLimitKeyError,
+        RateLimitPolicyError,
+        SecurityError,
+        TlsConfigError,
+        TlsError,
+        TlsPolicyError,
+        TransitError,
+        UnknownKeyError,
+    )
+    from infra_security.ratelimit import (
+        MemoryBackend,
+        RateLimitDecision,
+        RateLimiter,
+        RateLimitMiddleware,
+        RateLimitRule,
+        RedisBackend,
+    )
+    from infra_security.tls import (
+        GUIDELINE_VERSION,
+        PROFILES,
+        CertificateReport,
+        EndpointReport,
+        MozillaProfile,
+        TlsConfig,
+        audit_context,
+        build_client_context,
+        build_server_context,
+        check_endpoint,
+        enforce_tls_policy,
+        get_profile,
+        hvac_tls_kwargs,
+        inspect_certificate_file,
+        inspect_certificates,
+        kafka_ssl_config,
+        policy_for,
+        postgres_ssl_params,
+        unsupported_settings,
+    )
+
+# Public name -> the room (or module) that defines it.
+_LAZY: dict[str, str] = {
+    "EnvelopeBackend": "infra_security.crypto",
+    "FieldEncryption": "infra_security.crypto",
+    "KeyInfo": "infra_security.crypto",
+    "KeyState": "infra_security.crypto",
+    "Keyring": "infra_security.crypto",
+    "MemoryCounter": "infra_security.crypto",
+    "PayloadEncryption": "infra_security.crypto",
+    "TransitEnvelope": "infra_security.crypto",
+    "UsageCounter": "infra_security.crypto",
+    "AlertHook": "infra_security.audit",
+    "AuditKeys": "infra_security.audit",
+    "AuditLogger": "infra_security.audit",
+    "AuditReport": "infra_security.audit",
+    "AuditSink": "infra_security.audit",
+    "Finding": "infra_security.audit",
+    "FsyncPolicy": "infra_security.audit",
+    "JsonLinesFileSink": "infra_security.audit",
+    "Redactor": "infra_security.audit",
+    "StdoutSink": "infra_security.audit",
+    "VerifyResult": "infra_security.audit",
+    "WebhookAlert": "infra_security.audit",
+    "build_report": "infra_security.audit",
+    "verify_log": "infra_security.audit",
+    "AppRoleAuth": "infra_security.credentials",
+    "CredentialCache": "infra_security.credentials",
+    "CredentialManager": "infra_security.credentials",
+    "CredentialProvider": "infra_security.credentials",
+    "EnvProvider": "infra_security.credentials",
+    "FileProvider": "infra_security.credentials",
+    "KubernetesAuth": "infra_security.credentials",
+    "LeaseKeeper": "infra_security.credentials",
+    "Secret": "infra_security.credentials",
+    "TokenAuth": "infra_security.credentials",
+    "VaultProvider": "infra_security.credentials",
+    "kafka_sasl_config": "infra_security.credentials",
+    "sqlalchemy_url": "infra_security.credentials",
+    "MemoryBackend": "infra_security.ratelimit",
+    "RateLimitDecision": "infra_security.ratelimit",
+    "RateLimitMiddleware": "infra_security.ratelimit",
+    "RateLimitRule": "infra_security.ratelimit",
+    "RateLimiter": "infra_security.ratelimit",
+    "RedisBackend": "infra_security.ratelimit",
+    "CertificateReport": "infra_security.tls",
+    "EndpointReport": "infra_security.tls",
+    "GUIDELINE_VERSION": "infra_security.tls",
+    "MozillaProfile": "infra_security.tls",
+    "PROFILES": "infra_security.tls",
+    "TlsConfig": "infra_security.tls",
+    "audit_context": "infra_security.tls",
+    "build_client_context": "infra_security.tls",
+    "build_server_context": "infra_security.tls",
+    "check_endpoint": "infra_security.tls",
+    "enforce_tls_policy": "infra_security.tls",
+    "get_profile": "infra_security.tls",
+    "hvac_tls_kwargs": "infra_security.tls",
+    "inspect_certificate_file": "infra_security.tls",
+    "inspect_certificates": "infra_security.tls",
+    "kafka_ssl_config": "infra_security.tls",
+    "policy_for": "infra_security.tls",
+    "postgres_ssl_params": "infra_security.tls",
+    "unsupported_settings": "infra_security.tls",
+    "AuditConfigError": "infra_security.errors",
+    "AuditError": "infra_security.errors",
+    "AuditLogFormatError": "infra_security.errors",
+    "AuditWriteError": "infra_security.errors",
+    "CertificateError": "infra_security.errors",
+    "CredentialBackendError": "infra_security.errors",
+    "CredentialConfigError": "infra_security.errors",
+    "CredentialError": "infra_security.errors",
+    "CredentialNotFoundError": "infra_security.errors",
+    "CredentialStaleError": "infra_security.errors",
+    "DecryptionError": "infra_security.errors",
+    "EncryptionError": "infra_security.errors",
+    "KeyNotConfiguredError": "infra_security.errors",
+    "KeyStateError": "infra_security.errors",
+    "KeyUsageExceededError": "infra_security.errors",
+    "KeysetError": "infra_security.errors",
+    "RateLimitBackendError": "infra_security.errors",
+    "RateLimitError": "infra_security.errors",
+    "RateLimitKeyError": "infra_security.errors",
+    "RateLimitPolicyError": "infra_security.errors",
+    "SecurityError": "infra_security.errors",
+    "TlsConfigError": "infra_security.errors",
+    "TlsError": "infra_security.errors",
+    "TlsPolicyError": "infra_security.errors",
+    "TransitError": "infra_security.errors",
+    "UnknownKeyError": "infra_security.errors",
+}
 
 __all__ = [
     "AlertHook",
@@ -122,6 +263,7 @@ __all__ = [
     "Secret",
     "SecurityError",
     "StdoutSink",
+    "TlsConfig",
     "TlsConfigError",
     "TlsError",
     "TlsPolicyError",
@@ -152,3 +294,18 @@ __all__ = [
     "unsupported_settings",
     "verify_log",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the room that defines ``name`` on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'infra_security' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's attributes and every lazily exported name."""
+    return sorted(set(globals()) | set(__all__))

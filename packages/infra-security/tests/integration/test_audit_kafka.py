@@ -9,10 +9,10 @@ import pytest
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from infra_security.audit_log import AuditLogger
-from infra_security.audit_verify import verify_lines
-from infra_security.sink_kafka import KafkaSink
-from infra_security.sinks import JsonLinesFileSink
+from infra_security.audit._logger import AuditLogger
+from infra_security.audit._sink_kafka import KafkaSink
+from infra_security.audit._sinks import JsonLinesFileSink
+from infra_security.audit._verify import verify_lines
 
 pytestmark = pytest.mark.integration
 

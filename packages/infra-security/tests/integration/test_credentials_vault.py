@@ -15,7 +15,9 @@ import hvac
 import pytest
 
 from infra_models.security import TlsConfig
-from infra_security.credentials import CredentialManager
+from infra_security.credentials._manager import CredentialManager
+from infra_security.credentials._providers import Secret
+from infra_security.credentials._vault_auth import AppRoleAuth
 from infra_security.errors import (
     CredentialBackendError,
     CredentialConfigError,
@@ -23,10 +25,8 @@ from infra_security.errors import (
     CredentialStaleError,
     TlsPolicyError,
 )
-from infra_security.providers import Secret
-from infra_security.tls_check import check_endpoint
-from infra_security.tls_settings import hvac_tls_kwargs
-from infra_security.vault_auth import AppRoleAuth
+from infra_security.tls._check import check_endpoint
+from infra_security.tls._settings import hvac_tls_kwargs
 
 pytestmark = pytest.mark.integration
 

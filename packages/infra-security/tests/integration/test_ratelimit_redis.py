@@ -13,9 +13,9 @@ import redis.asyncio
 
 from infra_models.security import RateLimitPolicy
 from infra_security.errors import RateLimitBackendError
-from infra_security.ratelimit import RateLimiter, RateLimitRule
-from infra_security.ratelimit_memory import MemoryBackend
-from infra_security.ratelimit_redis import RedisBackend, load_script
+from infra_security.ratelimit._limiter import RateLimiter, RateLimitRule
+from infra_security.ratelimit._memory import MemoryBackend
+from infra_security.ratelimit._redis import RedisBackend, load_script
 
 pytestmark = pytest.mark.integration
 

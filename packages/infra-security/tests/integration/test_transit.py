@@ -9,7 +9,7 @@ import hvac
 import pytest
 
 from infra_security import DecryptionError, EncryptionError, PayloadEncryption, TransitError
-from infra_security.transit import TransitEnvelope
+from infra_security.crypto._transit import TransitEnvelope
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pytest
 
 from infra_models.enums import Severity
 from infra_models.security import AuditEvent
-from infra_security.alerts import WebhookAlert
-from infra_security.audit_log import AuditLogger
+from infra_security.audit._alerts import WebhookAlert
+from infra_security.audit._logger import AuditLogger
 from infra_security.errors import AuditConfigError
 
 

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from infra_models.security import AuditEvent
-from infra_security.audit_keys import AuditKeys
-from infra_security.audit_log import AuditLogger
-from infra_security.cli import app
+from infra_security.audit._keys import AuditKeys
+from infra_security.audit._logger import AuditLogger
+from infra_security.cli._app import app
 from infra_security.errors import AuditConfigError
 
 

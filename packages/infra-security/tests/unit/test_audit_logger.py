@@ -12,12 +12,12 @@ import pytest
 
 from infra_models.enums import Severity
 from infra_models.security import AuditEvent, SecurityEventData
-from infra_security.audit_keys import AuditKeys
-from infra_security.audit_log import AuditLogger, default_audit_dir
-from infra_security.audit_verify import verify_log
+from infra_security.audit._keys import AuditKeys
+from infra_security.audit._logger import AuditLogger, default_audit_dir
+from infra_security.audit._sink_kafka import KafkaSink
+from infra_security.audit._sinks import JsonLinesFileSink, StdoutSink, read_last_line
+from infra_security.audit._verify import verify_log
 from infra_security.errors import AuditConfigError, AuditWriteError
-from infra_security.sink_kafka import KafkaSink
-from infra_security.sinks import JsonLinesFileSink, StdoutSink, read_last_line
 
 
 class MemorySink:

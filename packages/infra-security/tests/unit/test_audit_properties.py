@@ -7,8 +7,8 @@ import os
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra_security.chain import GENESIS, ChainMac, canonical, encode_record, parse_record, record_mac
-from infra_security.redaction import Redactor
+from infra_security.audit._chain import GENESIS, ChainMac, canonical, encode_record, parse_record, record_mac
+from infra_security.audit._redaction import Redactor
 
 KEY = os.urandom(32)
 events = st.dictionaries(

@@ -11,11 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from infra_security.audit_log import AuditLogger, _uuid4
-from infra_security.chain import keyed_sha256
+from infra_security.audit._chain import keyed_sha256
+from infra_security.audit._logger import AuditLogger, _uuid4
+from infra_security.audit._redaction import REDACTED_PREFIX, Redactor
+from infra_security.audit._sinks import JsonLinesFileSink
 from infra_security.errors import AuditConfigError, AuditError
-from infra_security.redaction import REDACTED_PREFIX, Redactor
-from infra_security.sinks import JsonLinesFileSink
 
 
 class Memory:
@@ -166,8 +166,8 @@ def test_injected_clock_stamps_events(tmp_path: Path) -> None:
 def test_time_based_checkpoints_with_injected_monotonic() -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from infra_security.chain import ChainHead
-    from infra_security.checkpoints import Checkpointer
+    from infra_security.audit._chain import ChainHead
+    from infra_security.audit._checkpoints import Checkpointer
 
     now = [0.0]
     sink = Memory()

@@ -7,10 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from infra_security.audit_keys import AuditKeys
-from infra_security.audit_log import AuditLogger
-from infra_security.audit_verify import verify_log
-from infra_security.chain import GENESIS, canonical, encode_record, record_mac
+from infra_security.audit._chain import GENESIS, canonical, encode_record, record_mac
+from infra_security.audit._keys import AuditKeys
+from infra_security.audit._logger import AuditLogger
+from infra_security.audit._verify import verify_log
 
 
 @pytest.fixture

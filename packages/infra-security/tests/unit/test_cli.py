@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from infra_security.__about__ import __version__
-from infra_security.cli import app
+from infra_security.cli._app import app
 
 
 class TestCli:

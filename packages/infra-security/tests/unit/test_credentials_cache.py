@@ -10,9 +10,9 @@ import time
 import pytest
 from pydantic import SecretStr
 
-from infra_security.credential_cache import CredentialCache
+from infra_security.credentials._cache import CredentialCache
+from infra_security.credentials._providers import Secret
 from infra_security.errors import CredentialBackendError, CredentialNotFoundError, CredentialStaleError
-from infra_security.providers import Secret
 
 
 class Clock:

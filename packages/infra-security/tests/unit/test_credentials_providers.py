@@ -13,19 +13,19 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from infra_models.security import TlsConfig
-from infra_security.cli import app
-from infra_security.credentials import CredentialManager
+from infra_security.cli._app import app
+from infra_security.credentials._leases import LeaseKeeper
+from infra_security.credentials._manager import CredentialManager
+from infra_security.credentials._providers import EnvProvider, FileProvider, Secret
+from infra_security.credentials._settings import kafka_sasl_config, sqlalchemy_url
+from infra_security.credentials._vault_auth import AppRoleAuth, TokenAuth
+from infra_security.credentials._vault_provider import TokenStatus
 from infra_security.errors import (
     CredentialBackendError,
     CredentialConfigError,
     CredentialNotFoundError,
     TlsPolicyError,
 )
-from infra_security.leases import LeaseKeeper
-from infra_security.providers import EnvProvider, FileProvider, Secret
-from infra_security.settings_helpers import kafka_sasl_config, sqlalchemy_url
-from infra_security.vault_auth import AppRoleAuth, TokenAuth
-from infra_security.vault_provider import TokenStatus
 
 
 class TestProviders:
@@ -317,7 +317,7 @@ class FakeKubernetesClient:
 
 class TestKubernetesAuth:
     def test_logs_in_with_the_service_account_token(self, tmp_path: Path) -> None:
-        from infra_security.vault_auth import KubernetesAuth
+        from infra_security.credentials._vault_auth import KubernetesAuth
 
         jwt = tmp_path / "token"
         jwt.write_text("eyJhbGciOi.fake.jwt\n")
@@ -328,7 +328,7 @@ class TestKubernetesAuth:
         assert auth.can_reauth
 
     def test_missing_token_file(self, tmp_path: Path) -> None:
-        from infra_security.vault_auth import KubernetesAuth
+        from infra_security.credentials._vault_auth import KubernetesAuth
 
         with pytest.raises(CredentialConfigError, match="cannot read the service-account token"):
             KubernetesAuth("orders", jwt_path=tmp_path / "none").login(FakeKubernetesClient())

@@ -13,7 +13,7 @@ from infra_security.errors import CredentialBackendError
 
 pytest.importorskip("hvac")
 
-from infra_security.vault_provider import VaultProvider
+from infra_security.credentials._vault_provider import VaultProvider
 
 KV_REPLY = {"data": {"data": {"api_key": "k"}, "metadata": {"version": 3}}}
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from infra_security import Keyring, PayloadEncryption
-from infra_security.cli import app
+from infra_security.cli._app import app
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from infra_security import (
     PayloadEncryption,
     UnknownKeyError,
 )
-from infra_security.usage import NIST_RANDOM_NONCE_LIMIT, ReservingCounter
+from infra_security.crypto._usage import NIST_RANDOM_NONCE_LIMIT, ReservingCounter
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from infra_security import (
     KeysetError,
     PayloadEncryption,
 )
-from infra_security.aead import from_text, to_text
+from infra_security.crypto._aead import from_text, to_text
 
 
 @pytest.fixture
@@ -275,7 +275,7 @@ def test_no_random_key_is_ever_generated(monkeypatch: pytest.MonkeyPatch) -> Non
 
 class TestNonces:
     def test_fork_never_shares_buffered_nonces(self) -> None:
-        from infra_security.aead import fresh_nonce
+        from infra_security.crypto._aead import fresh_nonce
 
         fresh_nonce()  # the parent's buffer is filled
         read, write = os.pipe()
@@ -293,7 +293,7 @@ class TestNonces:
     def test_threads_get_distinct_nonces(self) -> None:
         import threading
 
-        from infra_security.aead import fresh_nonce
+        from infra_security.crypto._aead import fresh_nonce
 
         seen: list[bytes] = []
         barrier = threading.Barrier(4)

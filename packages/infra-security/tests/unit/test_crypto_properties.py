@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra_security import DecryptionError, Keyring, PayloadEncryption
-from infra_security.aead import encode_context, from_text, to_text
+from infra_security.crypto._aead import encode_context, from_text, to_text
 
 ENC = PayloadEncryption("p", keyring=Keyring.generate("p"))
 

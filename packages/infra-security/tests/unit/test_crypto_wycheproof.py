@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra_security.aead import UnsupportedParameterError, gcm_open, gcm_seal
+from infra_security.crypto._aead import UnsupportedParameterError, gcm_open, gcm_seal
 from infra_security.errors import DecryptionError
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "aes_gcm_test.json"

@@ -9,9 +9,9 @@ import pytest
 
 from infra_models.security import RateLimitPolicy
 from infra_security.errors import RateLimitBackendError, RateLimitKeyError, RateLimitPolicyError
-from infra_security.ratelimit import RateLimiter, RateLimitRule
-from infra_security.ratelimit_core import CompiledPolicy, Outcome, compile_policy
-from infra_security.ratelimit_memory import MemoryBackend
+from infra_security.ratelimit._core import CompiledPolicy, Outcome, compile_policy
+from infra_security.ratelimit._limiter import RateLimiter, RateLimitRule
+from infra_security.ratelimit._memory import MemoryBackend
 
 
 class Clock:

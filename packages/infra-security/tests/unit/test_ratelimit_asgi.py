@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from infra_models.security import RateLimitPolicy
-from infra_security.asgi import RateLimitMiddleware
-from infra_security.ratelimit import RateLimiter, RateLimitRule
+from infra_security.ratelimit._asgi import RateLimitMiddleware
+from infra_security.ratelimit._limiter import RateLimiter, RateLimitRule
 
 
 async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -94,6 +94,9 @@ class TestMiddleware:
         import subprocess
         import sys
 
-        code = "import sys, infra_security.asgi; print(any(m in sys.modules for m in ('starlette','fastapi','redis')))"
+        code = (
+            "import sys, infra_security.ratelimit._asgi; "
+            "print(any(m in sys.modules for m in ('starlette','fastapi','redis')))"
+        )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.strip() == "False"

@@ -7,10 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from infra_models.security import RateLimitPolicy
-from infra_security.gcra import gcra_decide
-from infra_security.ratelimit_core import compile_policy
-from infra_security.ratelimit_memory import MemoryBackend
-from infra_security.sliding_window import sliding_window_decide
+from infra_security.ratelimit._core import compile_policy
+from infra_security.ratelimit._gcra import gcra_decide
+from infra_security.ratelimit._memory import MemoryBackend
+from infra_security.ratelimit._sliding_window import sliding_window_decide
 
 steps = st.lists(
     st.tuples(st.floats(min_value=0, max_value=25, allow_nan=False), st.integers(min_value=1, max_value=7)),

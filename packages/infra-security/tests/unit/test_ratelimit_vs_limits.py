@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from infra_models.security import RateLimitPolicy
-from infra_security.ratelimit import RateLimiter
+from infra_security.ratelimit._limiter import RateLimiter
 
 limits = pytest.importorskip("limits")
 

@@ -12,8 +12,8 @@ import pytest
 
 from infra_models.security import TlsConfig
 from infra_security.errors import TlsConfigError, TlsPolicyError
-from infra_security.tls_context import build_client_context, build_server_context, unsupported_settings
-from infra_security.tls_profiles import get_profile
+from infra_security.tls._context import build_client_context, build_server_context, unsupported_settings
+from infra_security.tls._profiles import get_profile
 
 try:
     import trustme

@@ -14,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from infra_models.security import TlsConfig
-from infra_security.cli import app
+from infra_security.cli._app import app
 from infra_security.errors import CertificateError, TlsPolicyError
-from infra_security.tls_audit import audit_context
-from infra_security.tls_context import build_client_context, build_server_context
-from infra_security.tls_inspect import inspect_certificate_file, inspect_certificates
-from infra_security.tls_settings import hvac_tls_kwargs, kafka_ssl_config, postgres_ssl_params
+from infra_security.tls._audit import audit_context
+from infra_security.tls._context import build_client_context, build_server_context
+from infra_security.tls._inspect import inspect_certificate_file, inspect_certificates
+from infra_security.tls._settings import hvac_tls_kwargs, kafka_ssl_config, postgres_ssl_params
 
 try:
     import trustme

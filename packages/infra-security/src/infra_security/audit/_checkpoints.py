@@ -20,8 +20,8 @@ import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from infra_security.chain import ChainHead
-from infra_security.sinks import AuditSink
+from infra_security.audit._chain import ChainHead
+from infra_security.audit._sinks import AuditSink
 
 __all__ = ["Checkpoint", "Checkpointer", "parse_checkpoint"]
 

@@ -23,8 +23,8 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from infra_security.crypto._keyset_file import check_private_file, write_private_file
 from infra_security.errors import AuditConfigError, KeysetError
-from infra_security.keyset_file import check_private_file, write_private_file
 
 __all__ = ["AUDIT_KEYS_TYPE", "AuditKeys"]
 

@@ -31,14 +31,14 @@ from pydantic import ValidationError
 
 from infra_models.enums import ComplianceLevel, Severity
 from infra_models.security import AuditEvent, AuditEventType, AuditOutcome, SecurityEventData
-from infra_security.aead import fresh_nonce
-from infra_security.alerts import AlertHook
-from infra_security.audit_keys import AuditKeys
-from infra_security.chain import ChainHead, ChainMac, canonical, encode_record, parse_record
-from infra_security.checkpoints import Checkpoint, Checkpointer, parse_checkpoint
+from infra_security.audit._alerts import AlertHook
+from infra_security.audit._chain import ChainHead, ChainMac, canonical, encode_record, parse_record
+from infra_security.audit._checkpoints import Checkpoint, Checkpointer, parse_checkpoint
+from infra_security.audit._keys import AuditKeys
+from infra_security.audit._redaction import DEFAULT_SENSITIVE_FIELDS, Redactor
+from infra_security.audit._sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, read_last_line
+from infra_security.crypto._aead import fresh_nonce
 from infra_security.errors import AuditConfigError, AuditError, AuditWriteError
-from infra_security.redaction import DEFAULT_SENSITIVE_FIELDS, Redactor
-from infra_security.sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, read_last_line
 
 __all__ = ["ENV_AUDIT_DIR", "ENV_AUDIT_KEYS_FILE", "AuditLogger", "default_audit_dir"]
 

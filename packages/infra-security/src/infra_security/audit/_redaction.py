@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from infra_security.chain import keyed_sha256
+from infra_security.audit._chain import keyed_sha256
 
 __all__ = ["DEFAULT_SENSITIVE_FIELDS", "REDACTED_PREFIX", "Redactor"]
 

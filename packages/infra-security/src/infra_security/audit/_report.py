@@ -1,7 +1,7 @@
 """Summaries of an audit log over a period: counts by type, outcome, actor, severity and compliance level.
 
 Rendered as plain text, JSON or Markdown. Reading does not verify the chain: run ``audit verify`` (or pass
-``verified=`` from :func:`infra_security.audit_verify.verify_log`) to state whether the trail is intact.
+``verified=`` from :func:`infra_security.audit._verify.verify_log`) to state whether the trail is intact.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from infra_security.chain import parse_record
+from infra_security.audit._chain import parse_record
 from infra_security.errors import AuditLogFormatError
 
 __all__ = ["AuditReport", "build_report", "render_json", "render_markdown", "render_text"]

@@ -1,6 +1,6 @@
 """Audit sinks: where record lines go. A JSON-lines file (rotation-safe, fsync policy) and stdout.
 
-The Kafka sink lives in :mod:`infra_security.sink_kafka` so that confluent-kafka is imported only when used.
+The Kafka sink lives in :mod:`infra_security.audit._sink_kafka` so that confluent-kafka is imported only when used.
 Sinks are called under the audit logger's lock, one line at a time; a sink raises when it could not take a
 line, and the logger's failure policy decides what follows.
 """

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from infra_security.audit_keys import AuditKeys
-from infra_security.chain import GENESIS, ChainMac, canonical, parse_record, record_mac
-from infra_security.checkpoints import Checkpoint, parse_checkpoint
+from infra_security.audit._chain import GENESIS, ChainMac, canonical, parse_record, record_mac
+from infra_security.audit._checkpoints import Checkpoint, parse_checkpoint
+from infra_security.audit._keys import AuditKeys
 from infra_security.errors import AuditLogFormatError
 
 __all__ = ["Finding", "VerifyResult", "read_checkpoints", "verify_lines", "verify_log"]

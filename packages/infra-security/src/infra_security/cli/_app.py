@@ -1,4 +1,4 @@
-"""The ``infra-security`` command."""
+"""The ``infra-security`` command: the root Typer app and its sub-apps."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ def _root(
 
 
 # Sub-apps: each module imports only typer at top level; heavy libraries load inside the commands.
-from infra_security import cli_audit, cli_credentials, cli_encrypt, cli_keys, cli_ratelimit, cli_tls  # noqa: E402
+from infra_security.cli import _audit, _credentials, _keys, _payload, _ratelimit, _tls  # noqa: E402
 
-app.add_typer(cli_keys.app, name="keys", help="Generate, rotate, list and disable encryption keys; rewrap.")
-app.add_typer(cli_audit.app, name="audit", help="Verify and report on the tamper-evident audit log.")
-app.add_typer(cli_encrypt.app, name="payload", help="Encrypt and decrypt JSON payloads with a keyset file.")
-app.add_typer(cli_tls.app, name="tls", help="Inspect certificates and check TLS endpoints against a profile.")
-app.add_typer(cli_credentials.app, name="credentials", help="Read credentials from Vault/OpenBao.")
-app.add_typer(cli_ratelimit.app, name="ratelimit", help="Try rate-limit policies.")
+app.add_typer(_keys.app, name="keys", help="Generate, rotate, list and disable encryption keys; rewrap.")
+app.add_typer(_audit.app, name="audit", help="Verify and report on the tamper-evident audit log.")
+app.add_typer(_payload.app, name="payload", help="Encrypt and decrypt JSON payloads with a keyset file.")
+app.add_typer(_tls.app, name="tls", help="Inspect certificates and check TLS endpoints against a profile.")
+app.add_typer(_credentials.app, name="credentials", help="Read credentials from Vault/OpenBao.")
+app.add_typer(_ratelimit.app, name="ratelimit", help="Try rate-limit policies.")
 
 
 def main() -> None:

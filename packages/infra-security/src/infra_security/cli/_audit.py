@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from infra_security.audit_keys import AuditKeys
+    from infra_security.audit._keys import AuditKeys
 
 __all__ = ["app"]
 
@@ -54,8 +54,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def _keys(keys: Path | None, near: Path | None) -> AuditKeys:
-    from infra_security.audit_keys import AuditKeys
-    from infra_security.audit_log import ENV_AUDIT_KEYS_FILE, KEYS_NAME, default_audit_dir
+    from infra_security.audit._keys import AuditKeys
+    from infra_security.audit._logger import ENV_AUDIT_KEYS_FILE, KEYS_NAME, default_audit_dir
     from infra_security.errors import SecurityError
 
     if keys is None:
@@ -94,7 +94,7 @@ def verify(
     """Check the chain and checkpoints; name the first bad sequence number and why. Exit 1 on a finding."""
     import json
 
-    from infra_security.audit_verify import verify_log
+    from infra_security.audit._verify import verify_log
     from infra_security.errors import SecurityError
 
     audit_keys = _keys(keys, logs[0])
@@ -136,8 +136,8 @@ def report(  # noqa: PLR0917 - typer options
     keys: KeysOpt = None,
 ) -> None:
     """Summarise events of a period by type, outcome, actor, severity and compliance level."""
-    from infra_security.audit_report import build_report, render_json, render_markdown, render_text
-    from infra_security.audit_verify import verify_log
+    from infra_security.audit._report import build_report, render_json, render_markdown, render_text
+    from infra_security.audit._verify import verify_log
     from infra_security.errors import SecurityError
 
     start, end = _time(since, "--since"), _time(until, "--until")
@@ -170,7 +170,7 @@ def log_event(  # noqa: PLR0917 - typer options
     """Write one event to the audit log (as AuditLogger() would)."""
     from pydantic import ValidationError
 
-    from infra_security.audit_log import AuditLogger
+    from infra_security.audit._logger import AuditLogger
     from infra_security.errors import SecurityError
 
     try:
@@ -186,7 +186,7 @@ def log_event(  # noqa: PLR0917 - typer options
 @app.command()
 def keygen(out: Annotated[Path, typer.Option("--out", "-o", help="Audit keys file to create (mode 0600).")]) -> None:
     """Create an audit keys file (chain key, redaction key, Ed25519 checkpoint key)."""
-    from infra_security.audit_keys import AuditKeys
+    from infra_security.audit._keys import AuditKeys
 
     if out.exists():
         fail(f"{out} already exists; new keys would orphan the log written with it")
@@ -203,7 +203,7 @@ def export_verify_keys(
     keys: KeysOpt = None,
 ) -> None:
     """Write a copy of the audit keys without the checkpoint-signing key, for auditors who only verify."""
-    from infra_security.keyset_file import write_private_file
+    from infra_security.crypto._keyset_file import write_private_file
 
     if out.exists():
         fail(f"{out} already exists")
@@ -224,7 +224,7 @@ def hash_value(
     """Print the redacted form a value has in the log, to search for a known secret (like Vault's audit-hash)."""
     import json
 
-    from infra_security.redaction import Redactor
+    from infra_security.audit._redaction import Redactor
 
     audit_keys = _keys(keys, None)
     try:

@@ -39,8 +39,8 @@ def _abort(message: str) -> typer.Exit:
 
 
 def _manager(source: Source, vault_url: str | None, token: str | None, mount: str, directory: str | None) -> Any:
-    from infra_security.credentials import CredentialManager
-    from infra_security.providers import EnvProvider, FileProvider
+    from infra_security.credentials._manager import CredentialManager
+    from infra_security.credentials._providers import EnvProvider, FileProvider
 
     if source is Source.vault:
         if not vault_url:
@@ -95,8 +95,8 @@ def check_cmd(
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Log in to Vault/OpenBao and show the token's TTL and renewability. Exit 2 when that fails."""
+    from infra_security.credentials._vault_provider import VaultProvider
     from infra_security.errors import SecurityError
-    from infra_security.vault_provider import VaultProvider
 
     if not vault_url:
         raise _abort("no Vault address: pass --vault-url or set VAULT_ADDR")

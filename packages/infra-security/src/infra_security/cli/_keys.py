@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from infra_security.keyring import Keyring
+    from infra_security.crypto._keyring import Keyring
 
 __all__ = ["app", "parse_context"]
 
@@ -57,7 +57,7 @@ def keyset_path(keyset: Path | None) -> Path:
     """The keyset file to use: the option, else the environment; exit 2 when neither is set."""
     if keyset is not None:
         return keyset
-    from infra_security.keyset_file import ENV_KEYSET_FILE
+    from infra_security.crypto._keyset_file import ENV_KEYSET_FILE
 
     if os.environ.get(ENV_KEYSET_FILE):
         return Path(os.environ[ENV_KEYSET_FILE])
@@ -66,8 +66,8 @@ def keyset_path(keyset: Path | None) -> Path:
 
 def load(keyset: Path | None) -> Keyring:
     """Load the keyring, turning expected errors into one line and exit 2."""
+    from infra_security.crypto._keyring import Keyring
     from infra_security.errors import SecurityError
-    from infra_security.keyring import Keyring
 
     try:
         return Keyring.load(keyset_path(keyset))
@@ -76,8 +76,8 @@ def load(keyset: Path | None) -> Keyring:
 
 
 def _change_state(keyset: Path | None, key_id: int, state: str) -> None:
+    from infra_security.crypto._keyring import KeyState
     from infra_security.errors import SecurityError
-    from infra_security.keyring import KeyState
 
     ring = load(keyset)
     try:
@@ -93,7 +93,7 @@ def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Keyset file to create (mode 0600).")],
 ) -> None:
     """Create a keyset file with one fresh primary key."""
-    from infra_security.keyring import Keyring
+    from infra_security.crypto._keyring import Keyring
 
     if out.exists():
         fail(f"{out} already exists; use `infra-security keys rotate --keyset {out}` to add a key")
@@ -179,9 +179,9 @@ def rewrap(
     All lines are processed before anything is written: one bad line writes nothing and exits 2.
     """
     from infra_models.security import EncryptedPayload
-    from infra_security.encryption import PayloadEncryption
+    from infra_security.crypto._encryption import PayloadEncryption
+    from infra_security.crypto._keyset_file import write_private_file
     from infra_security.errors import SecurityError
-    from infra_security.keyset_file import write_private_file
 
     ring = load(keyset)
     enc = PayloadEncryption(ring.name, keyring=ring)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from infra_security.cli_keys import ContextOpt, KeysetOpt, fail, load, parse_context
+from infra_security.cli._keys import ContextOpt, KeysetOpt, fail, load, parse_context
 
 __all__ = ["app"]
 
@@ -45,7 +45,7 @@ def encrypt(
     """Encrypt one JSON value read from stdin (or --input) with the keyset's primary key."""
     import json
 
-    from infra_security.encryption import PayloadEncryption
+    from infra_security.crypto._encryption import PayloadEncryption
     from infra_security.errors import SecurityError
 
     ring = load(keyset)
@@ -73,7 +73,7 @@ def decrypt(keyset: KeysetOpt = None, context: ContextOpt = None, input_file: In
     from pydantic import ValidationError
 
     from infra_models.security import EncryptedPayload
-    from infra_security.encryption import PayloadEncryption
+    from infra_security.crypto._encryption import PayloadEncryption
     from infra_security.errors import SecurityError
 
     ring = load(keyset)

@@ -43,8 +43,8 @@ def try_cmd(  # noqa: PLR0917 - typer options
 
     from infra_models.security import RateLimitPolicy
     from infra_security.errors import SecurityError
-    from infra_security.ratelimit import RateLimiter
-    from infra_security.ratelimit_memory import MemoryBackend
+    from infra_security.ratelimit._limiter import RateLimiter
+    from infra_security.ratelimit._memory import MemoryBackend
 
     if requests < 1 or requests > 100_000 or interval < 0:
         typer.echo("error: --requests must be 1..100000 and --interval >= 0", err=True)

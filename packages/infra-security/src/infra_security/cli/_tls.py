@@ -81,7 +81,7 @@ def inspect_cmd(
     Exit 0 when clean, 1 with findings, 2 when the file is unreadable or not PEM.
     """
     from infra_security.errors import SecurityError
-    from infra_security.tls_inspect import inspect_certificate_file
+    from infra_security.tls._inspect import inspect_certificate_file
 
     try:
         report = inspect_certificate_file(cert, ca_file=ca_file, profile=profile.value, warn_days=warn_days)
@@ -119,7 +119,7 @@ def check_cmd(  # noqa: PLR0917 - typer options
     Exit 0 when clean, 1 with findings (including a failed handshake), 2 on bad input.
     """
     from infra_security.errors import SecurityError
-    from infra_security.tls_check import check_endpoint, parse_host_port
+    from infra_security.tls._check import check_endpoint, parse_host_port
 
     try:
         host, port = parse_host_port(target)

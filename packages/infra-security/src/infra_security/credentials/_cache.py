@@ -17,8 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from infra_security.credentials._providers import Secret
 from infra_security.errors import CredentialBackendError, CredentialStaleError
-from infra_security.providers import Secret
 
 __all__ = ["CacheEntry", "CredentialCache", "RotationCallback"]
 

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from infra_security.credentials._vault_provider import TokenStatus
 from infra_security.errors import CredentialError
-from infra_security.vault_provider import TokenStatus
 
 __all__ = ["Lease", "LeaseKeeper", "LeaseProvider"]
 
@@ -26,7 +26,7 @@ _log = logging.getLogger("infra_security.credentials")
 
 
 class LeaseProvider(Protocol):
-    """What the keeper needs from a provider (:class:`~infra_security.vault_provider.VaultProvider`)."""
+    """What the keeper needs from a provider (:class:`~infra_security.credentials._vault_provider.VaultProvider`)."""
 
     def login(self) -> TokenStatus:
         """Log in again."""

@@ -2,7 +2,7 @@
 
 Example:
     >>> import asyncio
-    >>> from infra_security.providers import EnvProvider
+    >>> from infra_security.credentials._providers import EnvProvider
     >>> manager = CredentialManager(provider=EnvProvider(environ={"INFRA_SECRET_MY_SERVICE_API_KEY": "k1"}))
     >>> asyncio.run(manager.get_credential("api_key", "my_service"))
     'k1'
@@ -31,12 +31,12 @@ from pydantic import SecretStr
 
 from infra_models.enums import CredentialType
 from infra_models.security import CredentialCacheEntry, TlsConfig
-from infra_security.credential_cache import CredentialCache, RotationCallback
+from infra_security.credentials._cache import CredentialCache, RotationCallback
+from infra_security.credentials._leases import LeaseKeeper
+from infra_security.credentials._providers import CredentialProvider, EnvProvider, FileProvider, Secret
+from infra_security.credentials._vault_auth import VaultAuth
+from infra_security.credentials._vault_provider import VaultProvider
 from infra_security.errors import CredentialBackendError, CredentialConfigError
-from infra_security.leases import LeaseKeeper
-from infra_security.providers import CredentialProvider, EnvProvider, FileProvider, Secret
-from infra_security.vault_auth import VaultAuth
-from infra_security.vault_provider import VaultProvider
 
 __all__ = ["CredentialManager"]
 
@@ -130,7 +130,7 @@ class CredentialManager:
             if not url:
                 raise CredentialConfigError("INFRA_CREDENTIALS_PROVIDER=vault needs VAULT_ADDR")
             if env.get("VAULT_ROLE_ID"):
-                from infra_security.vault_auth import AppRoleAuth
+                from infra_security.credentials._vault_auth import AppRoleAuth
 
                 kwargs.setdefault("auth", AppRoleAuth(env["VAULT_ROLE_ID"], env.get("VAULT_SECRET_ID", "")))
             else:

@@ -14,10 +14,10 @@ from pydantic import SecretStr
 
 from infra_models.enums import DeploymentEnvironment
 from infra_models.security import SecurityPolicy, TlsConfig
+from infra_security.credentials._providers import Secret
 from infra_security.errors import CredentialNotFoundError, TlsPolicyError
-from infra_security.providers import Secret
-from infra_security.tls_policy import policy_for
-from infra_security.tls_settings import kafka_ssl_config, postgres_ssl_params
+from infra_security.tls._policy import policy_for
+from infra_security.tls._settings import kafka_ssl_config, postgres_ssl_params
 
 __all__ = ["kafka_sasl_config", "sqlalchemy_url"]
 

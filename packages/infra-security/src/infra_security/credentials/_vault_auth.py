@@ -1,4 +1,4 @@
-"""How a :class:`~infra_security.vault_provider.VaultProvider` logs in: token, AppRole or Kubernetes."""
+"""How a :class:`~infra_security.credentials._vault_provider.VaultProvider` logs in: token, AppRole or Kubernetes."""
 
 from __future__ import annotations
 

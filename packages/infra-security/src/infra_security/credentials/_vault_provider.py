@@ -14,14 +14,14 @@ from urllib.parse import urlparse
 from pydantic import SecretStr
 
 from infra_models.security import TlsConfig
+from infra_security.credentials._providers import Secret, check_path
+from infra_security.credentials._vault_auth import TokenAuth, VaultAuth
 from infra_security.errors import (
     CredentialBackendError,
     CredentialConfigError,
     CredentialError,
     CredentialNotFoundError,
 )
-from infra_security.providers import Secret, check_path
-from infra_security.vault_auth import TokenAuth, VaultAuth
 
 __all__ = ["TokenStatus", "VaultProvider", "check_vault_url"]
 
@@ -71,7 +71,7 @@ class VaultProvider:
     """Reads secrets from Vault or OpenBao.
 
     ``auth`` defaults to :class:`TokenAuth` (``token=`` or ``VAULT_TOKEN``). ``mount_point`` is the KV v2 mount.
-    ``tls`` gives the CA and client certificate (see :func:`~infra_security.tls_settings.hvac_tls_kwargs`).
+    ``tls`` gives the CA and client certificate (see :func:`~infra_security.tls._settings.hvac_tls_kwargs`).
 
     Example:
         >>> VaultProvider("vault:8200", token="t")
@@ -273,7 +273,7 @@ def _make_client(url: str, *, namespace: str | None, tls: TlsConfig | None, time
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
-    from infra_security.tls_settings import hvac_tls_kwargs
+    from infra_security.tls._settings import hvac_tls_kwargs
 
     session = requests.Session()
     retry = Retry(

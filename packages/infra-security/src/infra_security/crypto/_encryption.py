@@ -24,9 +24,9 @@ from cryptography.exceptions import InvalidTag
 from pydantic import BaseModel, ValidationError
 
 from infra_models.security import EncryptedPayload
-from infra_security.aead import CONTENT_BYTES, CONTENT_JSON, FORMAT_LOCAL, encode_context, from_text, to_text
+from infra_security.crypto._aead import CONTENT_BYTES, CONTENT_JSON, FORMAT_LOCAL, encode_context, from_text, to_text
+from infra_security.crypto._keyring import Keyring
 from infra_security.errors import DecryptionError, EncryptionError
-from infra_security.keyring import Keyring
 
 __all__ = ["EnvelopeBackend", "PayloadEncryption"]
 

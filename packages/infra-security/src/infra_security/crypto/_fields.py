@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from infra_security.aead import from_text, to_text
-from infra_security.encryption import PayloadEncryption
+from infra_security.crypto._aead import from_text, to_text
+from infra_security.crypto._encryption import PayloadEncryption
 from infra_security.errors import DecryptionError, EncryptionError
 
 __all__ = ["FieldEncryption"]

@@ -19,7 +19,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra_security.aead import (
+from infra_security.crypto._aead import (
     AAD_DOMAIN,
     CONTENT_BYTES,
     FORMAT_LOCAL,
@@ -29,14 +29,7 @@ from infra_security.aead import (
     open_sealed,
     seal_small,
 )
-from infra_security.errors import (
-    DecryptionError,
-    KeysetError,
-    KeyStateError,
-    KeyUsageExceededError,
-    UnknownKeyError,
-)
-from infra_security.keyset_file import (
+from infra_security.crypto._keyset_file import (
     KeyRecord,
     KeysetData,
     KeyState,
@@ -47,7 +40,14 @@ from infra_security.keyset_file import (
     update_keyset_file,
     write_private_file,
 )
-from infra_security.usage import NIST_RANDOM_NONCE_LIMIT, MemoryCounter, ReservingCounter, UsageCounter
+from infra_security.crypto._usage import NIST_RANDOM_NONCE_LIMIT, MemoryCounter, ReservingCounter, UsageCounter
+from infra_security.errors import (
+    DecryptionError,
+    KeysetError,
+    KeyStateError,
+    KeyUsageExceededError,
+    UnknownKeyError,
+)
 
 __all__ = ["KeyInfo", "Keyring", "KeyState"]
 

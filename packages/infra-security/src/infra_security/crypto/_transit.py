@@ -2,7 +2,7 @@
 
 Each message (or each batch of ``messages_per_data_key`` messages) is encrypted locally with AES-256-GCM under
 a fresh data key from ``<mount>/datakey/plaintext/<key>``; the data key, wrapped by the Transit key
-(``vault:vN:...``), travels in the ciphertext (format 2, see :mod:`infra_security.aead`). Decryption unwraps
+(``vault:vN:...``), travels in the ciphertext (format 2, see :mod:`infra_security.crypto._aead`). Decryption unwraps
 it with one Transit call (cached per wrapped key); ``rewrap`` re-wraps the data key server-side under the
 newest Transit key version. The Transit key never leaves the server.
 
@@ -21,14 +21,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra_security.aead import CONTENT_BYTES, FORMAT_TRANSIT, KEY_SIZE, open_sealed, seal
+from infra_security.crypto._aead import CONTENT_BYTES, FORMAT_TRANSIT, KEY_SIZE, open_sealed, seal
 from infra_security.errors import DecryptionError, TransitError
 
 __all__ = ["TransitEnvelope"]
 
 
 class TransitEnvelope:
-    """An :class:`~infra_security.encryption.EnvelopeBackend` whose data keys are wrapped by Transit."""
+    """An :class:`~infra_security.crypto._encryption.EnvelopeBackend` whose data keys are wrapped by Transit."""
 
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 Example:
     >>> from infra_models.security import RateLimitPolicy
-    >>> from infra_security.ratelimit import RateLimiter
+    >>> from infra_security.ratelimit._limiter import RateLimiter
     >>> async def app(scope, receive, send): ...
     >>> policy = RateLimitPolicy(name="api", limit=100, period_seconds=60)
     >>> limited = RateLimitMiddleware(app, RateLimiter(default=policy))
@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from infra_security.errors import RateLimitKeyError, RateLimitPolicyError
-from infra_security.ratelimit import RateLimiter
+from infra_security.ratelimit._limiter import RateLimiter
 
 __all__ = ["RateLimitMiddleware", "client_from_scope", "endpoint_from_scope"]
 

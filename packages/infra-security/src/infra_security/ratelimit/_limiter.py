@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from infra_models.security import RateLimitPolicy, RateLimitScope
 from infra_security.errors import RateLimitBackendError, RateLimitKeyError, RateLimitPolicyError
-from infra_security.ratelimit_core import (
+from infra_security.ratelimit._core import (
     BackendFailure,
     CompiledPolicy,
     Outcome,
@@ -23,7 +23,7 @@ from infra_security.ratelimit_core import (
     RateLimitDecision,
     compile_policy,
 )
-from infra_security.ratelimit_memory import MemoryBackend
+from infra_security.ratelimit._memory import MemoryBackend
 
 __all__ = ["RateLimitRule", "RateLimiter"]
 

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 
 from infra_models.security import RateLimitAlgorithm
-from infra_security.gcra import EPSILON
-from infra_security.ratelimit_core import CompiledPolicy, Outcome
-from infra_security.sliding_window import wait_for
+from infra_security.ratelimit._core import CompiledPolicy, Outcome
+from infra_security.ratelimit._gcra import EPSILON
+from infra_security.ratelimit._sliding_window import wait_for
 
 __all__ = ["MemoryBackend"]
 
@@ -24,7 +24,7 @@ class MemoryBackend:
 
     Example:
         >>> from infra_models.security import RateLimitPolicy
-        >>> from infra_security.ratelimit_core import compile_policy
+        >>> from infra_security.ratelimit._core import compile_policy
         >>> backend = MemoryBackend(clock=lambda: 0.0)
         >>> p = compile_policy(RateLimitPolicy(name="p", limit=1, period_seconds=1))
         >>> backend.decide("k", p, 1)[0], backend.decide("k", p, 1)[0]

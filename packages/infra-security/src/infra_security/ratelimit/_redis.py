@@ -17,7 +17,7 @@ from importlib.resources import files
 from typing import Any
 
 from infra_security.errors import RateLimitBackendError
-from infra_security.ratelimit_core import CompiledPolicy, Outcome
+from infra_security.ratelimit._core import CompiledPolicy, Outcome
 
 __all__ = ["RedisBackend", "load_script"]
 
@@ -26,7 +26,7 @@ _US = 1_000_000
 
 def load_script() -> str:
     """Return the Lua source of the decision script."""
-    return files("infra_security").joinpath("ratelimit.lua").read_text(encoding="utf-8")
+    return files("infra_security.ratelimit").joinpath("ratelimit.lua").read_text(encoding="utf-8")
 
 
 class RedisBackend:

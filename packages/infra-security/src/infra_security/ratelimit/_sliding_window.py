@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from infra_security.gcra import EPSILON
+from infra_security.ratelimit._gcra import EPSILON
 
 __all__ = ["sliding_window_decide", "wait_for"]
 

@@ -6,8 +6,8 @@ import ssl
 from typing import Literal
 
 from infra_models.security import TlsProfile
-from infra_security.tls_inspect import Finding
-from infra_security.tls_profiles import get_profile, ssl_version
+from infra_security.tls._inspect import Finding
+from infra_security.tls._profiles import get_profile, ssl_version
 
 __all__ = ["audit_context"]
 

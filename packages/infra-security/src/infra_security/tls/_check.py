@@ -10,8 +10,8 @@ from typing import Any
 
 from infra_models.security import TlsConfig, TlsProfile
 from infra_security.errors import TlsConfigError
-from infra_security.tls_context import build_client_context
-from infra_security.tls_inspect import CertificateReport, Finding, inspect_certificates
+from infra_security.tls._context import build_client_context
+from infra_security.tls._inspect import CertificateReport, Finding, inspect_certificates
 
 __all__ = ["EndpointReport", "check_endpoint", "parse_host_port"]
 

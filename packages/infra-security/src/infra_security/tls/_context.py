@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from infra_models.enums import DeploymentEnvironment
 from infra_models.security import SecurityPolicy, TlsConfig, TlsVersion
 from infra_security.errors import TlsConfigError
-from infra_security.tls_policy import enforce_tls_policy
-from infra_security.tls_profiles import MozillaProfile, get_profile, ssl_version
+from infra_security.tls._policy import enforce_tls_policy
+from infra_security.tls._profiles import MozillaProfile, get_profile, ssl_version
 
 __all__ = ["Unsupported", "build_client_context", "build_server_context", "unsupported_settings"]
 
@@ -129,7 +129,7 @@ def build_client_context(
     """A client context: profile floor and ciphers, verification and hostname check, optional client cert.
 
     With ``environment`` the config is first checked against that environment's policy
-    (:func:`~infra_security.tls_policy.enforce_tls_policy`): production refuses verify=false.
+    (:func:`~infra_security.tls._policy.enforce_tls_policy`): production refuses verify=false.
 
     Example:
         >>> ctx = build_client_context(TlsConfig(profile="modern"))

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from infra_models.security import TlsProfile
 from infra_security.errors import CertificateError
-from infra_security.tls_profiles import MozillaProfile, get_profile
+from infra_security.tls._profiles import MozillaProfile, get_profile
 
 __all__ = [
     "CertificateInfo",

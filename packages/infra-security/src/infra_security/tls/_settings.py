@@ -11,8 +11,8 @@ from typing import Any
 
 from infra_models.enums import DeploymentEnvironment, SecurityProtocol
 from infra_models.security import SecurityPolicy, TlsConfig, TlsVersion
-from infra_security.tls_policy import enforce_tls_policy
-from infra_security.tls_profiles import get_profile
+from infra_security.tls._policy import enforce_tls_policy
+from infra_security.tls._profiles import get_profile
 
 __all__ = ["hvac_tls_kwargs", "kafka_ssl_config", "postgres_ssl_params"]
 
