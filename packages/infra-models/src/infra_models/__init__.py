@@ -49,6 +49,20 @@ if TYPE_CHECKING:
         TimeoutPolicy,
         TopicSet,
     )
+    from infra_models.onex import (
+        OnexContract,
+        OnexDependency,
+        OnexEventBus,
+        OnexHandlerRoute,
+        OnexHandlerRouting,
+        OnexModelRef,
+        OnexVersion,
+        contract_format,
+        load_any_contract,
+        load_onex_contract,
+        parse_any_contract,
+        parse_onex_contract,
+    )
     from infra_models.outbox import (
         OutboxEvent,
         OutboxStatus,
@@ -78,6 +92,12 @@ if TYPE_CHECKING:
         TlsProfile,
         TlsVersion,
     )
+    from infra_models.yaml_limits import (
+        YamlLimits,
+        line_of,
+        load_yaml_mapping,
+        read_yaml_text,
+    )
 
 # Public name -> defining module. Submodules load on first use, so `import infra_models` and every
 # CLI's --help stay fast (building all pydantic models costs ~0.2 s).
@@ -105,6 +125,13 @@ _LAZY: dict[str, str] = {
     "ModelsError": "infra_models.errors",
     "NodeContract": "infra_models.node",
     "NodeKind": "infra_models.node",
+    "OnexContract": "infra_models.onex",
+    "OnexDependency": "infra_models.onex",
+    "OnexEventBus": "infra_models.onex",
+    "OnexHandlerRoute": "infra_models.onex",
+    "OnexHandlerRouting": "infra_models.onex",
+    "OnexModelRef": "infra_models.onex",
+    "OnexVersion": "infra_models.onex",
     "OrchestratorStep": "infra_models.node",
     "OutboxError": "infra_models.errors",
     "OutboxEvent": "infra_models.outbox",
@@ -128,8 +155,17 @@ _LAZY: dict[str, str] = {
     "TlsVersion": "infra_models.security",
     "TopicSet": "infra_models.node",
     "Waiver": "infra_models.readiness",
+    "YamlLimits": "infra_models.yaml_limits",
+    "contract_format": "infra_models.onex",
+    "line_of": "infra_models.yaml_limits",
+    "load_any_contract": "infra_models.onex",
     "load_contract": "infra_models.contract_yaml",
+    "load_onex_contract": "infra_models.onex",
+    "load_yaml_mapping": "infra_models.yaml_limits",
+    "parse_any_contract": "infra_models.onex",
     "parse_contract": "infra_models.contract_yaml",
+    "parse_onex_contract": "infra_models.onex",
+    "read_yaml_text": "infra_models.yaml_limits",
 }
 
 __all__ = [
@@ -156,6 +192,13 @@ __all__ = [
     "ModelsError",
     "NodeContract",
     "NodeKind",
+    "OnexContract",
+    "OnexDependency",
+    "OnexEventBus",
+    "OnexHandlerRoute",
+    "OnexHandlerRouting",
+    "OnexModelRef",
+    "OnexVersion",
     "OrchestratorStep",
     "OutboxError",
     "OutboxEvent",
@@ -179,9 +222,18 @@ __all__ = [
     "TlsVersion",
     "TopicSet",
     "Waiver",
+    "YamlLimits",
     "__version__",
+    "contract_format",
+    "line_of",
+    "load_any_contract",
     "load_contract",
+    "load_onex_contract",
+    "load_yaml_mapping",
+    "parse_any_contract",
     "parse_contract",
+    "parse_onex_contract",
+    "read_yaml_text",
 ]
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from infra_models.kafka import KafkaProducerConfig
 from infra_models.node import NodeContract
+from infra_models.onex import OnexContract
 from infra_models.outbox import OutboxEvent
 from infra_models.readiness import CheckResult, Finding, ReadinessReport, ReadinessSummary, Waiver
 from infra_models.security import (
@@ -33,6 +34,7 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
         Finding,
         KafkaProducerConfig,
         NodeContract,
+        OnexContract,
         OutboxEvent,
         RateLimitPolicy,
         ReadinessReport,
