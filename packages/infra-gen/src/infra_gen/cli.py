@@ -157,6 +157,14 @@ def _generate(plan_fn: Callable[[], Plan], fmt: Format, dry_run: bool, title: st
             _print_plan(plan, dry_run=True, written=None, title=title)
         _fail(exc, fmt, _exit_code(exc))
     _emit(plan, fmt, dry_run=dry_run, written=written, title=title)
+    if dry_run and plan.conflicts:
+        # As `update --dry-run`: a plan that could not be applied as it stands is a finding.
+        if fmt is Format.text:
+            typer.echo(
+                f"{len(plan.conflicts)} conflict(s): applying would stop; use --on-conflict skip or overwrite",
+                err=True,
+            )
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -14,8 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra_gen.answers import build_contract, complete_contract, template_context
+from infra_gen.answers import build_contract, complete_contract, parse_kind, template_context
 from infra_gen.errors import TemplateError
+from infra_gen.names import parse_name
+from infra_gen.onex.layout import plan_onex_node
+from infra_gen.onex.service import OnexService, find_onex_service
+from infra_gen.onex.spec import OnexNodeSpec
 from infra_gen.plan import Action, OnConflict, Plan, apply_plan, build_plan
 from infra_gen.render import RenderedFile, render_templates, template_hash
 from infra_gen.state import STATE_FILE, state_bytes
@@ -75,8 +79,32 @@ class NodeGenerator:
         self.on_conflict: OnConflict = on_conflict
         self.template_dir = Path(template_dir) if template_dir is not None else None
 
+    def onex_service(self) -> OnexService | None:
+        """The ONEX service whose ``nodes/`` folder ``output_dir`` is, or None for a stand-alone node package."""
+        return find_onex_service(self.output_dir)
+
+    def _plan_onex(
+        self, service: OnexService, kind: NodeKind, name: str, *, description: str, version: str, external: str
+    ) -> Plan:
+        node = parse_name(name)
+        text = " ".join(description.split()) or f"{node.pascal} {kind.value.lower()} node."
+        spec = OnexNodeSpec(node, kind, service, text, version, external)
+        onex_templates = self.template_dir / "onex" if self.template_dir is not None else None
+        return plan_onex_node(spec, on_conflict=self.on_conflict, template_dir=onex_templates)
+
     def plan_contract(self, contract: NodeContract) -> Plan:
         """The plan of generating the node of ``contract``; writes nothing."""
+        service = self.onex_service()
+        if service is not None:
+            external = contract.external_systems[0].name if contract.external_systems else ""
+            return self._plan_onex(
+                service,
+                contract.kind,
+                contract.name,
+                description=contract.description,
+                version=contract.version,
+                external=external,
+            )
         contract = complete_contract(contract)
         kebab = contract.name.replace("_", "-")
         workspace = find_workspace(self.output_dir) if self.output_dir.is_dir() else None
@@ -107,7 +135,24 @@ class NodeGenerator:
         external_system: str | None = None,
         version: str = "0.1.0",
     ) -> Plan:
-        """The plan of generating a new node; writes nothing."""
+        """The plan of generating a new node; writes nothing.
+
+        Into the ``nodes/`` folder of an ONEX service package, the node is planned in the declarative ONEX layout
+        (``node_<name>_<kind>/`` and ``tests/unit/nodes/node_<name>_<kind>/``); elsewhere as a stand-alone package.
+        """
+        service = self.onex_service()
+        if service is not None:
+            kind = parse_kind(node_type)
+            if kind is not NodeKind.EFFECT and external_system:
+                build_contract(kind, microservice_name, external_system=external_system)  # raises the usual error
+            return self._plan_onex(
+                service,
+                kind,
+                microservice_name,
+                description=business_description,
+                version=version,
+                external=(external_system or "").strip(),
+            )
         contract = build_contract(
             node_type,
             microservice_name,
