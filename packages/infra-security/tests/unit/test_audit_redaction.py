@@ -53,9 +53,11 @@ class TestRedactor:
         expected = hmac.new(key, orjson.dumps({"b": 2, "a": 1}, option=orjson.OPT_SORT_KEYS), hashlib.sha256)
         assert Redactor(key).hash_value({"a": 1, "b": 2}) == REDACTED_PREFIX + expected.hexdigest()
         state = keyed_sha256(key, b"prefix")
-        again = state.copy()
-        again.update(b"msg")
-        assert again.digest() == hmac.digest(key, b"prefixmsg", "sha256")
+        assert state.mac(b"msg") == hmac.digest(key, b"prefixmsg", "sha256")
+        assert state.mac(b"other") == hmac.digest(key, b"prefixother", "sha256")  # the keyed state is not consumed
+        long_key = b"L" * 100  # longer than the SHA-256 block: hashed first, as RFC 2104 says
+        assert keyed_sha256(long_key).mac(b"m") == hmac.digest(long_key, b"m", "sha256")
+        assert keyed_sha256(b"").mac(b"m") == hmac.digest(b"", b"m", "sha256")
 
     def test_field_decisions_are_remembered_case_insensitively(self) -> None:
         r = Redactor(b"k" * 32, ["password"])

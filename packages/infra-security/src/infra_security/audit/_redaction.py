@@ -63,10 +63,7 @@ class Redactor:
 
     def hash_value(self, value: Any) -> str:
         """The redacted form of ``value``: ``hmac-sha256:`` and the hex HMAC of its canonical JSON."""
-        h = self._keyed.copy()
-        h.update(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
-        digest: str = h.hexdigest()
-        return REDACTED_PREFIX + digest
+        return REDACTED_PREFIX + self._keyed.hexmac(orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
 
     def redact(self, value: Any) -> Any:
         """A copy of ``value`` with every sensitive field's value hashed (dicts and lists walked)."""

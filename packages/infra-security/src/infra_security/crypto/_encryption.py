@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 import orjson
-from cryptography.exceptions import InvalidTag
 from pydantic import BaseModel, ValidationError
 
 from infra_models.security import EncryptedPayload
@@ -103,7 +102,6 @@ class PayloadEncryption:
         self.key_id = key_id
         self.backend = backend
         self._local = backend.keyring if isinstance(backend, _LocalBackend) else None
-        self._labels: dict[bytes, str] = {}  # 4-byte key id -> "name:vN", for the keys of the local keyring
 
     # --- compact binary -----------------------------------------------------------------------------
 
@@ -120,16 +118,10 @@ class PayloadEncryption:
 
     def decrypt(self, blob: bytes, context: Mapping[str, str] | None = None) -> Any:
         """Decrypt the compact binary form; returns the JSON value or bytes. Nothing is returned on failure."""
-        if self._local is not None and not context and len(blob) < 65_536:
-            # Hot path for small local ciphertexts without context: one table lookup, one AEAD call. Anything
-            # unusual (short, unknown header, bytearray, bad tag) falls through to the explanatory path below.
-            try:
-                aead, aad = self._local._openers[blob[:6]]
-                plaintext = aead.decrypt(blob[6:18], blob[18:], aad)
-            except (KeyError, TypeError, ValueError, InvalidTag):
-                pass
-            else:
-                return plaintext if blob[5] == 0 else _decode(blob[5], plaintext)
+        if self._local is not None and not context:
+            opened = self._local.try_open(blob, b"")
+            if opened is not None:
+                return opened[1] if opened[0] == CONTENT_BYTES else _decode(opened[0], opened[1])
         if not blob:
             raise DecryptionError("ciphertext is empty")
         ctx = encode_context(context) if context else b""
@@ -152,8 +144,7 @@ class PayloadEncryption:
             content_type, data = _encode(payload)
         if self._local is not None:
             blob = self._local.seal(data, encode_context(ctx) if ctx else b"", content_type)
-            label = self._label(blob[1:5] if type(blob) is bytes else bytes(blob[1:5]))
-            return _make_payload(blob[0], label, blob, ctx)
+            return _make_payload(blob[0], self._describe(blob), blob, ctx)
         blob = self.backend.seal(data, encode_context(ctx) if ctx else b"", content_type)
         return _make_payload(blob[0], self._describe(blob), blob, ctx)
 
@@ -172,26 +163,13 @@ class PayloadEncryption:
         ciphertext moved to another tenant then fails).
         """
         if type(encrypted) is EncryptedPayload and self._local is not None:
-            # Hot path for a model of a small local ciphertext: one table lookup, one AEAD call. Anything unusual
-            # (unknown or disabled key, mismatched key id or version, bad tag) falls through to the
-            # explanatory path below, which raises the precise error.
-            fields = encrypted.__dict__
-            blob = fields["ciphertext"]
-            entry = self._local._openers.get(blob[:6]) if type(blob) is bytes and len(blob) < 65_536 else None
-            # A key id seen before is in the label cache; the first sight goes the long way, which fills it.
-            if (
-                entry is not None
-                and fields["format_version"] == FORMAT_LOCAL
-                and fields["key_id"] == self._labels.get(blob[1:5])
-            ):
-                ctx = fields["context"] if context is None else context
-                try:
-                    aad = entry[1] + encode_context(ctx) if ctx else entry[1]
-                    plaintext = entry[0].decrypt(blob[6:18], blob[18:], aad)
-                except (InvalidTag, ValueError):
-                    pass
-                else:
-                    return plaintext if blob[5] == CONTENT_BYTES else _decode(blob[5], plaintext)
+            # Fast path: a model naming a key of the local keyring; anything unusual takes the explanatory path.
+            blob = encrypted.ciphertext
+            if encrypted.format_version == FORMAT_LOCAL and encrypted.key_id == self._local.label_of(blob):
+                ctx = encrypted.context if context is None else context
+                opened = self._local.try_open(blob, encode_context(ctx) if ctx else b"")
+                if opened is not None:
+                    return opened[1] if opened[0] == CONTENT_BYTES else _decode(opened[0], opened[1])
         blob, ctx = self._unpack(encrypted)
         if context is not None:
             ctx = dict(context)
@@ -221,19 +199,8 @@ class PayloadEncryption:
 
     def _describe(self, blob: bytes) -> str:
         if self._local is not None and blob[0] == FORMAT_LOCAL and len(blob) >= 5:
-            return self._label(bytes(blob[1:5]))
+            return self._local.label_of(blob) or self._local.label(self._local.key_id_of(blob))
         return self.backend.describe(blob)
-
-    def _label(self, key_id: bytes) -> str:
-        """``name:vN`` of a local key id (its 4 big-endian bytes), cached for the keys the keyring holds."""
-        label = self._labels.get(key_id)
-        if label is None:
-            assert self._local is not None
-            number = int.from_bytes(key_id, "big")
-            label = self._local.label(number)
-            if number in self._local._by_id and len(self._labels) < 4096:
-                self._labels[key_id] = label
-        return label
 
     def _unpack(self, encrypted: object) -> tuple[bytes, dict[str, str]]:
         if type(encrypted) is EncryptedPayload:
@@ -270,35 +237,22 @@ class PayloadEncryption:
         return blob, dict(encrypted.context)
 
 
-_new = object.__new__
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-_ALL_FIELDS = set(EncryptedPayload.model_fields) - {"algorithm"}
+_FIELDS_SET = frozenset(EncryptedPayload.model_fields) - {"algorithm"}
 
 
 def _make_payload(version: int, key_id: str, blob: bytes, context: dict[str, str]) -> EncryptedPayload:
-    """An EncryptedPayload built without re-validation: what ``model_construct`` does, minus its generic loop.
+    """An EncryptedPayload built with ``model_construct`` (no re-validation): every field was produced just now.
 
-    Every field comes from the keyring, which produced it just now (tests check the result validates and equals
-    ``model_construct``'s). The base64url text is rendered only when the model is serialised.
+    Tests check the result validates and round-trips. The base64url text is rendered only when serialised.
     """
-    payload: EncryptedPayload = _new(EncryptedPayload)
-    _set_dict(
-        payload,
-        {
-            "algorithm": "AES-256-GCM",
-            "format_version": version,
-            "key_id": key_id,
-            "ciphertext": blob,
-            "context": context,
-        },
+    return EncryptedPayload.model_construct(
+        set(_FIELDS_SET),
+        algorithm="AES-256-GCM",
+        format_version=version,
+        key_id=key_id,
+        ciphertext=blob,
+        context=context,
     )
-    _set_fields_set(payload, _ALL_FIELDS.copy())  # a set of its own: model_copy(update=...) adds to it
-    _set_extra(payload, None)
-    _set_private(payload, None)
-    return payload
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -247,16 +247,38 @@ class Keyring:
 
     def open(self, blob: bytes, context: bytes) -> tuple[int, bytes]:
         """Decrypt a format-1 ciphertext with the key it names; returns (content type, plaintext)."""
-        head = blob[:_HEADER_SIZE]
-        entry = self._openers.get(head if type(head) is bytes else bytes(head))
-        if entry is not None and _MIN_SIZE <= len(blob) < _SMALL:
-            try:
-                return blob[5], entry[0].decrypt(blob[6:18], blob[18:], entry[1] + context if context else entry[1])
-            except InvalidTag:
-                pass  # the shared path below raises the explanatory error
+        opened = self.try_open(blob, context)
+        if opened is not None:
+            return opened
         aead = self._decryptor(blob)  # raises the precise error (truncated, unknown, disabled)
         plaintext = open_sealed(aead, blob, _HEADER_SIZE, context)
         return blob[_HEADER_SIZE - 1], plaintext
+
+    def try_open(self, blob: bytes, context: bytes) -> tuple[int, bytes] | None:
+        """The fast path of :meth:`open`: one table lookup and one AEAD call for a small ciphertext.
+
+        Returns ``(content type, plaintext)``, or None for anything unusual (large, truncated, unknown or disabled
+        key, bad tag), which :meth:`open` then explains with a precise error. Never returns partial plaintext.
+        """
+        if type(blob) is not bytes or len(blob) >= _SMALL:
+            return None
+        entry = self._openers.get(blob[:_HEADER_SIZE])
+        if entry is None or len(blob) < _MIN_SIZE:
+            return None
+        try:
+            plaintext = entry[0].decrypt(
+                blob[_HEADER_SIZE : _HEADER_SIZE + NONCE_SIZE],
+                blob[_HEADER_SIZE + NONCE_SIZE :],
+                entry[1] + context if context else entry[1],
+            )
+        except InvalidTag:
+            return None
+        return blob[_HEADER_SIZE - 1], plaintext
+
+    def label_of(self, blob: bytes | bytearray) -> str | None:
+        """``name:vN`` of the key a format-1 ciphertext names, when this keyring holds that key; else None."""
+        key_id = blob[1:5]
+        return self._labels.get(key_id if type(key_id) is bytes else bytes(key_id))
 
     def key_id_of(self, blob: bytes) -> int:
         """The key id a format-1 ciphertext names."""
@@ -309,6 +331,7 @@ class Keyring:
             if k.state is KeyState.PRIMARY:
                 primary = k.key_id
         self._by_id = {k.key_id: k for k in self._data.keys}
+        self._labels = {k.key_id.to_bytes(4, "big"): self.label(k.key_id) for k in self._data.keys}
         self._decryptors, self._openers = decryptors, openers
         self._encryptors = encryptors
         self._primary_id = primary

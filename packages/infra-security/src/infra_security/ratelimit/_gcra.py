@@ -16,12 +16,12 @@ EPSILON = 1e-9
 
 def gcra_decide(
     tat: float | None, now: float, weight: int, interval: float, tolerance: float
-) -> tuple[bool, float, int, float, float, float]:
-    """Decide one request of ``weight`` units.
+) -> tuple[bool, float, int, float, float]:
+    """Decide one request of ``weight`` units: the one GCRA implementation (the memory backend runs it).
 
-    Returns ``(allowed, new_tat, remaining, retry_after, reset_after, next_free)``: ``new_tat`` is the state to
-    store (unchanged when denied), ``retry_after`` the wait before this request would pass (0 when allowed),
-    ``reset_after`` the wait until the bucket is full again, ``next_free`` the wait until one unit would pass.
+    Returns ``(allowed, new_tat, remaining, retry_after, reset_after)``: ``new_tat`` is the state to store
+    (unchanged when denied), ``retry_after`` the wait before this request would pass (0 when allowed),
+    ``reset_after`` the wait until the bucket is full again.
 
     Example:
         >>> gcra_decide(None, 100.0, 1, 1.0, 2.0)[:3]
@@ -29,14 +29,10 @@ def gcra_decide(
     """
     base = now if tat is None or tat < now else tat
     new_tat = base + weight * interval
-    allow_at = new_tat - tolerance
-    if allow_at <= now + EPSILON:
-        remaining = math.floor((tolerance - (new_tat - now)) / interval + EPSILON)
-        next_free = max(0.0, new_tat + interval - tolerance - now)
-        return True, new_tat, max(remaining, 0), 0.0, new_tat - now, next_free
-    remaining = math.floor((tolerance - (base - now)) / interval + EPSILON)
-    next_free = max(0.0, base + interval - tolerance - now)
-    return False, base, max(remaining, 0), allow_at - now, base - now, next_free
+    if new_tat - tolerance <= now + EPSILON:
+        return True, new_tat, max(int((tolerance - new_tat + now) / interval + EPSILON), 0), 0.0, new_tat - now
+    remaining = max(int((tolerance - base + now) / interval + EPSILON), 0)
+    return False, base, remaining, new_tat - tolerance - now, base - now
 
 
 def gcra_peek(tat: float | None, now: float, interval: float, tolerance: float) -> int:

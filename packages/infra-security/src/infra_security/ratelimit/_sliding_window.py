@@ -7,8 +7,6 @@ still inside the sliding window. Pure functions of (state, now): the backends ma
 
 from __future__ import annotations
 
-import math
-
 from infra_security.ratelimit._gcra import EPSILON
 
 __all__ = ["sliding_window_decide", "wait_for"]
@@ -17,10 +15,13 @@ __all__ = ["sliding_window_decide", "wait_for"]
 def sliding_window_decide(
     state: tuple[int, float, float] | None, now: float, weight: int, period: float, capacity: int
 ) -> tuple[bool, tuple[int, float, float], int, float, float, float]:
-    """Decide one request of ``weight`` units against ``capacity`` per sliding ``period``.
+    """Decide one request of ``weight`` units against ``capacity`` per sliding ``period``: the one implementation.
 
     ``state`` is ``(window_index, previous_count, current_count)``. Returns
-    ``(allowed, new_state, remaining, retry_after, reset_after, next_free)`` as :func:`gcra_decide` does.
+    ``(allowed, new_state, remaining, retry_after, reset_after, next_free)``: ``new_state`` is the state to store
+    (unchanged when denied), ``retry_after`` the wait before this request would pass (0 when allowed),
+    ``reset_after`` the wait until the estimate is back to zero, ``next_free`` the wait until one unit would
+    pass (0 while ``remaining`` is positive).
 
     Example:
         >>> sliding_window_decide(None, 5.0, 1, 10.0, 2)[:3]
@@ -34,31 +35,19 @@ def sliding_window_decide(
     else:
         prev, curr = state[1], state[2]
     start = window * period
-    frac = (now - start) / period
-    estimate = prev * (1.0 - frac) + curr
-    if estimate + weight <= capacity + EPSILON:
+    estimate = prev * (1.0 - (now - start) / period) + curr + weight
+    if estimate <= capacity + EPSILON:
         curr += weight
-        estimate += weight
-        remaining = math.floor(capacity - estimate + EPSILON)
-        return (
-            True,
-            (window, prev, curr),
-            max(remaining, 0),
-            0.0,
-            _reset_after(prev, curr, start, period, now),
-            (wait_for(1, prev, curr, start, period, now, capacity)),
-        )
-    remaining = math.floor(capacity - estimate + EPSILON)
+        remaining = max(int(capacity - estimate + EPSILON), 0)
+        next_free = 0.0 if remaining else wait_for(1, prev, curr, start, period, now, capacity)
+        return True, (window, prev, curr), remaining, 0.0, start + 2 * period - now, next_free
+    remaining = max(int(capacity - estimate + weight + EPSILON), 0)
     retry_after = wait_for(weight, prev, curr, start, period, now, capacity)
-    next_free = wait_for(1, prev, curr, start, period, now, capacity)
-    return (
-        False,
-        (window, prev, curr),
-        max(remaining, 0),
-        retry_after,
-        (_reset_after(prev, curr, start, period, now)),
-        next_free,
-    )
+    if remaining:
+        next_free = 0.0
+    else:
+        next_free = retry_after if weight == 1 else wait_for(1, prev, curr, start, period, now, capacity)
+    return False, (window, prev, curr), remaining, retry_after, _reset_after(prev, curr, start, period, now), next_free
 
 
 def wait_for(  # noqa: PLR0917 - hot path, positional on purpose
