@@ -1,9 +1,11 @@
 """Check the version ranges between the workspace packages.
 
-Every package except infra-models must require `infra-models` with both a lower and an upper bound, the range
-must admit the local infra-models version, its lower bound must be a released infra-models version when any
-release is recorded (tags `infra-models-v*`, else CHANGELOG headings), no requirement may name a pre-release,
-and no package may depend on a sibling other than infra-models. Exit 0 ok, 1 findings, 2 broken workspace.
+Every package except infra-models must require `infra-models` with both a lower and an upper bound that admit
+no breaking release: `>=X.Y,<X.(Y+1)` while infra-models is on 0.x (a break bumps the minor there), `>=X.Y,<X+1`
+from 1.0. The range must admit the local infra-models version, its lower bound must be a released infra-models
+version when any release is recorded (tags `infra-models-v*` and committed CHANGELOG headings), no requirement
+may name a pre-release, and no package may depend on a sibling other than infra-models.
+Exit 0 ok, 1 findings, 2 broken workspace.
 
     python tools/check_versions.py [--format json]
 """
@@ -53,16 +55,18 @@ def _prerelease_problems(pkg: Package) -> list[str]:
 def _range_problems(pkg: Package, models: Package, released: list[Version]) -> list[str]:
     req = pkg.requirement_on(SHARED)
     if req is None:
-        return [f"{pkg.dist}: does not depend on {SHARED}; add `{SHARED}>={_minor(models.version)},<1` or similar"]
+        return [f"{pkg.dist}: does not depend on {SHARED}; add `{SHARED}{_range(models.version)}`"]
     spec = req.specifier
     ops = {s.operator for s in spec}
     problems = []
     if "==" in ops or "===" in ops:
-        problems.append(f"{pkg.dist}: `{req}` pins {SHARED}; use a range such as `>=X.Y,<X+1`")
+        problems.append(f"{pkg.dist}: `{req}` pins {SHARED}; use a range such as `{_range(models.version)}`")
     if not ops & _LOWER and "==" not in ops:
         problems.append(f"{pkg.dist}: `{req}` has no lower bound; add `>=X.Y` (the oldest release whose API it uses)")
     if not ops & _UPPER and "==" not in ops:
-        problems.append(f"{pkg.dist}: `{req}` has no upper bound; add `<X+1` (the next major of {SHARED})")
+        problems.append(f"{pkg.dist}: `{req}` has no upper bound; add `<X.(Y+1)` on 0.x, `<X+1` from 1.0")
+    if ops & _UPPER:
+        problems += _compat_problems(pkg, req)
     if not spec.contains(models.version, prereleases=True):
         problems.append(
             f"{pkg.dist}: `{req}` does not admit the local {SHARED} {models.version}; "
@@ -79,9 +83,37 @@ def _range_problems(pkg: Package, models: Package, released: list[Version]) -> l
     return problems
 
 
-def _minor(version: str) -> str:
+def _compat_key(version: Version) -> tuple[int, ...]:
+    """Versions with the same key are compatible: the major from 1.0, the minor while on 0.x."""
+    return (0, version.minor) if version.major == 0 else (version.major,)
+
+
+def _compat_problems(pkg: Package, req: Requirement) -> list[str]:
+    """A range must not admit a release that may break the package: nothing past the next breaking version."""
+    spec = req.specifier
+    lowers = [Version(s.version.removesuffix(".*")) for s in spec if s.operator in _LOWER]
+    if not lowers:
+        return []
+    low = max(lowers)
+    key = _compat_key(low)
+    breaking = Version(f"0.{low.minor + 1}.0") if low.major == 0 else Version(f"{low.major + 1}.0.0")
+    probes = [breaking, Version(f"{breaking}.post1"), *(Version(f"{n}.0.0") for n in (1, low.major + 1, 99))]
+    probes += [Version(f"0.{low.minor + n}.0") for n in (1, 2, 50)] if low.major == 0 else []
+    admitted = sorted({v for v in probes if _compat_key(v) != key and v > low and spec.contains(v, prereleases=False)})
+    if not admitted:
+        return []
+    upper = f"<{low.major}.{low.minor + 1}" if low.major == 0 else f"<{low.major + 1}"
+    rule = "on 0.x a break bumps the minor" if low.major == 0 else "a break bumps the major"
+    return [
+        f"{pkg.dist}: `{req}` admits {SHARED} {admitted[0]}, which may break it ({rule}); "
+        f"use `{SHARED}>={low.major}.{low.minor},{upper}`"
+    ]
+
+
+def _range(version: str) -> str:
     v = Version(version)
-    return f"{v.major}.{v.minor}"
+    upper = f"{v.major}.{v.minor + 1}" if v.major == 0 else f"{v.major + 1}"
+    return f">={v.major}.{v.minor},<{upper}"
 
 
 def _sibling_problems(ws: Workspace, pkg: Package) -> list[str]:

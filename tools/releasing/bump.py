@@ -15,7 +15,7 @@ from releasing.errors import FindingsError, UsageError
 from releasing.gitutil import tags
 from releasing.history import releases
 
-__all__ = ["SEGMENTS", "Bumped", "bump", "next_version", "release_notes"]
+__all__ = ["SEGMENTS", "Bumped", "bump", "next_version", "plan", "release_notes"]
 
 SEGMENTS = ("major", "minor", "patch", "current")
 
@@ -28,6 +28,10 @@ class Bumped:
     old: str
     new: str
     date: str
+    note: str = ""
+
+
+_RANK = {"patch": 1, "minor": 2, "major": 3}
 
 
 def next_version(current: str, segment: str) -> str:
@@ -47,15 +51,61 @@ def next_version(current: str, segment: str) -> str:
     return f"{major}.{minor}.{patch + 1}"
 
 
+def _segment_moved(old: str, new: str) -> int:
+    a, b = Version(old), Version(new)
+    if b.major > a.major:
+        return _RANK["major"]
+    if b.minor > a.minor:
+        return _RANK["minor"]
+    return _RANK["patch"] if b > a else 0
+
+
+def plan(root: Path, pkg: Package, segment: str) -> tuple[str, str]:
+    """(new version, note): the segment moves from the last release, so a version raised by hand is not raised twice.
+
+    `current` releases the version already in `__about__.py` (a first release, or a version raised by hand); a
+    `- Breaking:` entry under `## Unreleased` refuses a bump smaller than the break needs.
+    """
+    known = releases(root, pkg)
+    last = known[0] if known else None
+    current = Version(pkg.version)
+    note = ""
+    if last is not None and current < Version(last.version):
+        raise UsageError(f"{pkg.dist}: __about__.py says {pkg.version}, older than the last release {last.version}")
+    if segment == "current":
+        if any(Version(r.version) == current for r in known):
+            raise UsageError(
+                f"{pkg.dist} {pkg.version} was released before ({last.source if last else ''}); `current` releases "
+                "a version not yet released: use patch/minor/major"
+            )
+        new = next_version(pkg.version, "current")
+    elif last is not None and current > Version(last.version):
+        target = next_version(last.version, segment)
+        new = max(target, pkg.version, key=Version)
+        if new != target:
+            note = f"{pkg.version} was already set by hand, above the {segment} bump {target} of {last.version}: kept"
+        else:
+            note = f"{pkg.version} was set by hand: {segment} bump of the last release {last.version}"
+    else:
+        new = next_version(pkg.version, segment)
+    base = last.version if last is not None else None
+    text = pkg.changelog_path.read_text(encoding="utf-8") if pkg.changelog_path.is_file() else ""
+    declared = changelog.declared_breaking(text)
+    if declared and base is not None:
+        needed = "minor" if Version(base).major == 0 else "major"
+        if _segment_moved(base, new) < _RANK[needed]:
+            raise UsageError(
+                f"{pkg.dist}: `## Unreleased` declares a break ({declared[0]}); {base} -> {new} is too small: "
+                f"use `bump {pkg.dist} {needed}`"
+            )
+    return new, note
+
+
 def bump(root: Path, pkg: Package, segment: str, date: str | None = None, *, dry_run: bool = False) -> Bumped:
     """Write the new version to `__about__.py` and turn the Unreleased section into its release heading."""
-    new = next_version(pkg.version, segment)
+    new, note = plan(root, pkg, segment)
     if tags(root, f"{pkg.dist}-v{new}"):
         raise UsageError(f"tag {pkg.dist}-v{new} already exists; {new} was released before")
-    if segment == "current" and releases(root, pkg):
-        raise UsageError(
-            f"{pkg.dist} was released before; `current` is only for a first release: use patch/minor/major"
-        )
     day = date or datetime.now(UTC).date().isoformat()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
         raise UsageError(f"--date {day!r}: expected YYYY-MM-DD")
@@ -69,7 +119,7 @@ def bump(root: Path, pkg: Package, segment: str, date: str | None = None, *, dry
     if not dry_run:  # both texts are computed before either file is written: nothing half-done
         pkg.changelog_path.write_text(new_changelog, encoding="utf-8")
         pkg.about_path.write_text(new_about, encoding="utf-8")
-    return Bumped(pkg.dist, pkg.version, new, day)
+    return Bumped(pkg.dist, pkg.version, new, day, note)
 
 
 def release_notes(pkg: Package, version: str | None = None) -> str:

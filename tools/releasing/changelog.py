@@ -9,6 +9,7 @@ from releasing.errors import FindingsError, UsageError
 
 __all__ = [
     "Section",
+    "declared_breaking",
     "entries",
     "release_heading",
     "released_versions",
@@ -65,6 +66,17 @@ def entries(section: Section) -> list[str]:
 def unreleased(text: str) -> Section | None:
     """The `## Unreleased` section, if any."""
     return next((s for s in sections(text) if s.is_unreleased), None)
+
+
+_BREAKING_ENTRY = re.compile(r"^\s*[-*]\s+(?:\*\*)?breaking(?:\*\*)?\s*:(?:\*\*)?", re.IGNORECASE)
+
+
+def declared_breaking(text: str) -> list[str]:
+    """The `- Breaking: ...` entries of `## Unreleased`: a break announced before the release bumps for it."""
+    section = unreleased(text)
+    if section is None:
+        return []
+    return [line.strip() for line in section.body if _BREAKING_ENTRY.match(line)]
 
 
 def released_versions(text: str) -> list[str]:

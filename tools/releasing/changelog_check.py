@@ -1,4 +1,8 @@
-"""`changelog-check`: a change under a package's `src/` needs a new entry in its CHANGELOG."""
+"""`changelog-check`: a change under a package's `src/` needs a new entry in its CHANGELOG.
+
+The release commit that `bump` writes passes too: its only `src/` change is the version in `__about__.py`, and
+its CHANGELOG gains the release heading of that version instead of a new entry (the entries only move).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,15 @@ def _new_lines(before: str, after: str) -> set[str]:
     for section in changelog.sections(after):
         new |= {line.strip() for line in changelog.entries(section) if line.strip() not in old}
     return new
+
+
+def _gained_heading(before: str, after: str, version: str) -> bool:
+    """True when `after` has the release section of `version` and `before` did not."""
+    try:
+        had = changelog.release_section(before, version) is not None if before else False
+    except UsageError:
+        had = False
+    return not had and changelog.release_section(after, version) is not None
 
 
 def check_changelogs(ws: Workspace, base: str) -> tuple[list[str], list[str]]:
@@ -45,10 +58,21 @@ def check_changelogs(ws: Workspace, base: str) -> tuple[list[str], list[str]]:
         except UsageError as exc:
             problems.append(f"{pkg.dist}: {path}: {exc}")
             continue
-        if not added:
-            shown = ", ".join(touched[:3]) + (" ..." if len(touched) > 3 else "")
+        about = pkg.about_path.relative_to(ws.root).as_posix()
+        others = [p for p in touched if p != about]
+        if added:
+            continue
+        if not others and _gained_heading(show_file(ws.root, start, path), after, pkg.version):
+            continue  # the release commit: __about__.py and the `## X.Y.Z - date` heading
+        if not others:
             problems.append(
-                f"{pkg.dist}: {shown} changed but {path} gained no entry: add a line under `## Unreleased` "
-                "(or label the pull request `skip-changelog`)"
+                f"{pkg.dist}: {about} changed but {path} gained neither an entry nor the `## {pkg.version} - "
+                f"YYYY-MM-DD` heading: release with `python tools/release.py bump {pkg.dist} <segment>`"
             )
+            continue
+        shown = ", ".join(others[:3]) + (" ..." if len(others) > 3 else "")
+        problems.append(
+            f"{pkg.dist}: {shown} changed but {path} gained no entry: add a line under `## Unreleased` "
+            "(or label the pull request `skip-changelog`)"
+        )
     return problems, checked

@@ -76,6 +76,8 @@ def cmd_bump(ws: Workspace, args: argparse.Namespace) -> int:
     done = bump(ws.root, ws.get(args.package), args.segment, args.date, dry_run=args.dry_run)
     note = " (dry run: nothing written)" if args.dry_run else ""
     print(f"{done.dist}: {done.old} -> {done.new} ({done.date}){note}")
+    if done.note:
+        print(f"note: {done.note}")
     if not args.dry_run:
         print(f"next: commit, then `git tag {done.dist}-v{done.new} && git push origin {done.dist}-v{done.new}`")
     return 0
@@ -130,10 +132,19 @@ def cmd_api_check(ws: Workspace, args: argparse.Namespace) -> int:
         if r.last is None:
             lines.append(f"{r.dist}: no release yet (no tag, no released CHANGELOG heading): nothing to compare")
             continue
-        head = f"{r.dist}: {r.version} vs {r.last.version} ({r.last.source}): "
-        head += "OK" if r.ok else f"FAIL: {r.problem}"
-        lines.append(head + (f"; {len(r.added)} name(s) added" if r.added else ""))
-        lines += [f"  breaking: {b}" for b in r.breaking]
+        status = "OK" if r.ok else "FAIL"
+        lines.append(f"{r.dist} {r.version}: {status} (last release {r.last.version}, {r.last.source})")
+        for comp, title in ((r.checked, "version check"), (r.pending, "pending")):
+            if comp is None:
+                continue
+            lines.append(
+                f"  {title}: {comp.since.version} -> {comp.until}: {len(comp.breaking)} breaking, "
+                f"{len(comp.added)} added" + (f", needs a {comp.needs} bump" if comp.needs else "")
+            )
+            lines += [f"    breaking: {b}" for b in comp.breaking]
+        lines += [f"  declared: {d}" for d in r.declared]
+        lines += [f"  FAIL: {p}" for p in r.problems]
+        lines += [f"  note: {n}" for n in r.notes]
     _emit([r.as_dict() for r in reports], args.format, "\n".join(lines))
     return 0 if all(r.ok for r in reports) else 1
 
@@ -230,7 +241,7 @@ def _parser() -> argparse.ArgumentParser:
         "segment",
         choices=["major", "minor", "patch", "current"],
         metavar="SEGMENT",
-        help="major|minor|patch; `current` releases the version already in __about__.py (first release only)",
+        help="major|minor|patch from the last release; `current` releases the version already in __about__.py",
     )
     cmd.add_argument("--date", help="release date YYYY-MM-DD (default: today, UTC)")
     cmd.add_argument("--dry-run", action="store_true", help="print the new version, write nothing")
@@ -249,7 +260,11 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--keep", action="store_true", help="keep the venvs, wheels and test copies (for debugging)")
     cmd.add_argument("--wheel-dir", type=Path, help="use the wheels already built in this folder (release artifacts)")
     fmt(cmd)
-    cmd = add("api-check", cmd_api_check, "compare the public API (__all__, griffe) with the last release")
+    cmd = add(
+        "api-check",
+        cmd_api_check,
+        "compare the public API (__all__, JSON Schemas) with the last release; require the bump it needs",
+    )
     cmd.add_argument("package", nargs="?", metavar="PACKAGE")
     cmd.add_argument("--all", action="store_true", help="every package")
     fmt(cmd)

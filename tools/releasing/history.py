@@ -21,6 +21,8 @@ __all__ = [
     "last_release",
     "lowest_claimed",
     "parse_tag",
+    "previous_release",
+    "release_of",
     "releases",
 ]
 
@@ -52,32 +54,60 @@ def _rel(pkg: Package, root: Path, path: Path) -> str:
     return path.relative_to(root).as_posix()
 
 
+def _heading_commit(root: Path, path: str, text: str, version: str) -> str | None:
+    """The commit that added the release heading of `version` (the exact line as it stands now)."""
+    for section in changelog.sections(text):
+        if not section.is_unreleased and section.title == version:
+            return first_commit_adding(root, text.splitlines()[section.start].rstrip(), path)
+    return None
+
+
 def releases(root: Path, pkg: Package) -> list[Release]:
-    """Known releases, newest first: tags `<dist>-v*` when any exist, else the CHANGELOG's release headings."""
-    found: list[Release] = []
+    """Known releases, newest first: every tag `<dist>-v*` and every CHANGELOG release heading at HEAD.
+
+    A tag wins over the heading of the same version (it names what was published); a heading alone counts,
+    because a clone without tags (CI) must see the same releases as the maintainer's checkout.
+    """
+    found: dict[Version, Release] = {}
     for tag in tags(root, f"{pkg.dist}-v*"):
         try:
             dist, version = parse_tag(tag)
-            Version(version)
+            parsed = Version(version)
         except (UsageError, InvalidVersion):
             continue
         if dist == pkg.dist:
-            found.append(Release(version, commit_of(root, tag), f"tag {tag}"))
-    if found:
-        return sorted(found, key=lambda r: Version(r.version), reverse=True)
+            found[parsed] = Release(version, commit_of(root, tag), f"tag {tag}")
     path = _rel(pkg, root, pkg.changelog_path)
     text = show_file(root, "HEAD", path)
     for version in changelog.released_versions(text) if text else []:
-        commit = first_commit_adding(root, f"## {version}", path)
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            continue
+        if parsed in found:
+            continue
+        commit = _heading_commit(root, path, text, version)
         if commit is not None:
-            found.append(Release(version, commit, "changelog heading"))
-    return sorted(found, key=lambda r: Version(r.version), reverse=True)
+            found[parsed] = Release(version, commit, "changelog heading")
+    return [found[v] for v in sorted(found, reverse=True)]
 
 
 def last_release(root: Path, pkg: Package) -> Release | None:
     """The newest release, or None when the package was never released."""
     known = releases(root, pkg)
     return known[0] if known else None
+
+
+def release_of(known: list[Release], version: str) -> Release | None:
+    """The release of exactly `version` among `known`, if it was released."""
+    wanted = Version(version)
+    return next((r for r in known if Version(r.version) == wanted), None)
+
+
+def previous_release(known: list[Release], version: str) -> Release | None:
+    """The newest release older than `version`: the one a bump to `version` started from."""
+    wanted = Version(version)
+    return next((r for r in known if Version(r.version) < wanted), None)
 
 
 def commit_for_version(root: Path, pkg: Package, version: str) -> Release:

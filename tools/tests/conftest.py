@@ -121,7 +121,7 @@ class Repo:
         self.write("hatch.toml", f"[envs.default]\nworkspace.members = [\n{members},\n]\n")
 
 
-MODELS_DEP = "infra-models>=0.1,<1"
+MODELS_DEP = "infra-models>=0.1,<0.2"
 
 
 @pytest.fixture

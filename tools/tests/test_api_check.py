@@ -1,8 +1,17 @@
-"""`api-check` with griffe: public API of `__all__` against the last release."""
+"""`api-check`: the API (griffe over `__all__`, JSON Schemas) against the releases found in git, with the bump it needs.
+
+The repositories here record releases the way a clone without tags sees them (CHANGELOG headings written by
+`bump` and committed), unless a test says otherwise.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
+import textwrap
+import types
+
+import pytest
 
 INIT = '''\
 """infra-gen."""
@@ -20,10 +29,234 @@ def farewell(name: str, loud: bool = False) -> str:
     return name
 '''
 
+MODELS_INIT = '''\
+"""infra-models."""
+
+from infra_models.models import Color, Thing
+
+__all__ = ["Color", "Thing", "describe"]
+
+
+def describe(thing: Thing, verbose: bool = False) -> str:
+    """Describe a thing."""
+    return thing.name
+'''
+
+MODEL = """\
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Color(str, Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Thing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    size: int | None = None
+    label: str = Field("", max_length=64)
+    color: Color = Color.RED
+    count: int | str = 0
+"""
+
+# Each kind of break: (what to replace in MODEL / MODELS_INIT, a fragment the report must name).
+BREAKS = {
+    "schema field removed": ((MODEL, "    count: int | str = 0\n", ""), "schema Thing.count: field removed"),
+    "schema optional made required": (
+        (MODEL, "size: int | None = None", "size: int | None"),
+        "schema Thing.size: optional field made required",
+    ),
+    "schema type narrowed": (
+        (MODEL, "count: int | str = 0", "count: int = 0"),
+        "schema Thing.count: type narrowed: string no longer accepted",
+    ),
+    "schema bound tightened": (
+        (MODEL, "max_length=64", "max_length=8"),
+        "schema Thing.label: type narrowed: maxLength 64 -> 8",
+    ),
+    "schema enum member removed": (
+        (MODEL, '    BLUE = "blue"\n', ""),
+        "schema Color: enum member(s) removed: 'blue'",
+    ),
+    "schema new required field": (
+        (MODEL, "    name: str\n", "    name: str\n    owner: str\n"),
+        "schema Thing.owner: new required field",
+    ),
+    "public name removed": (
+        (MODELS_INIT, '"Color", "Thing", "describe"', '"Color", "Thing"'),
+        "infra_models.describe: removed from __all__",
+    ),
+    "parameter made required": (
+        (MODELS_INIT, "verbose: bool = False", "verbose: bool"),
+        "verbose",
+    ),
+}
+
+
+def _write_models(repo, init: str = MODELS_INIT, model: str = MODEL) -> None:
+    """The infra-models source and its committed JSON Schemas, rendered from that very source by pydantic."""
+    repo.write("packages/infra-models/src/infra_models/__init__.py", init)
+    repo.write("packages/infra-models/src/infra_models/models.py", model)
+    module = types.ModuleType("fake_infra_models")
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(textwrap.dedent(model), "models.py", "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    for name in ("Thing",):
+        schema = getattr(module, name).model_json_schema()
+        repo.write(f"packages/infra-models/schemas/{name}.schema.json", json.dumps(schema, indent=2, sort_keys=True))
+
+
+def _entry(repo, dist: str, line: str) -> None:
+    path = f"packages/{dist}/CHANGELOG.md"
+    repo.write(path, repo.read(path).replace("## Unreleased\n", f"## Unreleased\n\n- {line}\n", 1))
+
 
 def _api(run, repo, *args):
     code, out, err = run(repo, "api-check", *args, "--format", "json")
-    return code, json.loads(out) if out else None, err
+    return code, (json.loads(out)[0] if out else None), err
+
+
+def _release_first(repo, run) -> str:
+    """infra-models 0.1.0 released the way this repository records it: a committed CHANGELOG heading."""
+    _write_models(repo)
+    repo.commit("infra-models: models")
+    assert run(repo, "bump", "infra-models", "current", "--date", "2026-01-01")[0] == 0
+    return repo.commit("infra-models 0.1.0")
+
+
+class TestEachBreakNeedsItsBump:
+    """The issue's acceptance test: a break released as a patch fails, naming it; the right bump passes."""
+
+    @pytest.mark.parametrize("kind", sorted(BREAKS))
+    def test_patch_fails_minor_passes(self, repo, run, kind):
+        _release_first(repo, run)
+        (source, old, new), expected = BREAKS[kind]
+        assert old in source, kind
+        changed = source.replace(old, new)
+        if source is MODEL:
+            _write_models(repo, model=changed)
+        else:
+            _write_models(repo, init=changed)
+        _entry(repo, "infra-models", f"Breaking: {kind}.")
+        broken = repo.commit(f"infra-models: {kind}")
+
+        repo.git("checkout", "-q", "-b", "patch-release")
+        # the declared break makes `bump patch` refuse; a maintainer who edits the files by hand gets past it
+        code, _, err = run(repo, "bump", "infra-models", "patch")
+        assert code == 2
+        assert "declares a break" in err
+        assert "use `bump infra-models minor`" in err
+        repo.write("packages/infra-models/src/infra_models/__about__.py", '__version__ = "0.1.1"\n')
+        text = repo.read("packages/infra-models/CHANGELOG.md")
+        text = text.replace("## Unreleased\n", "## Unreleased\n\n## 0.1.1 - 2026-02-01\n", 1)
+        repo.write("packages/infra-models/CHANGELOG.md", text)
+        repo.commit("infra-models 0.1.1")
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 1, report
+        assert any(expected in b for b in report["breaking"]), report["breaking"]
+        assert "need a minor bump (to 0.2.0), but 0.1.0 -> 0.1.1 is a patch bump" in report["problem"]
+        assert report["version_check"]["since"]["source"] == "changelog heading"
+        code, out, _ = run(repo, "api-check", "infra-models")
+        assert code == 1
+        assert expected in out
+        assert "need a minor bump" in out
+
+        repo.git("checkout", "-q", "-b", "minor-release", broken)
+        assert run(repo, "bump", "infra-models", "minor", "--date", "2026-02-01")[0] == 0
+        repo.commit("infra-models 0.2.0")
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 0, report
+        assert any(expected in b for b in report["breaking"])
+        assert report["version_check"]["needs"] == "minor"
+
+    def test_a_tag_on_the_patch_release_fails_too(self, repo, run):
+        """The release workflow's view: tags exist, the same break is still caught."""
+        _write_models(repo)
+        repo.commit("models")
+        repo.git("tag", "infra-models-v1.0.0")
+        _write_models(repo, model=MODEL.replace("size: int | None = None", "size: int | None"))
+        repo.write("packages/infra-models/src/infra_models/__about__.py", '__version__ = "1.0.1"\n')
+        repo.commit("infra-models 1.0.1")
+        repo.git("tag", "infra-models-v1.0.1")
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 1
+        assert report["version_check"]["since"]["source"] == "tag infra-models-v1.0.0"
+        assert "need a major bump (to 2.0.0), but 1.0.0 -> 1.0.1 is a patch bump" in report["problem"]
+
+
+class TestAdditions:
+    def test_new_optional_field_needs_a_patch_on_0x(self, repo, run):
+        _release_first(repo, run)
+        _write_models(repo, model=MODEL.replace("    name: str\n", "    name: str\n    owner: str = ''\n"))
+        _entry(repo, "infra-models", "Thing.owner.")
+        repo.commit("owner")
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 0
+        assert report["pending"]["added"] == ["schema Thing.owner: new optional field"]
+        assert report["pending"]["needs"] == "patch"
+        assert run(repo, "bump", "infra-models", "patch")[0] == 0
+        repo.commit("infra-models 0.1.1")
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 0, report
+        assert report["version_check"]["needs"] == "patch"
+
+    def test_from_1_0_an_addition_needs_a_minor(self, repo, run):
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", INIT.format(names='"greet"'))
+        repo.commit("api")
+        repo.git("tag", "infra-gen-v1.0.0")
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", INIT.format(names='"greet", "farewell"'))
+        repo.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "1.0.1"\n')
+        code, report, _ = _api(run, repo, "infra-gen")
+        assert code == 1
+        assert report["added"] == ["infra_gen.farewell: new public name"]
+        assert "1 addition(s) since 1.0.0 need a minor bump (to 1.1.0)" in report["problem"]
+        repo.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "1.1.0"\n')
+        assert _api(run, repo, "infra-gen")[0] == 0
+
+
+class TestPendingChanges:
+    """Work in progress keeps the released version; a break must be declared under `## Unreleased`."""
+
+    def test_undeclared_break_fails_declared_passes(self, repo, run):
+        _release_first(repo, run)
+        _write_models(repo, model=MODEL.replace('    BLUE = "blue"\n', ""))
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 1
+        assert report["breaking"] == [
+            "infra_models.models.Color.BLUE: Public object was removed",
+            "schema Color: enum member(s) removed: 'blue'",
+        ]
+        assert "since the 0.1.0 release need a minor bump (to 0.2.0) and are not declared" in report["problem"]
+        _entry(repo, "infra-models", "Breaking: `Color.BLUE` is gone.")
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 0, report
+        assert report["declared_breaking"] == ["- Breaking: `Color.BLUE` is gone."]
+        assert "the next release must be `bump infra-models minor` (0.2.0)" in report["notes"][0]
+
+    def test_additions_pending_pass(self, repo, run):
+        _release_first(repo, run)
+        _write_models(repo, init=MODELS_INIT.replace('"describe"]', '"describe", "extra"]') + "\n\nextra = 1\n")
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 0
+        assert report["added"] == ["infra_models.extra: new public name"]
+        assert "at least a patch bump" in report["notes"][0]
+
+    def test_hand_raised_version_is_checked_against_the_release(self, repo, run):
+        _release_first(repo, run)
+        _write_models(repo, model=MODEL.replace("size: int | None = None", "size: int"))
+        repo.write("packages/infra-models/src/infra_models/__about__.py", '__version__ = "0.1.5"\n')
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 1
+        expected = "but 0.1.0 -> 0.1.5 is a patch bump: `python tools/release.py bump infra-models minor`"
+        assert expected in report["problem"]
+        repo.write("packages/infra-models/src/infra_models/__about__.py", '__version__ = "0.3.0"\n')
+        assert _api(run, repo, "infra-models")[0] == 0
 
 
 class TestApiCheck:
@@ -37,14 +270,15 @@ class TestApiCheck:
         repo.commit("api")
         repo.git("tag", "infra-gen-v0.1.0")
         repo.write("packages/infra-gen/src/infra_gen/__init__.py", INIT.format(names='"greet"'))
-        code, data, _ = _api(run, repo, "infra-gen")
+        code, report, _ = _api(run, repo, "infra-gen")
         assert code == 1
-        report = data[0]
         assert report["last_release"]["source"] == "tag infra-gen-v0.1.0"
         assert any("farewell" in b for b in report["breaking"])
         assert "need a minor bump" in report["problem"]
-        # the bump the 0.x policy asks for makes it pass
+        # the bump the 0.x policy asks for makes it pass, before and after the release commit
         assert run(repo, "bump", "infra-gen", "minor")[0] == 0
+        assert _api(run, repo, "infra-gen")[0] == 0
+        repo.commit("infra-gen 0.2.0")
         assert _api(run, repo, "infra-gen")[0] == 0
 
     def test_signature_break_and_additions(self, repo, run):
@@ -54,25 +288,38 @@ class TestApiCheck:
         repo.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "1.1.0"\n')
         changed = INIT.format(names='"greet", "farewell", "hello"').replace("loud: bool = False", "loud: bool")
         repo.write("packages/infra-gen/src/infra_gen/__init__.py", changed + "\n\ndef hello() -> None:\n    pass\n")
-        code, data, _ = _api(run, repo, "infra-gen")
+        code, report, _ = _api(run, repo, "infra-gen")
         assert code == 1
-        assert data[0]["added"] == ["hello"]
-        assert any("loud" in b for b in data[0]["breaking"])
-        assert "need a major bump" in data[0]["problem"]
+        assert report["added"] == ["infra_gen.hello: new public name"]
+        assert any("loud" in b for b in report["breaking"])
+        assert "need a major bump" in report["problem"]
 
     def test_compatible_change_passes(self, repo, run):
         repo.write("packages/infra-gen/src/infra_gen/__init__.py", INIT.format(names='"greet"'))
         repo.commit("api")
         repo.git("tag", "infra-gen-v0.1.0")
         repo.write("packages/infra-gen/src/infra_gen/__init__.py", INIT.format(names='"greet", "farewell"'))
-        code, data, _ = _api(run, repo, "infra-gen")
+        code, report, _ = _api(run, repo, "infra-gen")
         assert code == 0
-        assert data[0]["breaking"] == []
+        assert report["breaking"] == []
+
+    def test_version_below_the_last_release(self, repo, run):
+        repo.git("tag", "infra-gen-v0.3.0")
+        code, report, _ = _api(run, repo, "infra-gen")
+        assert code == 1
+        assert report["problem"] == "version 0.1.0 is older than the last release 0.3.0"
 
     def test_all_needs_package_or_flag(self, repo, run):
         code, _, err = run(repo, "api-check")
         assert code == 2
         assert "name one PACKAGE or pass --all" in err
+
+    def test_broken_committed_schema_is_bad_input(self, repo, run):
+        _release_first(repo, run)
+        repo.write("packages/infra-models/schemas/Thing.schema.json", "{not json")
+        code, _, err = run(repo, "api-check", "infra-models")
+        assert code == 2
+        assert "packages/infra-models/schemas/Thing.schema.json is not valid JSON" in err
 
     def test_reexported_class_member_removal_is_caught(self, repo, run):
         init = '"""infra-gen."""\n\nfrom infra_gen.models import Thing\n\n__all__ = ["Thing"]\n'
@@ -82,8 +329,10 @@ class TestApiCheck:
         repo.write("packages/infra-gen/src/infra_gen/other.py", "def helper() -> None:\n    pass\n")
         repo.commit("api")
         repo.git("tag", "infra-gen-v0.3.0")
+        repo.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "0.3.0"\n')
+        repo.commit("version")
         repo.write("packages/infra-gen/src/infra_gen/models.py", "class Thing:\n    size: int = 1\n")
         repo.write("packages/infra-gen/src/infra_gen/other.py", "")  # not in __all__: not public API
-        code, data, _ = _api(run, repo, "infra-gen")
+        code, report, _ = _api(run, repo, "infra-gen")
         assert code == 1
-        assert data[0]["breaking"] == ["infra_gen.models.Thing.name: Public object was removed"]
+        assert report["breaking"] == ["infra_gen.models.Thing.name: Public object was removed"]

@@ -89,7 +89,7 @@ class TestBump:
         repo.git("tag", "infra-gen-v0.1.1")
         code, _, err = run(repo, "bump", "infra-gen", "patch")
         assert code == 2
-        assert "tag infra-gen-v0.1.1 already exists" in err
+        assert "__about__.py says 0.1.0, older than the last release 0.1.1" in err
 
     @pytest.mark.parametrize(
         ("current", "segment", "expected"),
@@ -138,4 +138,65 @@ class TestFirstRelease:
         repo.write("packages/infra-models/CHANGELOG.md", repo.read("packages/infra-models/CHANGELOG.md") + "- more\n")
         code, _, err = run(repo, "bump", "infra-models", "current")
         assert code == 2
-        assert "only for a first release" in err
+        assert "infra-models 0.1.0 was released before (changelog heading)" in err
+
+    def test_current_releases_a_version_raised_by_hand(self, repo, run):
+        assert run(repo, "bump", "infra-gen", "current", "--date", "2026-05-06")[0] == 0
+        repo.commit("infra-gen 0.1.0")
+        _add_entry(repo, "infra-gen", "Something new.")
+        repo.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "0.3.0"\n')
+        code, out, err = run(repo, "bump", "infra-gen", "current", "--date", "2026-05-07")
+        assert code == 0, err
+        assert "0.3.0 -> 0.3.0" in out
+        assert "## 0.3.0 - 2026-05-07" in repo.read("packages/infra-gen/CHANGELOG.md")
+
+
+def _add_entry(repo, dist, line):
+    path = f"packages/{dist}/CHANGELOG.md"
+    repo.write(path, repo.read(path).replace("## Unreleased\n", f"## Unreleased\n\n- {line}\n", 1))
+
+
+class TestBumpFromTheLastRelease:
+    """Segments move from the last release, so a version raised by hand is not raised twice."""
+
+    @pytest.fixture
+    def released(self, repo, run):
+        assert run(repo, "bump", "infra-gen", "current", "--date", "2026-05-06")[0] == 0
+        repo.commit("infra-gen 0.1.0")
+        _add_entry(repo, "infra-gen", "Something new.")
+        return repo
+
+    def test_minor_after_a_hand_raise_to_the_same_minor(self, released, run):
+        released.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "0.2.0"\n')
+        code, out, _ = run(released, "bump", "infra-gen", "minor", "--date", "2026-05-07")
+        assert code == 0
+        assert "0.2.0 -> 0.2.0" in out
+        assert "set by hand: minor bump of the last release 0.1.0" in out
+        assert released.read("packages/infra-gen/src/infra_gen/__about__.py") == '__version__ = "0.2.0"\n'
+
+    def test_patch_after_a_hand_raise_keeps_the_higher_version(self, released, run):
+        released.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "0.2.0"\n')
+        code, out, _ = run(released, "bump", "infra-gen", "patch", "--dry-run")
+        assert code == 0
+        assert "0.2.0 -> 0.2.0" in out
+        assert "above the patch bump 0.1.1 of 0.1.0: kept" in out
+
+    def test_major_after_a_hand_raise_moves_from_the_release(self, released, run):
+        released.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "0.1.1"\n')
+        code, out, _ = run(released, "bump", "infra-gen", "major", "--dry-run")
+        assert (code, "0.1.1 -> 1.0.0" in out) == (0, True)
+
+    def test_declared_break_refuses_a_small_bump(self, released, run):
+        _add_entry(released, "infra-gen", "Breaking: `greet` takes a keyword.")
+        before = released.read("packages/infra-gen/CHANGELOG.md")
+        code, _, err = run(released, "bump", "infra-gen", "patch")
+        assert code == 2
+        assert "declares a break (- Breaking: `greet` takes a keyword.); 0.1.0 -> 0.1.1 is too small" in err
+        assert released.read("packages/infra-gen/CHANGELOG.md") == before
+        assert run(released, "bump", "infra-gen", "minor")[0] == 0
+
+    def test_version_below_the_release_is_refused(self, released, run):
+        released.git("tag", "infra-gen-v0.4.0")
+        code, _, err = run(released, "bump", "infra-gen", "patch")
+        assert code == 2
+        assert "older than the last release 0.4.0" in err

@@ -22,7 +22,7 @@ def test_runs_from_the_installed_wheel():
 def _with_tests_and_cli(repo):
     for dist in ("infra-models", "infra-gen", "infra-security"):
         pkg = dist.replace("-", "_")
-        repo.add_package(dist, () if dist == "infra-models" else ("infra-models>=0.1,<1",), script=True)
+        repo.add_package(dist, () if dist == "infra-models" else ("infra-models>=0.1,<0.2",), script=True)
         repo.write(f"packages/{dist}/tests/unit/test_{pkg}.py", UNIT_TEST.format(pkg=pkg))
     # infra-security reaches for a sibling it does not declare, hidden from the static scan
     repo.write(

@@ -21,7 +21,7 @@ class TestDiscover:
         assert ws.order().index("infra-gen") < ws.order().index("infra-readiness")
 
     def test_unregistered_folder_fails_loudly(self, repo):
-        repo.add_package("infra-new", ("infra-models>=0.1,<1",))
+        repo.add_package("infra-new", ("infra-models>=0.1,<0.2",))
         with pytest.raises(WorkspaceError, match=r"packages/infra-new is not a workspace member: add it to hatch"):
             discover(repo.root)
 
