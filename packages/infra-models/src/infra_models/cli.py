@@ -56,27 +56,40 @@ def schema(
 
 @app.command()
 def validate(
-    contract: Annotated[Path, typer.Argument(help="Path to a node's contract.yaml.")],
+    contract: Annotated[Path, typer.Argument(help="Path to a node's contract.yaml (ONEX or infra format).")],
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
-    """Validate a node contract; exit 1 when it is invalid, naming the line and field."""
-    from infra_models.contract_yaml import load_contract
+    """Validate a node contract in either format; exit 1 when it is invalid, 2 when it is not readable YAML."""
     from infra_models.errors import ContractError
+    from infra_models.onex import OnexContract, load_any_contract
 
     _check_format(fmt)
     try:
-        parsed = load_contract(contract)
+        parsed = load_any_contract(contract)
     except ContractError as exc:
         if fmt == "json":
             typer.echo(json.dumps({"valid": False, "error": exc.to_dict()}, indent=2, default=str))
         else:
             typer.echo(f"invalid: {exc.message}", err=True)
-        unreadable = exc.code in {"contract.not_found", "contract.unreadable", "contract.not_text"}
-        raise typer.Exit(2 if unreadable else 1) from exc
-    if fmt == "json":
-        typer.echo(json.dumps({"valid": True, "contract": parsed.model_dump(mode="json")}, indent=2))
+        # 1: YAML that is not a valid contract (a finding); 2: no contract to check (missing, hostile, not YAML).
+        raise typer.Exit(1 if exc.code == "contract.invalid" else 2) from exc
+    if isinstance(parsed, OnexContract):
+        kind = parsed.kind.value if parsed.kind else None
+        summary = {"format": "onex", "name": parsed.display_name, "kind": kind, "node_type": parsed.node_type}
+        version = parsed.contract_version or parsed.node_version
+        text = (
+            f"valid: {parsed.display_name} (ONEX contract, node_type {parsed.node_type}, kind {kind or 'other'}"
+            + (f", version {version}" if version else "")
+            + ")"
+        )
     else:
-        typer.echo(f"valid: {parsed.name} ({parsed.kind.value} {parsed.version})")
+        summary = {"format": "infra", "name": parsed.name, "kind": parsed.kind.value, "node_type": None}
+        text = f"valid: {parsed.name} ({parsed.kind.value} {parsed.version})"
+    if fmt == "json":
+        payload = {"valid": True, **summary, "contract": parsed.model_dump(mode="json")}
+        typer.echo(json.dumps(payload, indent=2, default=str))
+    else:
+        typer.echo(text)
 
 
 def _check_format(fmt: str) -> None:

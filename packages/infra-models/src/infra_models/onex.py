@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from infra_models._validation import validate_with_lines
+from infra_models.errors import ContractError
 from infra_models.node import NodeContract, NodeKind
 from infra_models.yaml_limits import load_yaml_mapping, read_yaml_text
 
@@ -313,6 +314,12 @@ def parse_any_contract(text: str, *, filename: str = "<contract>") -> NodeContra
     root, data = load_yaml_mapping(text, filename=filename)
     if contract_format(data) == "onex":
         return validate_with_lines(OnexContract, root, data, filename=filename)
+    if "kind" not in data and "version" not in data:
+        raise ContractError(
+            f"{filename}: not a node contract: it has neither `node_type` (an ONEX contract) nor `kind` and "
+            "`version` (the infra format)",
+            code="contract.invalid",
+        )
     return validate_with_lines(NodeContract, root, data, filename=filename)
 
 

@@ -4,9 +4,11 @@ PyYAML composes a whole document before anyone can look at it, and a few aliases
 billions of nodes to whoever walks the result ("billion laughs"). This module reads libyaml's event stream and
 builds the node tree itself, counting as it goes: every node *after alias expansion* counts against
 ``max_nodes``, so the work done before a refusal is bounded by the limit, not by what the document claims. It also
-refuses nesting deeper than ``max_depth`` (aliases included), scalars longer than ``max_scalar_chars``, number
-literals longer than ``max_number_chars`` (their conversion is super-linear), recursive aliases, and duplicate
-mapping keys, including keys that a merge key (``<<``) would silently override.
+counts the characters of every scalar each time an alias repeats it against ``max_expanded_chars`` (so a long
+string aliased many times cannot turn into gigabytes of output), refuses nesting deeper than ``max_depth`` (aliases
+included), scalars longer than ``max_scalar_chars``, number literals longer than ``max_number_chars`` (PyYAML
+converts them in super-linear time), recursive aliases, and duplicate mapping keys, including keys that a merge key
+(``<<``) would silently override.
 
 Example:
     >>> root, data = load_yaml_mapping("name: adder\\nnode_type: COMPUTE_GENERIC\\n", filename="c.yaml")
@@ -32,18 +34,23 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
-_TRUE = frozenset({"yes", "true", "on", "y"})
+_TRUE = frozenset({"yes", "true", "on"})
 
 
 @dataclass(frozen=True)
 class YamlLimits:
-    """Bounds on one YAML document; the defaults are far above any real ONEX contract (largest seen: 234 KB, 5.6k
-    nodes, 11 levels, 2.8k-character scalars)."""
+    """Bounds on one YAML document; the defaults are far above any real ONEX contract."""
+
+    # The largest of the 601 YAML files of omnibase_core and omnibase_infra: 234 KB, 5.6k nodes, 11 levels deep,
+    # scalars of 2.8k characters. Nodes and characters are counted after alias expansion.
 
     max_bytes: int = 1_048_576
-    max_nodes: int = 100_000
+    max_nodes: int = 50_000
+    max_expanded_chars: int = 2_097_152
     max_depth: int = 64
     max_scalar_chars: int = 65_536
     max_number_chars: int = 100
@@ -142,7 +149,9 @@ def _syntax_error(exc: yaml.YAMLError, filename: str) -> ContractError:
     context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if context and context_mark is not None:
         problem += f" ({context} started at line {context_mark.line + 1})"
-    return ContractError(f"{filename}{where}: not valid YAML: {problem}", code="contract.yaml")
+    # libyaml has a nesting limit of its own, which its lookahead can reach before our count of levels does.
+    code = "contract.limit" if "maximum nesting depth" in problem else "contract.yaml"
+    return ContractError(f"{filename}{where}: not valid YAML: {problem}", code=code)
 
 
 def _show(node: yaml.Node) -> str:
@@ -164,43 +173,36 @@ def _key_identity(node: yaml.ScalarNode) -> object:
 class _Frame:
     """A collection being composed: its node, children, where its expansion started, and the deepest level below."""
 
-    __slots__ = ("anchor", "children", "depth", "first_count", "node", "top")
+    __slots__ = ("anchor", "children", "depth", "first_chars", "first_count", "node", "top")
 
-    def __init__(self, node: yaml.CollectionNode, anchor: str | None, depth: int, first_count: int) -> None:
+    def __init__(
+        self, node: yaml.CollectionNode, anchor: str | None, depth: int, first_count: int, first_chars: int
+    ) -> None:
         self.node = node
         self.anchor = anchor
         self.depth = depth
         self.top = depth
         self.first_count = first_count
+        self.first_chars = first_chars
         self.children: list[yaml.Node] = []
 
 
 class _BoundedComposer:
-    """Builds PyYAML's node tree from parser events, counting expanded nodes and depth as it goes."""
+    """Builds PyYAML's node tree from parser events, counting expanded nodes, characters and depth as it goes."""
 
     def __init__(self, loader: Any, limits: YamlLimits, filename: str) -> None:
         self.loader = loader
         self.limits = limits
         self.filename = filename
-        self.count = 0  # nodes so far with every alias expanded
-        # anchor -> (node, expanded size, height)
-        self.anchors: dict[str, tuple[yaml.Node, int, int]] = {}
+        # anchor -> (node, expanded size, expanded characters, height)
+        self.anchors: dict[str, tuple[yaml.Node, int, int, int]] = {}
         self.open_anchors: set[str] = set()
-        # id(mapping node) -> {key identity: (shown key, line)} after its merge keys are applied
-        self.final_keys: dict[int, dict[object, tuple[str, int]]] = {}
+        # id(mapping node) -> {key identity: shown key} once its merge keys are applied; filled only for merges
+        self.merged_keys: dict[int, dict[object, str]] = {}
 
-    def _limit(self, mark: Any, message: str) -> ContractError:
+    def _error(self, mark: Any, message: str, code: str = "contract.limit") -> ContractError:
         where = f":{mark.line + 1}" if mark is not None else ""
-        return ContractError(f"{self.filename}{where}: {message}", code="contract.limit")
-
-    def _add(self, n: int, mark: Any) -> None:
-        self.count += n
-        if self.count > self.limits.max_nodes:
-            raise self._limit(
-                mark,
-                f"YAML expands to more than {self.limits.max_nodes} nodes (aliases counted each time they are "
-                "used); refusing what looks like an alias bomb",
-            )
+        return ContractError(f"{self.filename}{where}: {message}", code=code)
 
     def compose(self) -> yaml.Node | None:
         """Compose the single document of the stream, or None when it is empty."""
@@ -214,147 +216,199 @@ class _BoundedComposer:
         get()  # DocumentEndEvent
         if not self.loader.check_event(yaml.StreamEndEvent):
             event = get()
-            raise ContractError(
-                f"{self.filename}:{event.start_mark.line + 1}: not valid YAML: expected a single document, "
-                "found a second one",
-                code="contract.yaml",
+            raise self._error(
+                event.start_mark, "not valid YAML: expected a single document, found a second one", "contract.yaml"
             )
         get()
         return root
 
+    def _too_many(self, mark: Any, count: int, chars: int) -> ContractError:
+        limits = self.limits
+        if count > limits.max_nodes:
+            what = f"more than {limits.max_nodes} nodes"
+        else:
+            what = f"more than {limits.max_expanded_chars} characters of text"
+        return self._error(
+            mark,
+            f"YAML expands to {what} (aliases counted each time they are used); refusing what looks like an alias bomb",
+        )
+
     def _compose_node(self) -> yaml.Node:
-        limits, get, resolve = self.limits, self.loader.get_event, self.loader.resolve
+        # One flat loop over the events, every counter a local: this is the hot path of every contract read.
+        limits = self.limits
+        max_nodes, max_chars, max_depth = limits.max_nodes, limits.max_expanded_chars, limits.max_depth
+        max_scalar, max_number = limits.max_scalar_chars, limits.max_number_chars
+        get, resolve = self.loader.get_event, self.loader.resolve
+        anchors = self.anchors
+        scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+        mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        scalar_node, mapping_node = yaml.ScalarNode, yaml.MappingNode
+        plain_tags: dict[str, str] = {}  # plain scalar text -> resolved tag
+        count = chars = 0  # nodes and scalar characters so far, with every alias expanded
         stack: list[_Frame] = []
+        node: yaml.Node
         while True:
             event = get()
             kind = type(event)
-            node: yaml.Node
-            if kind is yaml.ScalarEvent:
+            if kind is scalar_event:
                 value = event.value
-                if len(value) > limits.max_scalar_chars:
-                    raise self._limit(
-                        event.start_mark,
-                        f"a scalar of {len(value)} characters is longer than the limit of {limits.max_scalar_chars}",
+                size = len(value)
+                if size > max_scalar:
+                    raise self._error(
+                        event.start_mark, f"a scalar of {size} characters is longer than the limit of {max_scalar}"
                     )
                 tag = event.tag
                 if tag is None or tag == "!":
-                    tag = resolve(yaml.ScalarNode, value, event.implicit)
-                if tag in _NUMBER_TAGS and len(value) > limits.max_number_chars:
-                    raise self._limit(
+                    if event.implicit[0]:
+                        tag = plain_tags.get(value)
+                        if tag is None:
+                            tag = plain_tags[value] = resolve(scalar_node, value, event.implicit)
+                    else:
+                        tag = _STR_TAG
+                if size > max_number and tag in _NUMBER_TAGS:
+                    raise self._error(
                         event.start_mark,
-                        f"a number of {len(value)} characters is longer than the limit of {limits.max_number_chars}; "
-                        "quote it to make it text",
+                        f"a number of {size} characters is longer than the limit of {max_number}; quote it to make "
+                        "it text",
                     )
-                self._add(1, event.start_mark)
-                node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, style=event.style)
-                self._anchor(event, node, 1, 1)
+                count += 1
+                chars += size
+                if count > max_nodes or chars > max_chars:
+                    raise self._too_many(event.start_mark, count, chars)
+                node = scalar_node(tag, value, event.start_mark, event.end_mark, style=event.style)
+                if event.anchor is not None:
+                    self._check_new_anchor(event)
+                    anchors[event.anchor] = (node, 1, size, 1)
                 height = 1
-            elif kind is yaml.AliasEvent:
-                found = self.anchors.get(event.anchor)
+            elif kind is alias_event:
+                found = anchors.get(event.anchor)
                 if found is None:
                     problem = (
                         "refers to the node that contains it (a recursive alias)"
                         if event.anchor in self.open_anchors
                         else "refers to no anchor defined before it"
                     )
-                    error = ContractError(
-                        f"{self.filename}:{event.start_mark.line + 1}: not valid YAML: alias *{event.anchor} {problem}",
-                        code="contract.yaml",
+                    raise self._error(
+                        event.start_mark, f"not valid YAML: alias *{event.anchor} {problem}", "contract.yaml"
                     )
-                    raise error
-                node, size, height = found
-                self._add(size, event.start_mark)
-            elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
+                node, size, alias_chars, height = found
+                count += size
+                chars += alias_chars
+                if count > max_nodes or chars > max_chars:
+                    raise self._too_many(event.start_mark, count, chars)
+            elif kind is mapping_start or kind is sequence_start:
                 depth = len(stack) + 1
-                if depth > limits.max_depth:
-                    raise self._limit(
-                        event.start_mark,
-                        f"YAML is nested more than {limits.max_depth} levels deep (maximum nesting depth)",
+                if depth > max_depth:
+                    raise self._error(
+                        event.start_mark, f"YAML is nested more than {max_depth} levels deep (maximum nesting depth)"
                     )
-                self._add(1, event.start_mark)
+                count += 1
+                if count > max_nodes:
+                    raise self._too_many(event.start_mark, count, chars)
                 tag = event.tag
-                node_class = yaml.SequenceNode if kind is yaml.SequenceStartEvent else yaml.MappingNode
-                if tag is None or tag == "!":
-                    tag = resolve(node_class, None, event.implicit)
-                collection = node_class(tag, [], event.start_mark, None, flow_style=event.flow_style)
+                if kind is mapping_start:
+                    if tag is None or tag == "!":
+                        tag = _MAP_TAG
+                    collection: yaml.CollectionNode = mapping_node(
+                        tag, [], event.start_mark, None, flow_style=event.flow_style
+                    )
+                else:
+                    if tag is None or tag == "!":
+                        tag = _SEQ_TAG
+                    collection = yaml.SequenceNode(tag, [], event.start_mark, None, flow_style=event.flow_style)
                 if event.anchor is not None:
                     self._check_new_anchor(event)
                     self.open_anchors.add(event.anchor)
-                stack.append(_Frame(collection, event.anchor, depth, self.count))
+                stack.append(_Frame(collection, event.anchor, depth, count, chars))
                 continue
-            elif kind is yaml.SequenceEndEvent or kind is yaml.MappingEndEvent:
+            else:  # SequenceEndEvent or MappingEndEvent: the parser emits nothing else inside a document
                 frame = stack.pop()
                 node = frame.node
                 node.end_mark = event.end_mark
-                if isinstance(node, yaml.MappingNode):
-                    pairs = list(zip(frame.children[::2], frame.children[1::2], strict=True))
-                    node.value = pairs
+                children = frame.children
+                if type(node) is mapping_node:
+                    node.value = list(zip(children[::2], children[1::2], strict=True))
                     self._check_keys(node)
                 else:
-                    node.value = frame.children
+                    node.value = children
                 height = frame.top - frame.depth + 1
                 if frame.anchor is not None:
                     self.open_anchors.discard(frame.anchor)
-                    self.anchors[frame.anchor] = (node, self.count - frame.first_count + 1, height)
-            else:  # pragma: no cover - the parser emits nothing else inside a document
-                raise ContractError(f"{self.filename}: unexpected YAML event {kind.__name__}", code="contract.yaml")
+                    anchors[frame.anchor] = (node, count - frame.first_count + 1, chars - frame.first_chars, height)
             if not stack:
                 return node
             parent = stack[-1]
             reach = parent.depth + height
-            if reach > limits.max_depth:
-                raise self._limit(
-                    event.start_mark,
-                    f"YAML is nested more than {limits.max_depth} levels deep once aliases are expanded "
-                    "(maximum nesting depth)",
-                )
-            parent.top = max(parent.top, reach)
+            if reach > parent.top:
+                if reach > max_depth:
+                    raise self._error(
+                        event.start_mark,
+                        f"YAML is nested more than {max_depth} levels deep once aliases are expanded "
+                        "(maximum nesting depth)",
+                    )
+                parent.top = reach
             parent.children.append(node)
 
     def _check_new_anchor(self, event: Any) -> None:
         if event.anchor in self.anchors or event.anchor in self.open_anchors:
-            raise ContractError(
-                f"{self.filename}:{event.start_mark.line + 1}: not valid YAML: anchor &{event.anchor} is defined twice",
-                code="contract.yaml",
+            raise self._error(
+                event.start_mark, f"not valid YAML: anchor &{event.anchor} is defined twice", "contract.yaml"
             )
-
-    def _anchor(self, event: Any, node: yaml.Node, size: int, height: int) -> None:
-        if event.anchor is not None:
-            self._check_new_anchor(event)
-            self.anchors[event.anchor] = (node, size, height)
 
     def _check_keys(self, node: yaml.MappingNode) -> None:
         """Refuse a key written twice, or written beside a merge key (``<<``) that also sets it."""
-        explicit: dict[object, tuple[str, int]] = {}
-        merged: dict[object, tuple[str, int]] = {}
+        seen: dict[object, int] = {}
+        merge: tuple[yaml.ScalarNode, yaml.Node] | None = None
         for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
+            if type(key) is not yaml.ScalarNode:
                 continue
+            ident = key.value if key.tag == _STR_TAG else _key_identity(key)
             line = key.start_mark.line + 1
-            ident = _key_identity(key)
-            if ident in explicit:
-                raise self._duplicate(line, f"key {_show(key)} appears twice (first at line {explicit[ident][1]})")
-            explicit[ident] = (key.value, line)
-            if key.tag != _MERGE_TAG:
-                continue
-            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
-            for source in sources:
-                for ident_m, (shown, _) in self.final_keys.get(id(source), {}).items():
-                    if ident_m in merged:
-                        raise self._duplicate(
-                            line, f"key `{shown}` comes from two mappings merged by `<<`; keep one of them"
-                        )
-                    merged[ident_m] = (shown, line)
-        for ident, (shown, line) in explicit.items():
-            if ident in merged:
-                raise self._duplicate(
-                    line,
-                    f"key `{shown}` is also set by the merge key `<<` at line {merged[ident][1]}; "
-                    "a contract states each key once",
+            if ident in seen:
+                raise self._error(
+                    key.start_mark,
+                    f"key {_show(key)} appears twice (first at line {seen[ident]})",
+                    "contract.duplicate_key",
                 )
-        final = {k: v for k, v in explicit.items() if k != (_MERGE_TAG, "<<")}
-        final.update(merged)
-        self.final_keys[id(node)] = final
+            seen[ident] = line
+            if key.tag == _MERGE_TAG:
+                merge = (key, value)
+        if merge is None:
+            return
+        merge_key, merge_value = merge
+        merged: dict[object, str] = {}
+        sources = merge_value.value if isinstance(merge_value, yaml.SequenceNode) else [merge_value]
+        for source in sources:
+            for ident, shown in self._keys_of(source).items():
+                if ident in merged:
+                    raise self._error(
+                        merge_key.start_mark,
+                        f"key `{shown}` comes from two mappings merged by `<<`; keep one of them",
+                        "contract.duplicate_key",
+                    )
+                merged[ident] = shown
+        for key, _ in node.value:
+            if type(key) is yaml.ScalarNode and key.tag != _MERGE_TAG:
+                ident = key.value if key.tag == _STR_TAG else _key_identity(key)
+                if ident in merged:
+                    raise self._error(
+                        key.start_mark,
+                        f"key {_show(key)} is also set by the merge key `<<` at line {merge_key.start_mark.line + 1}; "
+                        "a contract states each key once",
+                        "contract.duplicate_key",
+                    )
+                merged[ident] = key.value
+        self.merged_keys[id(node)] = merged
 
-    def _duplicate(self, line: int, message: str) -> ContractError:
-        return ContractError(f"{self.filename}:{line}: {message}", code="contract.duplicate_key")
+    def _keys_of(self, node: yaml.Node) -> dict[object, str]:
+        """The keys a mapping ends up with (its merges applied); nothing for what is not a mapping."""
+        if not isinstance(node, yaml.MappingNode):
+            return {}
+        known = self.merged_keys.get(id(node))
+        if known is not None:
+            return known
+        return {
+            (key.value if key.tag == _STR_TAG else _key_identity(key)): key.value
+            for key, _ in node.value
+            if type(key) is yaml.ScalarNode
+        }

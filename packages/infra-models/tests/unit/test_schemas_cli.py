@@ -62,5 +62,49 @@ class TestCli:
         assert result.exit_code == 2
         assert "Traceback" not in result.output
 
+    def test_validate_real_onex_contract(self, tmp_path: Path) -> None:
+        path = tmp_path / "contract.yaml"
+        path.write_text(
+            "name: node_sum_compute\nnode_type: COMPUTE_GENERIC\ncontract_version: {major: 1, minor: 0, patch: 2}\n"
+            "input_model: {name: ModelSumInput, module: svc.models}\ncapabilities: [sum]\n"
+        )
+        result = CliRunner().invoke(app, ["validate", str(path)])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == (
+            "valid: node_sum_compute (ONEX contract, node_type COMPUTE_GENERIC, kind COMPUTE, version 1.0.2)"
+        )
+        result = CliRunner().invoke(app, ["validate", str(path), "--format", "json"])
+        report = json.loads(result.output)
+        assert result.exit_code == 0
+        assert (report["valid"], report["format"], report["kind"], report["name"]) == (
+            True,
+            "onex",
+            "COMPUTE",
+            "node_sum_compute",
+        )
+        assert report["contract"]["capabilities"] == ["sum"]
+        assert report["contract"]["input_model"]["module"] == "svc.models"
+
+    def test_validate_other_node_type_reports_other(self, tmp_path: Path) -> None:
+        path = tmp_path / "contract.yaml"
+        path.write_text("name: host\nnode_type: RUNTIME_HOST_GENERIC\n")
+        result = CliRunner().invoke(app, ["validate", str(path), "--format", "json"])
+        assert result.exit_code == 0 and json.loads(result.output)["kind"] is None
+        assert "kind other" in CliRunner().invoke(app, ["validate", str(path)]).output
+
+    def test_invalid_onex_contract_exits_1_naming_line_and_field(self, tmp_path: Path) -> None:
+        path = tmp_path / "contract.yaml"
+        path.write_text("name: n\nnode_type: effect\nnode_version: one\n")
+        result = CliRunner().invoke(app, ["validate", str(path)])
+        assert result.exit_code == 1
+        assert f"{path}:3: field `node_version`" in result.output
+
+    def test_yaml_that_is_not_a_node_contract(self, tmp_path: Path) -> None:
+        path = tmp_path / "ticket.yaml"
+        path.write_text("ticket_id: OMN-1\nsummary: a ticket contract\n")
+        result = CliRunner().invoke(app, ["validate", str(path)])
+        assert result.exit_code == 1
+        assert "not a node contract: it has neither `node_type`" in result.output
+
     def test_bad_format(self) -> None:
         assert CliRunner().invoke(app, ["schema", "--format", "xml"]).exit_code == 2
