@@ -209,6 +209,8 @@ def compare(old: Any, new: Any) -> tuple[list[str], list[str]]:
     kept = [n for n in old_names if n in new_names and n in old.members]
     prefixes = tuple({f"{old.path}.{n}" for n in kept} | {_canonical(old.members[n]) for n in kept})
     for breakage in griffe.find_breaking_changes(old, new):
+        if breakage.obj.name == "__version__":
+            continue  # a release changes it by definition
         paths = {str(breakage.obj.path), _canonical(breakage.obj)}
         if any(p == pre or p.startswith((pre + ".", pre + "(")) for p in paths for pre in prefixes):
             line = _explain(breakage)

@@ -32,9 +32,10 @@ def farewell(name: str, loud: bool = False) -> str:
 MODELS_INIT = '''\
 """infra-models."""
 
+from infra_models.__about__ import __version__
 from infra_models.models import Color, Thing
 
-__all__ = ["Color", "Thing", "describe"]
+__all__ = ["Color", "Thing", "describe", "__version__"]
 
 
 def describe(thing: Thing, verbose: bool = False) -> str:
@@ -241,7 +242,7 @@ class TestPendingChanges:
 
     def test_additions_pending_pass(self, repo, run):
         _release_first(repo, run)
-        _write_models(repo, init=MODELS_INIT.replace('"describe"]', '"describe", "extra"]') + "\n\nextra = 1\n")
+        _write_models(repo, init=MODELS_INIT.replace('"describe",', '"describe", "extra",') + "\n\nextra = 1\n")
         code, report, _ = _api(run, repo, "infra-models")
         assert code == 0
         assert report["added"] == ["infra_models.extra: new public name"]
