@@ -30,7 +30,18 @@ from infra_readiness.context import NodeContext
 __all__ = ["READINESS_FILE", "ReadinessConfig", "load_config"]
 
 READINESS_FILE = "readiness.toml"
-_KEYS = {"target-level", "serves", "waivers"}
+_KEYS = {
+    "target-level",
+    "serves",
+    "waivers",
+    # read by the checks themselves (see docs/infra-readiness.md): SEC-004, SEC-005, SEC-006, TST-004, PERF-002
+    "auth",
+    "sensitive-fields",
+    "audit-dependencies",
+    "coverage",
+    "budgets",
+    "benchmark",
+}
 _WAIVER_KEYS = {"check", "reason", "owner", "expires"}
 
 

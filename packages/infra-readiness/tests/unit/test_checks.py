@@ -47,7 +47,7 @@ class TestCredentials:
             'PASSWORD = "hunter2-is-long"',
             'connect(password="S3cr3t!pass")',
             'settings = {"api_key": "k-93jd8a7sd6f"}',
-            'KEY = "AKIAIOSFODNN7EXAMPLE"',  # pragma: allowlist secret
+            'KEY = "AKIAZ3MQ7TLXR5JPN2QW"',  # pragma: allowlist secret
             'BLOB = "q8Zr4Lm2Vx9Tn3Wb7Yc5Ud1Ke6Pf0Gh2JsXa"',
             'URL = "postgresql://app:Pr0dPa55@db/app"',
             'def login(user, token="tok_8f7a6s5d4f3g"): ...',

@@ -22,7 +22,7 @@ class TestLadder:
         ("name", "level", "blockers"),
         [
             ("not_ready", ReadinessLevel.NOT_READY, ("CON-001", "SEC-001")),
-            ("development", ReadinessLevel.DEVELOPMENT, ("CON-003", "DOC-003")),
+            ("development", ReadinessLevel.DEVELOPMENT, ("CON-003", "DOC-003", "SEC-003")),
             ("staging", ReadinessLevel.STAGING, ("PERF-001",)),
             ("production", ReadinessLevel.PRODUCTION, ()),
         ],

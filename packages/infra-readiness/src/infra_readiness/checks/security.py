@@ -1,4 +1,8 @@
-"""Security checks: no hard-coded credentials (patterns and entropy), TLS verification never switched off."""
+"""Security checks: no hard-coded credentials (patterns, entropy and context), TLS verification never switched off.
+
+The other security checks live beside this module (``insecure_code``: bandit; ``auth``; ``transport``;
+``dependencies``: pip-audit) and are registered through this module's ``CHECKS``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, CheckStatus, Finding, ReadinessLevel
 from infra_readiness.checks._ast import call_name, docstrings, literal_false, string_constants, walk
 from infra_readiness.context import NodeContext
-from infra_readiness.plugin import Outcome, check
+from infra_readiness.plugin import Check, Outcome, check
 
 __all__ = ["CHECKS", "no_hardcoded_credentials", "shannon_entropy", "tls_verification_on"]
 
@@ -57,14 +61,42 @@ def shannon_entropy(text: str) -> float:
     return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
 
 
+_PLACEHOLDER_WORDS = re.compile(
+    r"(?i)(example|sample|placeholder|changeme|change_me|change-me|replace|your[_-]|masked|redacted|dummy|fake|"
+    r"not[_-]?a[_-]?secret|todo|fixme|xxxx|\*\*\*)"
+)
+#: Keys that vendors publish in their documentation (AWS, Stripe, ...): never real.
+_DOCUMENTED_EXAMPLES = frozenset(
+    {
+        "AKIAIOSFODNN7EXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+        "AKIAI44QH8DHBEXAMPLE",
+    }
+)
+#: An identifier written with separators: SPDX ids, topic names, setting keys (every segment letters or digits).
+_IDENTIFIER = re.compile(r"^[A-Za-z]+(?:[-_.:/][A-Za-z]+|[-_.:/]?[0-9]+)*$")
+_TOPIC = re.compile(r"^[a-z0-9_-]+(?:\.[a-z0-9_-]+){2,}$")
+
+
 def _placeholder(value: str) -> bool:
     lowered = value.strip().lower()
+    stripped = value.strip()
     return (
         not lowered
         or lowered.startswith(("$", "{", "<", "%", "!", "env:", "vault:", "secret:", "file:", "${", "os.environ"))
+        or (stripped[:1], stripped[-1:]) in {("[", "]"), ("<", ">"), ("(", ")")}
         or set(lowered) <= {"*", "x", ".", "-", "_", "#"}
         or lowered in {"none", "null", "~", "true", "false", "redacted", "changeit_in_prod", "example", "dummy"}
+        or stripped in _DOCUMENTED_EXAMPLES
+        or _PLACEHOLDER_WORDS.search(value) is not None
     )
+
+
+def _identifier(value: str) -> bool:
+    """An SPDX id, a topic name, a dotted setting: separators between letter-only or digit-only segments."""
+    separators = sum(value.count(c) for c in "-_.:/")
+    return (_IDENTIFIER.match(value) is not None and separators >= 2) or _TOPIC.match(value) is not None
 
 
 def _real_password(value: str) -> bool:
@@ -81,6 +113,8 @@ def _looks_secret(value: str, name: str = "") -> bool:
         return False
     if name and value.lower().replace("-", "_") == name.lower():  # an enum member: TOKEN = "token"
         return False
+    if _TOPIC.match(value):  # a topic or a dotted setting name, such as onex.evt.token-issued.v1
+        return False
     return not value.startswith(("/", "./", "http://", "https://"))
 
 
@@ -89,6 +123,8 @@ def _random_blob(value: str) -> bool:
     return (
         len(value) >= 24
         and " " not in value
+        and not _identifier(value)
+        and not _placeholder(value)
         and _BASE64.match(value) is not None
         and any(c.isdigit() for c in value)
         and any(c.isupper() for c in value)
@@ -122,7 +158,10 @@ def _scan_python(tree: ast.Module, lines: list[str]) -> list[tuple[int, str]]:
         ):
             hits.append((value.lineno, f"`{name}` is set to a literal credential"))
 
+    enum_values = _enum_member_values(tree)
     for node in walk(tree):
+        if isinstance(node, ast.Assign) and id(node.value) in enum_values:
+            continue
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 name = (
@@ -158,6 +197,20 @@ def _scan_python(tree: ast.Module, lines: list[str]) -> list[tuple[int, str]]:
     return [(line, message) for line, message in hits if not _allowed(lines, line)]
 
 
+def _enum_member_values(tree: ast.Module) -> set[int]:
+    """``id()`` of the values of enum members (``class Kind(StrEnum): TOKEN = "token"``): names, not secrets."""
+    found: set[int] = set()
+    for node in walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+            (base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else "").endswith(
+                ("Enum", "Flag")
+            )
+            for base in node.bases
+        ):
+            found |= {id(item.value) for item in node.body if isinstance(item, ast.Assign)}
+    return found
+
+
 def _allowed(lines: list[str], line: int) -> bool:
     return 1 <= line <= len(lines) and _ALLOW in lines[line - 1]
 
@@ -174,7 +227,11 @@ def _scan_text(text: str, *, tokens_only: bool, config: bool) -> list[tuple[int,
         if _ALLOW in line:
             continue
         if tokens:
-            hits += [(number, f"contains {label}") for label, pattern in _TOKEN_PATTERNS if pattern.search(line)]
+            hits += [
+                (number, f"contains {label}")
+                for label, pattern in _TOKEN_PATTERNS
+                if any(not _PLACEHOLDER_WORDS.search(m.group(0)) for m in pattern.finditer(line))
+            ]
         if tokens_only:
             continue
         match = _URL_PASSWORD.search(line) if urls else None
@@ -215,7 +272,7 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
         in_tests = node.in_tests(path)
         docs = path.suffix in {".md", ".rst", ".txt"}
         # Python code is read through its syntax tree (docstrings and comments hold examples, not secrets).
-        tokens_only = in_tests or docs or path.suffix == ".py"
+        tokens_only = in_tests or docs or path.suffix == ".py" or _example_file(path)
         hits = _scan_text(text, tokens_only=tokens_only, config=_is_config(path))
         if path.suffix == ".py" and not in_tests:
             tree = node.tree(path)
@@ -231,6 +288,11 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
         f"no credentials found in {len(node.files)} file(s)" + (f"; {len(unscanned)} not scanned" if unscanned else ""),
         tuple(unscanned),
     )
+
+
+def _example_file(path: Path) -> bool:
+    """``.env.example``, ``settings.sample.yaml``: templates whose values are placeholders by design."""
+    return any(part in {"example", "sample", "template", "dist", "tmpl"} for part in path.name.lower().split(".")[1:])
 
 
 def _is_config(path: Path) -> bool:
@@ -279,9 +341,33 @@ _TLS_CONFIG_ONLY = (
 )
 
 
+_OPTION_NAMES = frozenset({*_TLS_KEYWORDS, "insecure", "verify_mode", "tls_verify", "ssl"})
+
+
+def _honoured_options(tree: ast.Module) -> set[int]:
+    """``id()`` of nodes inside ``if not verify:`` branches: a library honouring its caller's choice (httpx)."""
+    inside: set[int] = set()
+    for node in walk(tree):
+        if isinstance(node, ast.If | ast.IfExp):
+            names = {
+                sub.id if isinstance(sub, ast.Name) else sub.attr
+                for sub in ast.walk(node.test)
+                if isinstance(sub, ast.Name | ast.Attribute)
+            }
+            if names & _OPTION_NAMES:
+                branches = [node.body, node.orelse] if isinstance(node, ast.IfExp) else [*node.body, *node.orelse]
+                for branch in branches:
+                    for part in branch if isinstance(branch, list) else [branch]:
+                        inside |= {id(sub) for sub in ast.walk(part)}
+    return inside
+
+
 def _tls_python(tree: ast.Module) -> list[tuple[int, str]]:
     hits: list[tuple[int, str]] = []
+    honoured = _honoured_options(tree)
     for node in walk(tree):
+        if id(node) in honoured:
+            continue
         if isinstance(node, ast.Call):
             for keyword in node.keywords:
                 if keyword.arg in _TLS_KEYWORDS and literal_false(keyword.value):
@@ -382,4 +468,18 @@ def tls_verification_on(node: NodeContext) -> Outcome:
     return Outcome.passed("no TLS verification switched off")
 
 
-CHECKS = (no_hardcoded_credentials, tls_verification_on)
+def _all_checks() -> tuple[Check, ...]:
+    from infra_readiness.checks import auth, dependencies, insecure_code, transport
+
+    return (
+        no_hardcoded_credentials,
+        tls_verification_on,
+        *insecure_code.CHECKS,
+        *auth.CHECKS,
+        *transport.CHECKS,
+        *dependencies.CHECKS,
+    )
+
+
+#: Every security check: this entry point's own two and those of the sibling modules (one entry point, one room).
+CHECKS = _all_checks()

@@ -1,0 +1,137 @@
+"""SEC-003: insecure code found by bandit, run as a library on the node's own source (never its tests).
+
+bandit (PyCQA) knows the insecure calls: ``pickle.loads``, ``yaml.load`` with an unsafe loader, ``eval``, MD5/SHA1
+for security, shell injection, ``requests`` without a timeout, and about seventy more. Each finding keeps bandit's
+rule id (``B301``) and line. bandit parses files itself with this interpreter's ``ast``; here it is handed the
+trees the checks already parsed, so files in 3.12+ syntax are scanned too. A line bandit should not flag takes
+bandit's own ``# nosec B301`` marker (with the rule id, and a reason beside it).
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+from pathlib import Path
+from typing import Any
+
+from infra_models.enums import Severity
+from infra_models.readiness import CheckCategory, CheckStatus, Finding, ReadinessLevel
+from infra_readiness.checks._declared import missing_extra
+from infra_readiness.context import NodeContext
+from infra_readiness.plugin import Outcome, check
+
+__all__ = ["CHECKS", "bandit_issues", "insecure_code_absent"]
+
+#: bandit's ranks that fail the check; LOW severity or LOW confidence are left to the team's own bandit run.
+_GATING = frozenset({"MEDIUM", "HIGH"})
+#: Rules whose concern another check owns (hard-coded passwords: SEC-001, which knows placeholders and enums).
+_OWNED_ELSEWHERE = frozenset({"B105", "B106", "B107"})
+
+
+def bandit_issues(trees: dict[Path, ast.Module]) -> list[Any]:
+    """bandit's issues for the given parsed files (paths must exist: bandit reads them for ``nosec`` markers)."""
+    from bandit.core import config as b_config  # type: ignore[import-untyped]
+    from bandit.core import manager as b_manager
+    from bandit.core import node_visitor as b_node_visitor
+
+    class _TreeVisitor(b_node_visitor.BanditNodeVisitor):  # type: ignore[misc]
+        tree: ast.Module
+
+        def process(self, data: bytes) -> Any:
+            self.generic_visit(self.tree)  # the tree parsed once for every check, 3.12+ syntax included
+            self.context = {"file_data": self.fdata, "filename": self.fname, "lineno": 0, "linerange": [0, 1]}
+            self.context["col_offset"] = 0
+            self.update_scores(self.tester.run_tests(self.context, "File"))
+            return self.scores
+
+    class _TreeManager(b_manager.BanditManager):  # type: ignore[misc]
+        def _execute_ast_visitor(self, fname: str, fdata: Any, data: bytes, nosec_lines: Any) -> Any:
+            visitor = _TreeVisitor(fname, fdata, self.b_ma, self.b_ts, self.debug, nosec_lines, self.metrics)
+            visitor.tree = trees[Path(fname)]
+            score = visitor.process(data)
+            self.results.extend(visitor.tester.results)
+            return score
+
+    log = logging.getLogger("bandit")
+    level = log.level
+    log.setLevel(logging.CRITICAL)  # bandit logs every file it reads; the findings are what matter here
+    try:
+        manager = _TreeManager(b_config.BanditConfig(), "file", quiet=True)
+        manager.files_list = sorted(str(path) for path in trees)
+        manager.run_tests()
+        return list(manager.get_issue_list())
+    finally:
+        log.setLevel(level)
+
+
+def _safe_yaml_loader(tree: ast.Module | None, line: int) -> bool:
+    """bandit's B506 cannot read ``Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)``: safe loaders only."""
+    if tree is None:
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.lineno == line:
+            for keyword in node.keywords:
+                if keyword.arg == "Loader":
+                    names = {
+                        str(sub.value)
+                        if isinstance(sub, ast.Constant)
+                        else sub.id
+                        if isinstance(sub, ast.Name)
+                        else sub.attr
+                        for sub in ast.walk(keyword.value)
+                        if isinstance(sub, ast.Constant | ast.Name | ast.Attribute)
+                    }
+                    loaders = {n for n in names if n.endswith("Loader")}
+                    return bool(loaders) and all(n.endswith(("SafeLoader", "BaseLoader")) for n in loaders)
+    return False
+
+
+@check(
+    id="SEC-003",
+    title="No insecure code (bandit)",
+    category=CheckCategory.SECURITY,
+    gates=ReadinessLevel.STAGING,
+    severity=Severity.HIGH,
+    remediation=(
+        "Fix each bandit finding: yaml.safe_load, json instead of pickle, ast.literal_eval instead of eval, "
+        "hashlib.sha256 (or a password hash such as argon2/bcrypt), subprocess without shell=True, timeouts on "
+        "requests. A reviewed line takes `# nosec B301` with a reason."
+    ),
+)
+def insecure_code_absent(node: NodeContext) -> Outcome:
+    """bandit finds no medium- or high-severity issue (at medium or high confidence) in the node's source."""
+    missing = missing_extra("bandit", "security")
+    if missing:
+        return Outcome.errored(missing)
+    trees = dict(node.python_trees(node.source_files))
+    issues = bandit_issues(trees)
+    findings: list[Finding] = []
+    low = 0
+    for issue in issues:
+        if issue.test_id in _OWNED_ELSEWHERE or (
+            issue.test_id == "B506" and _safe_yaml_loader(trees.get(Path(issue.fname)), issue.lineno)
+        ):
+            continue
+        if issue.severity not in _GATING or issue.confidence not in _GATING:
+            low += 1
+            continue
+        findings.append(
+            Finding(
+                message=f"{issue.test_id} {issue.test}: {issue.text}",
+                severity=Severity.HIGH if issue.severity == "HIGH" else Severity.MEDIUM,
+                file=node.rel(Path(issue.fname)),
+                line=issue.lineno if isinstance(issue.lineno, int) and issue.lineno >= 1 else None,
+            )
+        )
+    unparsed = [
+        Finding(message="not scanned: not valid Python", severity=Severity.INFO, file=node.rel(path))
+        for path in node.source_files
+        if path not in trees
+    ]
+    noted = f"; {low} low-severity or low-confidence note(s) not gating" if low else ""
+    if findings:
+        return Outcome.failed(f"bandit: {len(findings)} insecure construct(s){noted}", [*findings, *unparsed])
+    return Outcome(CheckStatus.PASS, f"bandit: no issue in {len(trees)} file(s){noted}", tuple(unparsed))
+
+
+CHECKS = (insecure_code_absent,)
