@@ -136,6 +136,7 @@ class TestEachBreakNeedsItsBump:
 
     @pytest.mark.parametrize("kind", sorted(BREAKS))
     def test_patch_fails_minor_passes(self, repo, run, kind):
+        """Nothing declared the break, so `bump patch` runs; the committed release is what api-check refuses."""
         _release_first(repo, run)
         (source, old, new), expected = BREAKS[kind]
         assert old in source, kind
@@ -144,19 +145,12 @@ class TestEachBreakNeedsItsBump:
             _write_models(repo, model=changed)
         else:
             _write_models(repo, init=changed)
-        _entry(repo, "infra-models", f"Breaking: {kind}.")
+        _entry(repo, "infra-models", f"Changed: {kind} (the author missed that it breaks).")
         broken = repo.commit(f"infra-models: {kind}")
 
         repo.git("checkout", "-q", "-b", "patch-release")
-        # the declared break makes `bump patch` refuse; a maintainer who edits the files by hand gets past it
-        code, _, err = run(repo, "bump", "infra-models", "patch")
-        assert code == 2
-        assert "declares a break" in err
-        assert "use `bump infra-models minor`" in err
-        repo.write("packages/infra-models/src/infra_models/__about__.py", '__version__ = "0.1.1"\n')
-        text = repo.read("packages/infra-models/CHANGELOG.md")
-        text = text.replace("## Unreleased\n", "## Unreleased\n\n## 0.1.1 - 2026-02-01\n", 1)
-        repo.write("packages/infra-models/CHANGELOG.md", text)
+        code, out, _ = run(repo, "bump", "infra-models", "patch", "--date", "2026-02-01")
+        assert (code, "0.1.0 -> 0.1.1" in out) == (0, True)
         repo.commit("infra-models 0.1.1")
         code, report, _ = _api(run, repo, "infra-models")
         assert code == 1, report
@@ -175,6 +169,21 @@ class TestEachBreakNeedsItsBump:
         assert code == 0, report
         assert any(expected in b for b in report["breaking"])
         assert report["version_check"]["needs"] == "minor"
+
+    def test_a_declared_break_cannot_even_be_bumped_as_a_patch(self, repo, run):
+        _release_first(repo, run)
+        _write_models(repo, model=MODEL.replace("size: int | None = None", "size: int | None"))
+        _entry(repo, "infra-models", "Breaking: `Thing.size` is required.")
+        repo.commit("break, declared")
+        code, _, err = run(repo, "bump", "infra-models", "patch")
+        assert code == 2
+        assert "declares a break (- Breaking: `Thing.size` is required.); 0.1.0 -> 0.1.1 is too small" in err
+        assert repo.read("packages/infra-models/src/infra_models/__about__.py") == '__version__ = "0.1.0"\n'
+        assert run(repo, "bump", "infra-models", "minor")[0] == 0
+        repo.commit("infra-models 0.2.0")
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 0, report
+        assert "schema Thing.size: optional field made required" in report["version_check"]["breaking"]
 
     def test_a_tag_on_the_patch_release_fails_too(self, repo, run):
         """The release workflow's view: tags exist, the same break is still caught."""
