@@ -95,3 +95,38 @@ class TestVerifyInstall:
         code, out, err = run(repo, "verify-install", "infra-gen", "--lowest")
         assert code == 0, out + err
         assert "(tag infra-models-v0.1.0)" in out
+
+    def test_lowest_proves_the_lower_bound_with_releases_recorded_by_headings(self, repo, run):
+        """No tags (a CI clone): 0.1.0 and 0.1.1 are committed CHANGELOG headings; `>=0.1` fails, `>=0.1.1` holds."""
+        _with_tests_and_cli(repo)
+        assert run(repo, "bump", "infra-models", "current", "--date", "2026-01-01")[0] == 0
+        repo.commit("infra-models 0.1.0")
+        models_init = repo.read("packages/infra-models/src/infra_models/__init__.py")
+        repo.write(
+            "packages/infra-models/src/infra_models/__init__.py",
+            models_init.replace('__all__ = ["hello"]', '__all__ = ["added", "hello"]')
+            + "\n\ndef added() -> int:\n    return 1\n",
+        )
+        changelog = repo.read("packages/infra-models/CHANGELOG.md")
+        repo.write(
+            "packages/infra-models/CHANGELOG.md", changelog.replace("## Unreleased\n", "## Unreleased\n\n- added\n")
+        )
+        assert run(repo, "bump", "infra-models", "patch", "--date", "2026-01-02")[0] == 0
+        gen_init = repo.read("packages/infra-gen/src/infra_gen/__init__.py")
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", gen_init + "\nfrom infra_models import added\n")
+        repo.commit("infra-models 0.1.1 adds `added`; infra-gen uses it but still claims >=0.1")
+
+        code, out, err = run(repo, "verify-install", "infra-gen", "--lowest")
+        assert code == 1, out + err
+        assert "infra-models 0.1.0 from" in out
+        assert "(changelog heading)" in out
+        assert "cannot import name 'added' from 'infra_models'" in out
+
+        pyproject = repo.read("packages/infra-gen/pyproject.toml")
+        repo.write(
+            "packages/infra-gen/pyproject.toml", pyproject.replace("infra-models>=0.1,<0.2", "infra-models>=0.1.1,<0.2")
+        )
+        repo.commit("infra-gen claims what it uses")
+        code, out, err = run(repo, "verify-install", "infra-gen", "--lowest")
+        assert code == 0, out + err
+        assert "infra-gen: ok with infra-models 0.1.1" in out
