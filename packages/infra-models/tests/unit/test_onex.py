@@ -325,3 +325,14 @@ class TestFormats:
     def test_infra_errors_stay_infra_errors(self) -> None:
         with pytest.raises(ContractError, match=r":3: field `version`"):
             parse_any_contract(self.INFRA.replace("0.1.0", "one"))
+
+
+class TestShippedOnexExample:
+    def test_example_is_a_valid_effect(self) -> None:
+        example = Path(__file__).resolve().parents[2] / "examples" / "onex" / "contract.yaml"
+        if not example.is_file():  # absent when the tests run against an installed wheel
+            pytest.skip("examples/ ships in the repository only")
+        contract = load_any_contract(example)
+        assert isinstance(contract, OnexContract) and contract.kind is NodeKind.EFFECT
+        assert contract.subscribe_topics == ("onex.cmd.ledger-service.ledger-append.v1",)
+        assert set(contract.model_extra or {}) == {"io_operations", "metadata"}
