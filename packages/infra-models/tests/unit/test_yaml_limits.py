@@ -218,3 +218,13 @@ class TestAgreesWithPyYaml:
         for flow in (False, True):
             text = yaml.safe_dump(document, default_flow_style=flow, allow_unicode=True)
             assert load_yaml_mapping(text)[1] == yaml.load(text, Loader=yaml.SafeLoader)
+
+    @settings(max_examples=100, deadline=None)
+    @given(st.lists(_data, min_size=1, max_size=3) | st.dictionaries(st.text(max_size=8), _data, max_size=3))
+    def test_shared_objects_become_anchors_and_aliases(self, shared: Any) -> None:
+        # PyYAML writes an object used twice as an anchor and an alias; both readers must share it back.
+        text = yaml.safe_dump({"first": shared, "second": [shared, {"again": shared}]})
+        assert "&id001" in text and "*id001" in text
+        _, data = load_yaml_mapping(text)
+        assert data == yaml.load(text, Loader=yaml.SafeLoader)
+        assert data["second"][0] is data["first"]
