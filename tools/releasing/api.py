@@ -2,9 +2,12 @@
 
 The public API is the names in the package's `__init__` `__all__` with their signatures and members (read by
 griffe, nothing imported) and, for a package with committed JSON Schemas (`packages/<dist>/schemas/`), the
-data its models accept (`schema_diff`). Policy (semantic versioning, docs/releasing.md): a break needs a new
-major version, an addition a new minor; while on 0.x every segment shifts right (a break bumps the minor, an
-addition the patch), matching the sibling ranges `>=0.Y,<0.(Y+1)`.
+data its models accept (`schema_diff`); every public pydantic model must be covered by a committed schema (its
+own file or another's `$defs`), else its data changes would go unchecked.
+
+Policy (semantic versioning, docs/releasing.md): a break needs a new major version, an addition a new minor;
+while on 0.x every segment shifts right (a break bumps the minor, an addition the patch), matching the sibling
+ranges `>=0.Y,<0.(Y+1)`.
 
 Two questions are asked, each against a release found in git (`history.releases`), never against the version
 the working tree claims:
@@ -46,6 +49,7 @@ __all__ = [
     "load_api",
     "load_schemas",
     "required_segment",
+    "uncovered_models",
 ]
 
 RANK = {None: 0, "patch": 1, "minor": 2, "major": 3}
@@ -242,6 +246,42 @@ def load_schemas(root: Path, pkg: Package, commit: str | None) -> dict[str, Any]
     return schemas
 
 
+_PYDANTIC_BASES = {
+    "pydantic.BaseModel",
+    "pydantic.main.BaseModel",
+    "pydantic.RootModel",
+    "pydantic.root_model.RootModel",
+}
+
+
+def _is_model(obj: Any, depth: int = 0) -> bool:
+    """Whether a griffe object is a class deriving from pydantic's BaseModel (bases resolved statically)."""
+    if depth > 32:
+        return False
+    try:
+        target = obj.final_target if obj.is_alias else obj
+        if not target.is_class:
+            return False
+        if any(str(getattr(base, "canonical_path", base)) in _PYDANTIC_BASES for base in target.bases):
+            return True
+        return any(_is_model(base, depth + 1) for base in target.resolved_bases)
+    except Exception:  # an alias or base griffe cannot resolve (outside the package): not provably a model
+        return False
+
+
+def uncovered_models(module: Any, schemas: dict[str, Any]) -> list[str]:
+    """Public pydantic models with no committed schema of their own and absent from every schema's `$defs`."""
+    covered = set(schemas)
+    for schema in schemas.values():
+        if isinstance(schema, dict):
+            covered |= set(schema.get("$defs", {}))
+    return [
+        name
+        for name in _exports(module)
+        if name in module.members and name not in covered and _is_model(module.members[name])
+    ]
+
+
 def compare_states(ws: Workspace, pkg: Package, since: Release, until: Release | None, tmp: Path) -> Comparison:
     """The API and schema changes from release `since` to release `until` (None: the working tree)."""
     src_rel = pkg.src_path.relative_to(ws.root).as_posix()
@@ -316,4 +356,12 @@ def check_api(ws: Workspace, pkg: Package) -> ApiReport:
         if mine is not None:
             report.pending = compare_states(ws, pkg, mine, None, Path(tmp))
             _check_pending(report, pkg, report.pending)
+    missing = uncovered_models(load_api(pkg.src_path, pkg.import_name), load_schemas(ws.root, pkg, None))
+    if missing:
+        folder = (pkg.path / SCHEMA_DIR).relative_to(ws.root).as_posix()
+        report.problems.append(
+            f"public pydantic model(s) without a committed JSON Schema, so their data changes go unchecked: "
+            f"{', '.join(missing)}; commit their schemas under {folder}/ (for infra-models: add them to "
+            "PUBLIC_MODELS and run `infra-models schema --out packages/infra-models/schemas`)"
+        )
     return report

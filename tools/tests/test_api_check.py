@@ -346,3 +346,35 @@ class TestApiCheck:
         code, report, _ = _api(run, repo, "infra-gen")
         assert code == 1
         assert report["breaking"] == ["infra_gen.models.Thing.name: Public object was removed"]
+
+
+class TestEveryPublicModelHasASchema:
+    """The schema diff can only check models whose schema is committed; a public model without one is reported."""
+
+    def test_new_public_model_without_schema_fails(self, repo, run):
+        _release_first(repo, run)
+        model = MODEL + "\n\nclass Base(BaseModel):\n    pass\n\n\nclass Extra(Base):\n    x: int = 0\n"
+        init = MODELS_INIT.replace("Color, Thing", "Color, Extra, Thing").replace('"Color",', '"Color", "Extra",')
+        _write_models(repo, init=init, model=model)
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 1
+        assert (
+            "public pydantic model(s) without a committed JSON Schema, so their data changes go unchecked: Extra"
+            in (report["problem"])
+        )
+        repo.write("packages/infra-models/schemas/Extra.schema.json", json.dumps({"properties": {"x": {}}}))
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 0, report
+        assert "schema Extra: new model" in report["added"]
+
+    def test_models_nested_in_a_committed_schema_are_covered(self, repo, run):
+        _release_first(repo, run)
+        model = MODEL.replace(
+            "class Thing(BaseModel):", "class Part(BaseModel):\n    n: int = 0\n\n\nclass Thing(BaseModel):"
+        )
+        model = model.replace("    name: str\n", "    name: str\n    part: Part | None = None\n")
+        init = MODELS_INIT.replace("Color, Thing", "Color, Part, Thing").replace('"Color",', '"Color", "Part",')
+        _write_models(repo, init=init, model=model)
+        code, report, _ = _api(run, repo, "infra-models")
+        assert code == 0, report
+        assert "schema Thing.part: new optional field" in report["added"]
