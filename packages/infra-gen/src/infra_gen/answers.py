@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
+import re
+import unicodedata
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from infra_gen.__about__ import __version__
 from infra_gen.errors import InvalidAnswerError
@@ -31,7 +34,14 @@ from infra_models import (
     TopicSet,
 )
 
-__all__ = ["CORE_FIELDS", "build_contract", "complete_contract", "parse_kind", "template_context"]
+__all__ = [
+    "CORE_FIELDS",
+    "build_contract",
+    "complete_contract",
+    "parse_kind",
+    "template_context",
+    "toml_string",
+]
 
 
 def _f(name: str, type_: str, description: str, *, required: bool = True) -> ModelField:
@@ -187,7 +197,39 @@ def build_contract(
     return complete_contract(contract)
 
 
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_BASEMODEL_NAMES = frozenset(dir(BaseModel))
+_NEEDS_IMPORT = {"Any": "from typing import Any", "datetime": "from datetime import datetime"}
+
+
+def _check_field_name(owner: str, name: str) -> None:
+    """Refuse field names the generated model could not declare (syntax, pydantic's own names, shadowed types)."""
+    problem = None
+    if not _FIELD_NAME.match(name):
+        problem = "field names are snake_case: a lowercase letter, then lowercase letters, digits or `_`"
+        if name.startswith("_"):
+            problem = "pydantic does not allow a leading underscore (it marks private attributes)"
+    elif keyword.iskeyword(name):
+        problem = "it is a Python keyword, so `" + name + ": ...` is a syntax error"
+    elif name.startswith("model_") or name in _BASEMODEL_NAMES:
+        problem = "pydantic reserves it (`model_*` and the names of BaseModel's own attributes)"
+    elif name in _SAMPLE_SAFE_NAMES or name in {"annotations", "field"}:
+        problem = "it would shadow the type or helper of that name inside the generated model"
+    if problem is not None:
+        raise InvalidAnswerError(
+            f"field `{name}` of `{owner}` cannot be generated: {problem}; rename it",
+            code="gen.answer.field_name",
+            details={"model": owner, "field": name},
+        )
+
+
 def _check_type(owner: str, field: ModelField) -> None:
+    if field.type.replace(" ", "") in {"None", "None|None"}:
+        raise InvalidAnswerError(
+            f"field `{field.name}` of `{owner}` has type {field.type!r}: a field that can only be None carries "
+            "nothing; give it a type such as `str | None`",
+            code="gen.answer.field_type",
+        )
     try:
         tree = ast.parse(field.type, mode="eval")
     except SyntaxError as exc:
@@ -212,6 +254,8 @@ def _check_type(owner: str, field: ModelField) -> None:
 
 
 def _merge(role: str, spec: ModelSpec, core: tuple[ModelField, ...]) -> ModelSpec:
+    for declared_field in spec.fields:
+        _check_field_name(spec.name, declared_field.name)
     declared = {f.name: f for f in spec.fields}
     merged: list[ModelField] = []
     for field in core:
@@ -270,9 +314,28 @@ def contract_yaml(contract: NodeContract) -> str:
 
 
 def _doc(text: str) -> str:
-    """One line, safe inside a Python docstring or comment."""
-    line = " ".join(text.split())
-    return line.replace("\\", "\\\\").replace('"', '\\"')
+    """One line, safe inside a Python docstring or comment (control characters written as escapes)."""
+    line = " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
+    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in line)
+
+
+_TOML_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: quotes, backslashes and control characters escaped; other characters,
+    emoji included, written as themselves (a TOML file is UTF-8; JSON's surrogate-pair escapes are not TOML)."""
+    out = []
+    for char in text:
+        if char in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[char])
+        elif unicodedata.category(char) == "Cc":
+            out.append(f"\\u{ord(char):04X}")
+        elif unicodedata.category(char) == "Cs":  # a lone surrogate cannot be written as UTF-8
+            out.append("\ufffd")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
 
 
 def _fields(spec: ModelSpec, core: tuple[ModelField, ...]) -> list[dict[str, Any]]:
@@ -284,6 +347,15 @@ def _fields(spec: ModelSpec, core: tuple[ModelField, ...]) -> list[dict[str, Any
     ]
 
 
+def _imports(fields: list[dict[str, Any]]) -> str:
+    """Import lines the extra fields' types need (``Any``, ``datetime``), sorted, then a blank line; or nothing."""
+    used: set[str] = set()
+    for f in fields:
+        used |= {n.id for n in ast.walk(ast.parse(f["type"], mode="eval")) if isinstance(n, ast.Name)}
+    lines = sorted(_NEEDS_IMPORT[name] for name in used & set(_NEEDS_IMPORT))
+    return "".join(f"{line}\n" for line in lines) + ("\n" if lines else "")
+
+
 def template_context(contract: NodeContract) -> dict[str, Any]:
     """Everything the templates see as ``cookiecutter``: JSON-ready, so plain cookiecutter can render them too."""
     node = NodeName(tuple(contract.name.split("_")))
@@ -292,6 +364,11 @@ def template_context(contract: NodeContract) -> dict[str, Any]:
     config = contract.config_model
     assert config is not None  # complete_contract always sets it
     external = contract.external_systems[0].name if contract.external_systems else ""
+    extra = {
+        "input_extra_fields": _fields(contract.input_model, core["input"]),
+        "output_extra_fields": _fields(contract.output_model, core["output"]),
+        "config_extra_fields": _fields(config, core["config"]),
+    }
     produced = (
         contract.topics.produced[0] if contract.topics.produced else f"onex.evt.{contract.domain}.{node.kebab}.v1"
     )
@@ -309,7 +386,7 @@ def template_context(contract: NodeContract) -> dict[str, Any]:
         "version": contract.version,
         "description": " ".join(contract.description.split()),
         "description_doc": _doc(contract.description),
-        "description_toml": json.dumps(" ".join(contract.description.split())),
+        "description_toml": toml_string(" ".join(contract.description.split())),
         "project_dir": node.kebab,
         "dist_name": node.kebab,
         "package_name": node.snake,
@@ -322,9 +399,8 @@ def template_context(contract: NodeContract) -> dict[str, Any]:
         "event_topic": produced,
         # Lists sit in one dict: plain cookiecutter would take a top-level list for a choice variable.
         "lists": {
-            "input_extra_fields": _fields(contract.input_model, core["input"]),
-            "output_extra_fields": _fields(contract.output_model, core["output"]),
-            "config_extra_fields": _fields(config, core["config"]),
+            **extra,
+            **{f"{role[: -len('_extra_fields')]}_imports": _imports(fields) for role, fields in extra.items()},
             "steps": [
                 {
                     "name": s.name,

@@ -64,8 +64,22 @@ _RESERVED = frozenset(
         # what generated nodes import: a node of the same name would shadow it
         "pydantic", "pydantic_core", "annotated_types", "typing_extensions", "yaml", "pytest", "hypothesis",
         "sqlalchemy", "hvac", "cryptography", "confluent_kafka", "typer", "rich", "jinja2",
+        "omnibase_core", "omnibase_infra", "omnibase_spi",
     }
 )  # fmt: skip
+_TOOLS = frozenset(
+    {
+        # run by the interpreter at start-up when importable: a package of that name runs in every process
+        "sitecustomize", "usercustomize",
+        # packaging and environment tools: an installed node of that name would replace them
+        "pip", "setuptools", "pkg_resources", "_distutils_hack", "distutils", "wheel", "build", "installer",
+        "packaging", "virtualenv", "venv", "pipx", "uv", "hatch", "hatchling", "poetry", "pdm", "flit", "flit_core",
+        "twine", "tox", "nox", "conda", "certifi", "tomli", "pluggy", "_pytest", "py", "mypy", "ruff", "coverage",
+        "black", "isort", "flake8", "pylint", "pre_commit", "cookiecutter", "copier", "merge3", "click",
+    }
+)  # fmt: skip
+"""Distribution tools and start-up hooks: a node package of one of these names would shadow it once installed."""
+_CONTROL_NAMES = {"\n": "a newline (\\n)", "\r": "a carriage return (\\r)", "\t": "a tab (\\t)", "\x00": "a NUL byte"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +216,19 @@ def parse_name(raw: str) -> NodeName:
     return NodeName(split_words(raw.strip()))
 
 
+def _control_problem(raw: str) -> str | None:
+    """Name the first control character of ``raw`` (a newline would otherwise be stripped away or printed raw)."""
+    for char in raw:
+        if unicodedata.category(char) == "Cc":
+            name = _CONTROL_NAMES.get(char, f"the control character U+{ord(char):04X}")
+            return f"it contains {name}; a name is one line of letters, digits, `_`, `-`, `.` or spaces"
+    return None
+
+
 def _problem(raw: str) -> str | None:
+    control = _control_problem(raw)
+    if control is not None:
+        return control
     text = raw.strip()
     if not text:
         return "it is empty"
@@ -210,8 +236,8 @@ def _problem(raw: str) -> str | None:
         return "it contains a path separator"
     if ".." in text:
         return "it contains `..`"
-    if not _ALLOWED.match(text):
-        bad = sorted({c for c in text if not _ALLOWED.match(c)})
+    if not _ALLOWED.fullmatch(text):
+        bad = sorted({c for c in text if not _ALLOWED.fullmatch(c)})
         return f"it contains {', '.join(repr(c) for c in bad)} (only ASCII letters, digits, `_`, `-`, `.` and spaces)"
     words = split_words(text)
     if not words:
@@ -227,6 +253,8 @@ def _problem(raw: str) -> str | None:
         return f"`{name.snake}` would shadow the standard-library module of that name"
     if name.snake in _RESERVED:
         return f"`{name.snake}` is reserved (an infra package, a library generated nodes import, or a test folder)"
+    if name.snake in _TOOLS:
+        return f"`{name.snake}` would shadow the tool or start-up hook of that name once the node is installed"
     for form in (name.snake, name.pascal, name.camel, name.kebab, name.constant):
         if split_words(form) != words:
             return f"its words {list(words)} do not survive the {form!r} spelling (ambiguous letters or digits)"
@@ -245,7 +273,8 @@ def suggest_name(raw: str) -> str | None:
     if not words:
         return None
     snake = "_".join(words)
-    if keyword.iskeyword(snake) or keyword.issoftkeyword(snake) or snake in _STDLIB or snake in _RESERVED:
+    reserved = snake in _STDLIB or snake in _RESERVED or snake in _TOOLS
+    if keyword.iskeyword(snake) or keyword.issoftkeyword(snake) or reserved:
         words.append("node")
     while len("_".join(words)) > MAX_NAME_LENGTH and len(words) > 1:
         words.pop()

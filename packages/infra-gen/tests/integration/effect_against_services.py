@@ -17,7 +17,8 @@ from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 from vault_adapter.models import VaultAdapterConfig, VaultAdapterInput
 from vault_adapter.wiring import build_node
 
-from infra_outbox.tables import create_all, events
+import infra_outbox.tables as outbox_tables
+from infra_outbox.tables import create_all
 
 db_url, vault_addr, service = sys.argv[1:4]
 secret = f"s3cret-{service}"
@@ -62,6 +63,10 @@ try:
 except RollbackError:
     """Raised to roll the caller's transaction back."""
 
+# The outbox's table: `events` in infra-outbox 0.1, the insert-only `log` since its log redesign.
+events = getattr(outbox_tables, "events", None)
+if events is None:
+    events = outbox_tables.log
 with engine.connect() as conn:
     rows = conn.execute(
         select(events.c.topic, events.c.key, events.c.event_type, events.c.payload).where(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import types
 from typing import Any
 
@@ -13,7 +14,7 @@ from vault_adapter.contract import load_node_contract
 from vault_adapter.models import VaultAdapterConfig, VaultAdapterInput
 from vault_adapter.node import EVENT_TYPE, VaultAdapterEffect
 from vault_adapter.ports import TransientError
-from vault_adapter.resilience import CircuitOpenError, backoff_delay
+from vault_adapter.resilience import CircuitBreaker, CircuitOpenError, backoff_delay
 
 
 class FakeClient:
@@ -168,6 +169,58 @@ def test_circuit_opens_after_the_threshold_and_recovers_after_the_reset_timeout(
     assert asyncio.run(node.execute(REQUEST, session=None)).status == "ok"
     assert node.breaker.state == "closed"
     assert node.health() == {"status": "ok", "circuit": "closed"}
+
+
+def test_half_open_circuit_lets_exactly_one_concurrent_trial_call_through() -> None:
+    contract = load_node_contract()
+    policy = contract.circuit_breaker
+    assert policy is not None
+    clock = FakeClock()
+    breaker = CircuitBreaker(policy, clock=clock)
+    for _ in range(policy.failure_threshold):
+        breaker.before_call()
+        breaker.record_failure()
+    clock.now += policy.reset_timeout_seconds
+    assert breaker.state == "half_open"
+    callers = 16
+    start = threading.Barrier(callers)
+    admitted: list[bool] = []
+    refused: list[CircuitOpenError] = []
+    lock = threading.Lock()
+
+    def caller() -> None:
+        start.wait()
+        try:
+            trial = breaker.before_call()
+        except CircuitOpenError as exc:
+            with lock:
+                refused.append(exc)
+        else:
+            with lock:
+                admitted.append(trial)
+
+    threads = [threading.Thread(target=caller) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert admitted == [True] and len(refused) == callers - 1
+    breaker.record_success()
+    assert breaker.state == "closed" and breaker.before_call() is False
+
+
+def test_a_trial_call_that_fails_otherwise_frees_the_trial() -> None:
+    contract = load_node_contract()
+    policy = contract.circuit_breaker
+    assert policy is not None
+    clock = FakeClock()
+    breaker = CircuitBreaker(policy, clock=clock)
+    for _ in range(policy.failure_threshold):
+        breaker.record_failure()
+    clock.now += policy.reset_timeout_seconds
+    assert breaker.before_call() is True
+    breaker.release_trial()
+    assert breaker.before_call() is True  # the next caller gets the trial
 
 
 def test_wiring_uses_credential_manager_and_outbox(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
-from account_balance.handler import reduce_state
+from account_balance.handler import fold_event
 from account_balance.models import (
     AccountBalanceConfig,
     AccountBalanceInput,
@@ -43,12 +43,23 @@ class AccountBalanceReducer:
         state: AccountBalanceOutput | None = None,
     ) -> None:
         self.config = config or AccountBalanceConfig()
-        self._state = state or AccountBalanceOutput()
-        self._seen = set(self._state.seen_event_ids)
+        initial = state or AccountBalanceOutput()
+        # The working state is mutable and private; applying an event touches it in O(1). The frozen state model
+        # is built from it when read (and kept until the next change): no per-event copy of everything seen so far.
+        self._base = initial
+        self._totals = dict(initial.totals)
+        self._seen_ids = list(initial.seen_event_ids)
+        self._seen = set(self._seen_ids)
+        self._applied = initial.applied
+        self._state: AccountBalanceOutput | None = initial
 
     @property
     def state(self) -> AccountBalanceOutput:
-        """The current state."""
+        """The current state, as a frozen model (built on the first read after a change)."""
+        if self._state is None:
+            self._state = self._base.model_copy(
+                update={"totals": dict(self._totals), "applied": self._applied, "seen_event_ids": list(self._seen_ids)}
+            )
         return self._state
 
     def apply(self, event: AccountBalanceInput) -> bool:
@@ -56,11 +67,11 @@ class AccountBalanceReducer:
         if event.event_id in self._seen:
             _log.debug("event %s already applied: ignored", event.event_id)
             return False
-        folded = reduce_state(self._state, event)
+        fold_event(self._totals, event)
         self._seen.add(event.event_id)
-        self._state = folded.model_copy(
-            update={"applied": self._state.applied + 1, "seen_event_ids": [*self._state.seen_event_ids, event.event_id]}
-        )
+        self._seen_ids.append(event.event_id)
+        self._applied += 1
+        self._state = None
         return True
 
     def apply_all(self, events: Iterable[AccountBalanceInput]) -> int:
@@ -73,7 +84,7 @@ class AccountBalanceReducer:
             {
                 "node": "account_balance",
                 "version": self.config.snapshot_version,
-                "state": self._state.model_dump(mode="json"),
+                "state": self.state.model_dump(mode="json"),
             },
             sort_keys=True,
         )
