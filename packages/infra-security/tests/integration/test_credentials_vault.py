@@ -6,6 +6,9 @@ Time is injected: renewals and TTLs are driven with a fake clock and LeaseKeeper
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -292,6 +295,50 @@ class TestVaultDown:
         clock.now += 10
         with pytest.raises(CredentialStaleError, match="stale_if_error=30s"):
             manager.get_credential_sync("api_key", "svc")
+        manager.close()
+
+
+class TestVaultHung:
+    """Issue 14 defect 1: a SIGSTOPped OpenBao (connections accepted, never answered) is bounded by ``timeout``."""
+
+    @pytest.mark.timeout(60)
+    def test_stale_value_within_the_timeout_with_retries_on(self, own_openbao: Any) -> None:
+        client = hvac.Client(url=own_openbao.url, token=own_openbao.token)
+        client.secrets.kv.v2.create_or_update_secret(path="svc", secret={"api_key": "k1"})
+        clock = Clock()
+        manager = CredentialManager(
+            vault_url=own_openbao.url,
+            token=own_openbao.token,
+            ttl=10,
+            jitter=0,
+            stale_if_error=30,
+            retries=2,  # the default: before the fix each try waited the full timeout (3 x 2 s + backoff)
+            timeout=2,
+            clock=clock,
+            background=False,
+        )
+        assert manager.get_credential_sync("api_key", "svc") == "k1"
+        os.kill(own_openbao.process.pid, signal.SIGSTOP)  # this test's own server, never the shared one
+        try:
+            clock.now += 11
+            start = time.monotonic()
+            assert manager.get_credential_sync("api_key", "svc") == "k1"  # stale, after one timeout
+            assert time.monotonic() - start < 2 + 1.5
+        finally:
+            os.kill(own_openbao.process.pid, signal.SIGCONT)
+        manager.close()
+
+    @pytest.mark.timeout(60)
+    def test_no_value_yet_raises_backend_error_within_the_timeout(self, own_openbao: Any) -> None:
+        manager = CredentialManager(vault_url=own_openbao.url, token=own_openbao.token, timeout=1, background=False)
+        os.kill(own_openbao.process.pid, signal.SIGSTOP)
+        try:
+            start = time.monotonic()
+            with pytest.raises(CredentialBackendError):
+                manager.get_credential_sync("api_key", "svc")
+            assert time.monotonic() - start < 1 + 1.5
+        finally:
+            os.kill(own_openbao.process.pid, signal.SIGCONT)
         manager.close()
 
 

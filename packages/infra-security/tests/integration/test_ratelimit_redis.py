@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import signal
+import time
 import uuid
 from typing import Any
 
@@ -147,6 +150,52 @@ class TestRedisDown:
         limiter = RateLimiter(default=policy, backend=stopped, on_backend_error="raise")
         with pytest.raises(RateLimitBackendError, match="Redis rate-limit decision failed"):
             limiter.hit(client="c", endpoint="e")
+
+
+class TestRedisHung:
+    """Issue 14 defect 1: a SIGSTOPped Redis (accepts nothing, answers nothing) must not block ``hit()``."""
+
+    @pytest.fixture
+    def frozen(self, own_redis: Any) -> Any:
+        yield own_redis
+        os.kill(own_redis.process.pid, signal.SIGCONT)  # this test's own Redis, never the shared one
+
+    def _limiter(self, backend: RedisBackend, mode: str) -> RateLimiter:
+        return RateLimiter(
+            default=RateLimitPolicy(name="p", limit=5, period_seconds=60), backend=backend, on_backend_error=mode
+        )
+
+    @pytest.mark.timeout(30)
+    @pytest.mark.parametrize("mode", ["open", "closed", "raise"])
+    def test_plain_client_without_timeouts_answers_within_the_backend_timeout(self, frozen: Any, mode: str) -> None:
+        client = redis.Redis.from_url(frozen.url)  # no socket_timeout: what most callers pass
+        limiter = self._limiter(RedisBackend(client, prefix=prefix(), timeout=0.5), mode)
+        assert limiter.hit(client="c", endpoint="e").allowed  # works while up (connection now pooled)
+        os.kill(frozen.process.pid, signal.SIGSTOP)
+        start = time.monotonic()
+        if mode == "raise":
+            with pytest.raises(RateLimitBackendError, match=r"(?i)time"):
+                limiter.hit(client="c", endpoint="e")
+        else:
+            decision = limiter.hit(client="c", endpoint="e")
+            assert decision.degraded and decision.allowed is (mode == "open")
+        assert time.monotonic() - start < 2.0
+
+    @pytest.mark.timeout(30)
+    def test_from_url_bounds_connects_and_async_calls(self, frozen: Any) -> None:
+        backend = RedisBackend.from_url(frozen.url, prefix=prefix(), timeout=0.5)
+        limiter = self._limiter(backend, "open")
+        os.kill(frozen.process.pid, signal.SIGSTOP)  # frozen before the first connection: the connect hangs
+        start = time.monotonic()
+        assert limiter.hit(client="c", endpoint="e").degraded
+        assert asyncio.run(limiter.ahit(client="c", endpoint="e")).degraded
+        assert time.monotonic() - start < 4.0
+
+    def test_timeout_must_be_positive_and_finite(self) -> None:
+        client = redis.Redis.from_url("redis://127.0.0.1:1/0")
+        for bad in (0, -1, float("inf"), float("nan")):
+            with pytest.raises(RateLimitBackendError, match="timeout"):
+                RedisBackend(client, timeout=bad)
 
 
 class TestAlgorithmChange:

@@ -276,9 +276,13 @@ def _make_client(url: str, *, namespace: str | None, tls: TlsConfig | None, time
     from infra_security.tls._settings import hvac_tls_kwargs
 
     session = requests.Session()
+    # A read timeout is not retried: the server took the request and did not answer (hung, SIGSTOPped,
+    # overloaded); retrying would multiply the wait by ``retries + 1`` before the caller can fall back to a stale
+    # value. ``timeout`` therefore bounds one call against a hung server; refused connections and 5xx retry.
     retry = Retry(
         total=retries,
         connect=min(retries, 1),
+        read=0,
         status_forcelist=(412, 500, 502, 503),
         allowed_methods=None,
         backoff_factor=0.2,  # seconds: 0.2, 0.4, 0.8 ... capped below

@@ -36,6 +36,9 @@ class RedisBackend:
     ``redis.asyncio.Redis`` for :meth:`adecide` (without it, async decisions run the sync client in a thread).
     ``clock_us`` injects "now" in microseconds (tests); by default the Redis server's ``TIME`` is used.
     ``local_cache`` keeps exhausted keys in process until their next free instant (``max_cached`` entries).
+    ``timeout`` (seconds, default 0.5) bounds every call: a client whose connections have no socket timeout gets
+    this one (connect and read), so a hung server raises within it and the rule's ``on_backend_error``
+    (open, closed or raise) applies instead of blocking the caller.
 
     Example:
         >>> import redis  # doctest: +SKIP
@@ -51,7 +54,10 @@ class RedisBackend:
         local_cache: bool = True,
         max_cached: int = 10_000,
         clock_us: Callable[[], int] | None = None,
+        timeout: float = 0.5,
     ) -> None:
+        if not (isinstance(timeout, int | float) and 0 < timeout < float("inf")):
+            raise RateLimitBackendError(f"timeout must be a positive number of seconds, got {timeout!r}")
         try:
             import redis.exceptions
         except ImportError as exc:
@@ -59,6 +65,9 @@ class RedisBackend:
 
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._no_script: type[BaseException] = redis.exceptions.NoScriptError
+        _bound_timeouts(client, timeout)
+        if async_client is not None:
+            _bound_timeouts(async_client, timeout)
         self._client = client
         self._script = client.register_script(load_script())
         self._async_client = async_client
@@ -80,7 +89,11 @@ class RedisBackend:
         import redis
         import redis.asyncio
 
-        return cls(redis.Redis.from_url(url), async_client=redis.asyncio.Redis.from_url(url), **kwargs)
+        timeout = float(kwargs.get("timeout", 0.5))
+        bounds = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        return cls(
+            redis.Redis.from_url(url, **bounds), async_client=redis.asyncio.Redis.from_url(url, **bounds), **kwargs
+        )
 
     def decide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
         """Decide one request: locally if the key is known to be exhausted, else in one EVALSHA."""
@@ -169,3 +182,14 @@ class RedisBackend:
                         self._blocked.clear()
                 self._blocked[key] = (now + next_free_us / _US, now + reset_us / _US)
         return allowed == 1, int(remaining), retry_us / _US, reset_us / _US
+
+
+def _bound_timeouts(client: Any, timeout: float) -> None:
+    """Give a redis-py client's future connections socket timeouts when it has none (a hung server must not block)."""
+    pool = getattr(client, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if not isinstance(kwargs, dict):
+        return
+    for name in ("socket_timeout", "socket_connect_timeout"):
+        if kwargs.get(name) is None:
+            kwargs[name] = timeout
