@@ -144,23 +144,53 @@ class _Differ:
         """Compare what a field accepts: every old alternative must still be accepted by a new one."""
         old_alts = self._alternatives(old, self.old_root)
         new_alts = self._alternatives(new, self.new_root)
-        new_by_shape: dict[str, tuple[Schema, str | None]] = {}
-        for schema, name in new_alts:
-            new_by_shape.setdefault(self._shape(schema), (schema, name))
-        new_shapes = set(new_by_shape)
         old_shapes = {self._shape(s) for s, _ in old_alts}
-        for schema, name in old_alts:
+        new_shapes = {self._shape(s) for s, _ in new_alts}
+        pairs = self._pair(old_alts, new_alts)
+        for i, (schema, name) in enumerate(old_alts):
             shape = self._shape(schema)
-            if shape in new_by_shape:
-                self._same_shape(path, shape, (schema, name), new_by_shape[shape])
+            j = pairs.get(i)
+            if j is not None:
+                self._same_shape(path, shape, (schema, name), new_alts[j])
             elif not self._covered(shape, schema, new_shapes):
                 now = " | ".join(self._describe(s, n) for s, n in new_alts)
                 gone = self._describe(schema, name)
                 self.add(BREAKING, path, f"type narrowed: {gone} no longer accepted (now {now})")
-        for schema, name in new_alts:
-            shape = self._shape(schema)
-            if shape not in old_shapes and not self._covered(shape, schema, old_shapes):
+        matched = set(pairs.values())
+        for j, (schema, name) in enumerate(new_alts):
+            if j not in matched and not self._covered(self._shape(schema), schema, old_shapes - {self._shape(schema)}):
                 self.add(ADDITION, path, f"type widened: now also accepts {self._describe(schema, name)}")
+
+    def _pair(
+        self, old_alts: list[tuple[Schema, str | None]], new_alts: list[tuple[Schema, str | None]]
+    ) -> dict[int, int]:
+        """Which new alternative each old one became: the same `$defs` name first, then (each new one taken once)
+        the same shape with the same title or the most fields or members in common."""
+        pairs: dict[int, int] = {}
+        taken: set[int] = set()
+        for i, (_, name) in enumerate(old_alts):
+            for j, (_, new_name) in enumerate(new_alts):
+                if name is not None and new_name == name and j not in taken:
+                    pairs[i] = j
+                    taken.add(j)
+                    break
+        for i, (schema, _) in enumerate(old_alts):
+            if i in pairs:
+                continue
+            shape = self._shape(schema)
+            free = [j for j, (s, _) in enumerate(new_alts) if j not in taken and self._shape(s) == shape]
+            if not free:
+                continue
+            title = [j for j in free if schema.get("title") and new_alts[j][0].get("title") == schema.get("title")]
+            j = title[0] if title else max(free, key=lambda k: self._overlap(shape, schema, new_alts[k][0]))
+            pairs[i] = j
+            taken.add(j)
+        return pairs
+
+    def _overlap(self, shape: str, old: Schema, new: Schema) -> int:
+        if shape == "enum":
+            return len([m for m in self._members(old) if m in self._members(new)])
+        return len(set(old.get("properties", {})) & set(new.get("properties", {})))
 
     @staticmethod
     def _covered(shape: str, schema: Schema, others: set[str]) -> bool:
@@ -194,6 +224,9 @@ class _Differ:
             self.model(new_name or old_name or path, old_s, new_s)
         elif shape == "array":
             self.value(f"{path}[]", old_s.get("items", {}), new_s.get("items", {}))
+            old_fixed, new_fixed = old_s.get("prefixItems", []), new_s.get("prefixItems", [])
+            for i, (old_item, new_item) in enumerate(zip(old_fixed, new_fixed, strict=False)):
+                self.value(f"{path}[{i}]", old_item, new_item)
         elif shape == "dict":
             old_v, new_v = old_s.get("additionalProperties", {}), new_s.get("additionalProperties", {})
             if isinstance(old_v, Mapping) and isinstance(new_v, Mapping):

@@ -187,3 +187,52 @@ class TestUnchanged:
         schemas = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.schema.json")}
         assert schemas
         assert diff_schema_sets(schemas, schemas) == []
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"] = "cat"
+    lives: int = 9
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"] = "dog"
+    bark: str = ""
+
+
+class Bird(BaseModel):
+    kind: Literal["bird"] = "bird"
+
+
+class DogWithoutBark(BaseModel):
+    kind: Literal["dog"] = "dog"
+
+
+class TestUnions:
+    def test_union_of_models_unchanged(self):
+        pets = _model(pet=(Cat | Dog, Field(..., discriminator="kind")))
+        assert _diff(pets, pets) == []
+
+    def test_model_added_to_a_union(self):
+        old = _model(pet=(Cat | Dog, Field(..., discriminator="kind")))
+        new = _model(pet=(Cat | Dog | Bird, Field(..., discriminator="kind")))
+        assert _diff(old, new) == [(ADDITION, "M.pet: type widened: now also accepts object Bird")]
+
+    def test_model_dropped_from_a_union(self):
+        old = _model(pet=(Cat | Dog, ...))
+        new = _model(pet=(Cat, ...))
+        assert _diff(old, new) == [(BREAKING, "M.pet: type narrowed: object Dog no longer accepted (now object Cat)")]
+
+    def test_member_of_a_union_changed(self):
+        old = _model(pet=(Cat | Dog, ...))
+        new = _model(pet=(Cat | DogWithoutBark, ...))
+        assert _diff(old, new) == [(BREAKING, "DogWithoutBark.bark: field removed")]
+
+    def test_tuple_items(self):
+        assert _diff(_model(t=(tuple[int, str], ...)), _model(t=(tuple[int, int], ...))) == [
+            (BREAKING, "M.t[1]: type narrowed: string no longer accepted (now integer)"),
+            (ADDITION, "M.t[1]: type widened: now also accepts integer"),
+        ]
+        assert _diff(_model(t=(tuple[int, str], ...)), _model(t=(tuple[int], ...))) == [
+            (ADDITION, "M.t: type widened: minItems 2 -> 1"),
+            (BREAKING, "M.t: type narrowed: maxItems 2 -> 1"),
+        ]
