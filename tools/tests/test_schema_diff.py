@@ -7,6 +7,8 @@ from enum import StrEnum
 from typing import Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field
 from releasing.schema_diff import ADDITION, BREAKING, diff_model, diff_schema_sets
 
@@ -236,3 +238,58 @@ class TestUnions:
             (ADDITION, "M.t: type widened: minItems 2 -> 1"),
             (BREAKING, "M.t: type narrowed: maxItems 2 -> 1"),
         ]
+
+
+# Property tests over generated schemas: the diff of a schema with itself is empty, and the two edits whose
+# kind is certain (a field added as optional, a field removed) are classified as such whatever surrounds them.
+_names = st.sampled_from(["a", "b", "c", "d", "e"])
+_scalars = st.one_of(
+    st.sampled_from([{"type": t} for t in ("string", "integer", "number", "boolean", "null")]),
+    st.integers(1, 50).map(lambda n: {"type": "string", "maxLength": n}),
+    st.lists(st.sampled_from(["x", "y", "z"]), min_size=1, max_size=3, unique=True).map(
+        lambda m: {"enum": m, "type": "string"}
+    ),
+)
+
+
+def _objects(child):
+    return st.dictionaries(_names, child, max_size=4).flatmap(
+        lambda props: st.lists(st.sampled_from(sorted(props) or ["a"]), unique=True).map(
+            lambda req: {"type": "object", "properties": props, "required": [r for r in req if r in props]}
+        )
+    )
+
+
+_schemas = st.recursive(
+    _scalars,
+    lambda child: st.one_of(
+        child.map(lambda c: {"type": "array", "items": c}),
+        st.lists(child, min_size=2, max_size=3).map(lambda cs: {"anyOf": cs}),
+        _objects(child),
+    ),
+    max_leaves=12,
+)
+
+
+class TestProperties:
+    @settings(max_examples=200, deadline=None)
+    @given(_objects(_schemas))
+    def test_a_schema_does_not_differ_from_itself(self, schema):
+        assert diff_model("M", schema, schema) == []
+
+    @settings(max_examples=200, deadline=None)
+    @given(_objects(_schemas), _schemas)
+    def test_a_new_optional_field_is_only_an_addition(self, schema, field):
+        new = {**schema, "properties": {**schema["properties"], "new_field": field}}
+        assert [(c.kind, str(c)) for c in diff_model("M", schema, new)] == [
+            (ADDITION, "M.new_field: new optional field")
+        ]
+
+    @settings(max_examples=200, deadline=None)
+    @given(_objects(_schemas).filter(lambda s: bool(s["properties"])), st.data())
+    def test_a_removed_field_is_a_break(self, schema, data):
+        gone = data.draw(st.sampled_from(sorted(schema["properties"])))
+        props = {k: v for k, v in schema["properties"].items() if k != gone}
+        new = {**schema, "properties": props, "required": [r for r in schema["required"] if r != gone]}
+        changes = diff_model("M", schema, new)
+        assert [(c.kind, str(c)) for c in changes] == [(BREAKING, f"M.{gone}: field removed")]
