@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infra_models import (
     ContractError,
@@ -336,3 +340,37 @@ class TestShippedOnexExample:
         assert isinstance(contract, OnexContract) and contract.kind is NodeKind.EFFECT
         assert contract.subscribe_topics == ("onex.cmd.ledger-service.ledger-append.v1",)
         assert set(contract.model_extra or {}) == {"io_operations", "metadata"}
+
+
+class TestHostileSectionNames:
+    @pytest.mark.parametrize(
+        "key",
+        ["model_config", "__class__", "_hidden", "model_dump", "__dict__", "model_extra", "__pydantic_extra__", "copy"],
+    )
+    def test_section_named_like_a_model_internal_is_kept_and_harmless(self, key: str) -> None:
+        contract = parse_onex_contract(f"name: x\nnode_type: effect\n'{key}': {{a: 1}}\n")
+        assert contract.model_extra == {key: {"a": 1}}
+        assert contract.kind is NodeKind.EFFECT
+        assert contract.model_dump(mode="json")[key] == {"a": 1}
+        assert OnexContract.model_validate_json(contract.model_dump_json()) == contract
+
+
+_TYPED = set(OnexContract.model_fields) | {"kind", "display_name", "subscribe_topics", "publish_topics"}
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**9), 10**9) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+class TestEverySectionKept:
+    @settings(max_examples=100, deadline=None)
+    @given(st.dictionaries(st.text(min_size=1, max_size=10).filter(lambda k: k not in _TYPED), _json, max_size=6))
+    def test_unknown_sections_come_back_as_written(self, sections: dict[str, Any]) -> None:
+        document = {"name": "node_x_effect", "node_type": "EFFECT_GENERIC", **sections}
+        text = yaml.safe_dump(document, allow_unicode=True)
+        # As PyYAML reads its own text back (its emitter writes a few control characters that read back otherwise).
+        expected = {k: v for k, v in yaml.safe_load(text).items() if k in sections}
+        contract = parse_onex_contract(text)
+        assert contract.model_extra == expected
+        assert {k: v for k, v in contract.model_dump().items() if k in sections} == expected
