@@ -33,7 +33,7 @@ from workspace import Package, Workspace
 
 from releasing import changelog
 from releasing.errors import UsageError
-from releasing.gitutil import extract, git, show_file
+from releasing.gitutil import commit_of, extract, git, show_file
 from releasing.history import Release, previous_release, release_of, releases
 from releasing.schema_diff import BREAKING, diff_schema_sets
 
@@ -46,6 +46,7 @@ __all__ = [
     "check_api",
     "compare",
     "compare_states",
+    "diff_against",
     "load_api",
     "load_schemas",
     "required_segment",
@@ -297,6 +298,16 @@ def compare_states(ws: Workspace, pkg: Package, since: Release, until: Release |
         (breaking if change.kind == BREAKING else added).append(f"schema {change}")
     label = f"{until.version} ({until.source})" if until else "the working tree"
     return Comparison(since, label, breaking, added)
+
+
+def diff_against(ws: Workspace, pkg: Package, ref: str) -> Comparison:
+    """The changes from any git ref (a base branch, a commit) to the working tree: review help, no policy."""
+    commit = commit_of(ws.root, ref)
+    about = show_file(ws.root, commit, pkg.about_path.relative_to(ws.root).as_posix())
+    match = re.search(r"""^__version__\s*=\s*["']([^"']+)["']""", about, re.M)
+    since = Release(match.group(1) if match else pkg.version, commit, f"ref {ref}")
+    with tempfile.TemporaryDirectory(prefix=f"api-{pkg.dist}-") as tmp:
+        return compare_states(ws, pkg, since, None, Path(tmp))
 
 
 def _check_bump(report: ApiReport, pkg: Package, comp: Comparison, released: bool) -> None:

@@ -124,7 +124,19 @@ def _targets(ws: Workspace, args: argparse.Namespace) -> list[str]:
 
 
 def cmd_api_check(ws: Workspace, args: argparse.Namespace) -> int:
-    from releasing.api import check_api
+    from releasing.api import check_api, diff_against
+
+    if args.against:
+        comps = [(d, diff_against(ws, ws.get(d), args.against)) for d in _targets(ws, args)]
+        text = []
+        for dist, comp in comps:
+            text.append(
+                f"{dist}: {args.against} ({comp.since.version}) -> the working tree: {len(comp.breaking)} breaking, "
+                f"{len(comp.added)} added" + (f", would need a {comp.needs} bump" if comp.needs else "")
+            )
+            text += [f"  breaking: {b}" for b in comp.breaking] + [f"  added: {a}" for a in comp.added]
+        _emit([{"package": d, **c.as_dict()} for d, c in comps], args.format, "\n".join(text))
+        return 0
 
     reports = [check_api(ws, ws.get(d)) for d in _targets(ws, args)]
     lines = []
@@ -267,6 +279,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmd.add_argument("package", nargs="?", metavar="PACKAGE")
     cmd.add_argument("--all", action="store_true", help="every package")
+    cmd.add_argument(
+        "--against",
+        metavar="REF",
+        help="only list the changes since this git ref (a base branch, a commit); no policy, exit 0",
+    )
     fmt(cmd)
     cmd = add("changelog-check", cmd_changelog_check, "a change under a package's src/ needs a CHANGELOG entry")
     cmd.add_argument("--base", help=base_help)

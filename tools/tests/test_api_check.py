@@ -378,3 +378,19 @@ class TestEveryPublicModelHasASchema:
         code, report, _ = _api(run, repo, "infra-models")
         assert code == 0, report
         assert "schema Thing.part: new optional field" in report["added"]
+
+
+class TestAgainstARef:
+    def test_lists_changes_since_any_ref_without_policy(self, repo, run):
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", INIT.format(names='"greet", "farewell"'))
+        repo.commit("api")
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", INIT.format(names='"greet"'))
+        code, out, _ = run(repo, "api-check", "infra-gen", "--against", "main")
+        assert code == 0  # review help: an unreleased package has no policy to break
+        assert "infra-gen: main (0.1.0) -> the working tree: 1 breaking, 0 added, would need a minor bump" in out
+        assert "breaking: infra_gen.farewell: removed from __all__" in out
+
+    def test_unknown_ref_is_bad_input(self, repo, run):
+        code, _, err = run(repo, "api-check", "infra-gen", "--against", "nope")
+        assert code == 2
+        assert "git ref 'nope' not found" in err
