@@ -129,12 +129,12 @@ def cmd_api_check(ws: Workspace, args: argparse.Namespace) -> int:
     if args.against:
         comps = [(d, diff_against(ws, ws.get(d), args.against)) for d in _targets(ws, args)]
         text = []
-        for dist, comp in comps:
+        for dist, diff in comps:
             text.append(
-                f"{dist}: {args.against} ({comp.since.version}) -> the working tree: {len(comp.breaking)} breaking, "
-                f"{len(comp.added)} added" + (f", would need a {comp.needs} bump" if comp.needs else "")
+                f"{dist}: {args.against} ({diff.since.version}) -> the working tree: {len(diff.breaking)} breaking, "
+                f"{len(diff.added)} added" + (f", would need a {diff.needs} bump" if diff.needs else "")
             )
-            text += [f"  breaking: {b}" for b in comp.breaking] + [f"  added: {a}" for a in comp.added]
+            text += [f"  breaking: {b}" for b in diff.breaking] + [f"  added: {a}" for a in diff.added]
         _emit([{"package": d, **c.as_dict()} for d, c in comps], args.format, "\n".join(text))
         return 0
 
