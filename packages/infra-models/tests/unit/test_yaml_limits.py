@@ -228,3 +228,28 @@ class TestAgreesWithPyYaml:
         _, data = load_yaml_mapping(text)
         assert data == yaml.load(text, Loader=yaml.SafeLoader)
         assert data["second"][0] is data["first"]
+
+
+class TestRealProcess:
+    def test_cli_refuses_the_bomb_under_a_memory_cap(self, tmp_path: Path) -> None:
+        resource = pytest.importorskip("resource")  # POSIX only
+        import subprocess
+        import sys
+
+        path = tmp_path / "contract.yaml"
+        path.write_text(BILLION_LAUGHS)
+        cap = 1024 * 2**20  # address space for the whole interpreter, pydantic included; 9**9 strings need far more
+
+        def limit() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+        completed = subprocess.run(
+            [sys.executable, "-c", "from infra_models.cli import main; main()", "validate", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            preexec_fn=limit,  # sets only a resource limit in the child
+            check=False,
+        )
+        assert completed.returncode == 2, completed.stderr
+        assert "alias bomb" in completed.stderr and "Traceback" not in completed.stderr
