@@ -39,6 +39,8 @@ __all__ = [
     "build_contract",
     "complete_contract",
     "parse_kind",
+    "check_text",
+    "doc_line",
     "template_context",
     "toml_string",
 ]
@@ -160,6 +162,8 @@ def build_contract(
     """The default contract of a new node of ``kind`` named ``name``."""
     node_kind = parse_kind(kind)
     node = parse_name(name)
+    check_text("the description", description)
+    check_text("the external system", external_system or "")
     if node_kind is not NodeKind.EFFECT and external_system:
         raise InvalidAnswerError(
             f"--external-system is for EFFECT nodes; a {node_kind.value} node talks to no external system",
@@ -313,7 +317,17 @@ def contract_yaml(contract: NodeContract) -> str:
     return header + yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _doc(text: str) -> str:
+def check_text(label: str, text: str) -> None:
+    """Refuse text that cannot be written as UTF-8 (lone surrogates: bytes that were not UTF-8 on the command line)."""
+    bad = next((c for c in text if unicodedata.category(c) == "Cs"), None)
+    if bad is not None:
+        raise InvalidAnswerError(
+            f"{label} holds {bad!r}, which is not a character (the input was not UTF-8); write it in UTF-8",
+            code="gen.answer.encoding",
+        )
+
+
+def doc_line(text: str) -> str:
     """One line, safe inside a Python docstring or comment (control characters written as escapes)."""
     line = " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
     return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in line)
@@ -341,7 +355,7 @@ def toml_string(text: str) -> str:
 def _fields(spec: ModelSpec, core: tuple[ModelField, ...]) -> list[dict[str, Any]]:
     core_names = {f.name for f in core}
     return [
-        {"name": f.name, "type": f.type, "description": _doc(f.description), "required": f.required}
+        {"name": f.name, "type": f.type, "description": doc_line(f.description), "required": f.required}
         for f in spec.fields
         if f.name not in core_names
     ]
@@ -385,7 +399,7 @@ def template_context(contract: NodeContract) -> dict[str, Any]:
         "domain": contract.domain,
         "version": contract.version,
         "description": " ".join(contract.description.split()),
-        "description_doc": _doc(contract.description),
+        "description_doc": doc_line(contract.description),
         "description_toml": toml_string(" ".join(contract.description.split())),
         "project_dir": node.kebab,
         "dist_name": node.kebab,
@@ -394,7 +408,7 @@ def template_context(contract: NodeContract) -> dict[str, Any]:
         "output_model": contract.output_model.name,
         "config_model": config.name,
         "external_system": external,
-        "external_system_doc": _doc(external),
+        "external_system_doc": doc_line(external),
         "external_system_json": json.dumps(external),
         "event_topic": produced,
         # Lists sit in one dict: plain cookiecutter would take a top-level list for a choice variable.
@@ -404,7 +418,7 @@ def template_context(contract: NodeContract) -> dict[str, Any]:
             "steps": [
                 {
                     "name": s.name,
-                    "description": _doc(s.description or s.name.replace("_", " ").capitalize() + "."),
+                    "description": doc_line(s.description or s.name.replace("_", " ").capitalize() + "."),
                     "compensate": s.compensate,
                 }
                 for s in contract.steps

@@ -228,20 +228,25 @@ def _ask_name() -> str:
 
 @app.command("from-contract")
 def from_contract(  # noqa: PLR0917 - typer maps each parameter to an argument or option
-    contract: Annotated[Path, typer.Argument(help="A contract.yaml (validated as infra_models.NodeContract).")],
+    contract: Annotated[
+        Path,
+        typer.Argument(
+            help="A contract.yaml: infra's format, or a real ONEX contract (node_type: EFFECT_GENERIC ...)."
+        ),
+    ],
     output_dir: OutputDirOption = Path(),
     dry_run: DryRunOption = False,
     on_conflict: OnConflictOption = OnConflictChoice.abort,
     fmt: FormatOption = Format.text,
     template_dir: TemplateDirOption = None,
 ) -> None:
-    """Generate the node a contract.yaml describes."""
+    """Generate the node a contract.yaml describes (into an ONEX service's nodes/ folder: the ONEX layout)."""
     from infra_gen.generator import NodeGenerator
-    from infra_models import load_contract
+    from infra_models import load_any_contract
 
     generator = NodeGenerator(output_dir, on_conflict=on_conflict.value, template_dir=template_dir)
     _generate(
-        lambda: generator.plan_contract(load_contract(contract)),
+        lambda: generator.plan_contract(load_any_contract(contract)),
         fmt,
         dry_run,
         f"infra-gen from-contract {contract}",

@@ -11,12 +11,15 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from infra_gen.answers import build_contract, complete_contract, parse_kind, template_context
 from infra_gen.errors import TemplateError
 from infra_gen.names import parse_name
+from infra_gen.onex.answers import onex_answers
 from infra_gen.onex.layout import plan_onex_node
 from infra_gen.onex.service import OnexService, find_onex_service
 from infra_gen.onex.spec import OnexNodeSpec
@@ -24,7 +27,7 @@ from infra_gen.plan import Action, OnConflict, Plan, apply_plan, build_plan
 from infra_gen.render import RenderedFile, render_templates, template_hash
 from infra_gen.state import STATE_FILE, state_bytes
 from infra_gen.workspace import find_workspace
-from infra_models import NodeContract, NodeKind, load_contract
+from infra_models import NodeContract, NodeKind, OnexContract, load_any_contract
 
 __all__ = ["BUILTIN_TEMPLATES", "GenerationResult", "NodeGenerator", "render_node", "template_roots"]
 
@@ -84,16 +87,55 @@ class NodeGenerator:
         return find_onex_service(self.output_dir)
 
     def _plan_onex(
-        self, service: OnexService, kind: NodeKind, name: str, *, description: str, version: str, external: str
+        self,
+        service: OnexService,
+        kind: NodeKind,
+        name: str,
+        *,
+        description: str,
+        version: str,
+        external: str,
+        given: Mapping[str, Any] | None = None,
     ) -> Plan:
         node = parse_name(name)
         text = " ".join(description.split()) or f"{node.pascal} {kind.value.lower()} node."
-        spec = OnexNodeSpec(node, kind, service, text, version, external)
+        extra = dict(given or {})
+        spec = OnexNodeSpec(
+            node,
+            kind,
+            service,
+            text,
+            version,
+            external,
+            subscribe_topics=tuple(extra.get("subscribe_topics", ())),
+            publish_topics=tuple(extra.get("publish_topics", ())),
+            kept=dict(extra.get("kept", {})),
+        )
         onex_templates = self.template_dir / "onex" if self.template_dir is not None else None
         return plan_onex_node(spec, on_conflict=self.on_conflict, template_dir=onex_templates)
 
-    def plan_contract(self, contract: NodeContract) -> Plan:
-        """The plan of generating the node of ``contract``; writes nothing."""
+    def _plan_onex_contract(self, contract: OnexContract) -> Plan:
+        answers = onex_answers(contract)
+        service = self.onex_service()
+        if service is None:  # a real ONEX contract, generated as a stand-alone package outside a service
+            standalone = build_contract(
+                answers["kind"], answers["name"], description=answers["description"], version=answers["version"]
+            )
+            return self.plan_contract(standalone)
+        return self._plan_onex(
+            service,
+            answers["kind"],
+            answers["name"],
+            description=answers["description"],
+            version=answers["version"],
+            external="",
+            given=answers,
+        )
+
+    def plan_contract(self, contract: NodeContract | OnexContract) -> Plan:
+        """The plan of generating the node of ``contract`` (either format); writes nothing."""
+        if isinstance(contract, OnexContract):
+            return self._plan_onex_contract(contract)
         service = self.onex_service()
         if service is not None:
             external = contract.external_systems[0].name if contract.external_systems else ""
@@ -192,9 +234,11 @@ class NodeGenerator:
             return GenerationResult(plan, self.output_dir / str(plan.meta["project_dir"]), [], True)
         return self.apply(plan)
 
-    def generate_from_contract(self, contract: NodeContract | str | Path, *, dry_run: bool = False) -> GenerationResult:
-        """Generate the node a ``contract.yaml`` (or a :class:`NodeContract`) describes."""
-        loaded = contract if isinstance(contract, NodeContract) else load_contract(contract)
+    def generate_from_contract(
+        self, contract: NodeContract | OnexContract | str | Path, *, dry_run: bool = False
+    ) -> GenerationResult:
+        """Generate the node a ``contract.yaml`` describes: infra's format or a real ONEX contract (read bounded)."""
+        loaded = contract if isinstance(contract, NodeContract | OnexContract) else load_any_contract(contract)
         plan = self.plan_contract(loaded)
         if dry_run:
             return GenerationResult(plan, self.output_dir / str(plan.meta["project_dir"]), [], True)

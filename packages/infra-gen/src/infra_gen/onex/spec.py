@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from infra_gen.__about__ import __version__
+from infra_gen.answers import check_text, doc_line
 from infra_gen.errors import InvalidAnswerError
 from infra_gen.names import NodeName
 from infra_gen.onex.service import OnexService
@@ -47,8 +48,15 @@ class OnexNodeSpec:
     description: str
     version: str = "0.1.0"
     external_system: str = ""
+    subscribe_topics: tuple[str, ...] = ()
+    """Topics from a given contract; empty: ``onex.cmd.<service>.<name>.v1``."""
+    publish_topics: tuple[str, ...] = ()
+    """Topics from a given contract; empty: ``onex.evt.<service>.<name>.v1``."""
+    kept: dict[str, Any] = field(default_factory=dict)
+    """Sections of a given contract kept as they were (``metadata``, ``error_handling``, ``dependencies``...)."""
 
     def __post_init__(self) -> None:
+        check_text("description", self.description)
         if not _SEMVER.match(self.version):
             raise InvalidAnswerError(
                 f"version {self.version!r} is not MAJOR.MINOR.PATCH (such as 0.1.0)", code="gen.answer.version"
@@ -84,13 +92,18 @@ class OnexNodeSpec:
             f"onex.evt.{self.service.service}.{self.name.kebab}.v1",
         )
 
+    def topic_lists(self) -> tuple[list[str], list[str]]:
+        """(subscribe_topics, publish_topics): the given contract's, or the convention's."""
+        command, event = self.topics()
+        return list(self.subscribe_topics) or [command], list(self.publish_topics) or [event]
+
     def contract(self) -> dict[str, Any]:
         """The ``contract.yaml`` content as data, in the real ONEX schema."""
         major, minor, patch = (int(p) for p in self.version.split("."))
         models = self.models()
         model_module = f"{self.module}.models.model_{self.name.snake}"
         handler = f"Handler{self.name.pascal}"
-        command, event = self.topics()
+        subscribe, publish = self.topic_lists()
         input_doc = {
             NodeKind.EFFECT: "What to ask the external system.",
             NodeKind.COMPUTE: "Values to normalise.",
@@ -118,8 +131,8 @@ class OnexNodeSpec:
             },
             "event_bus": {
                 "version": {"major": 1, "minor": 0, "patch": 0},
-                "subscribe_topics": [command],
-                "publish_topics": [event],
+                "subscribe_topics": subscribe,
+                "publish_topics": publish,
             },
             "handler_routing": {
                 "routing_strategy": "operation_match",
@@ -169,20 +182,16 @@ class OnexNodeSpec:
                     },
                 }
             }
-        data["metadata"] = {
-            "description": self.description,
-            "generator": f"infra-gen {__version__}",
-            "tags": [self.kind.value.lower(), self.service.service],
-        }
+        for key, value in self.kept.items():
+            data[key] = value  # a given contract's own sections win over the generated defaults (error_handling)
+        metadata = self.kept.get("metadata")
+        data["metadata"] = dict(metadata) if isinstance(metadata, dict) else {}
+        data["metadata"].setdefault("description", self.description)
+        data["metadata"]["generator"] = f"infra-gen {__version__}"
+        data["metadata"].setdefault("tags", [self.kind.value.lower(), self.service.service])
         if self.external_system:
             data["metadata"]["external_system"] = self.external_system
         return data
-
-
-def _doc(text: str) -> str:
-    """One line, safe inside a Python docstring or comment."""
-    line = " ".join(text.split())
-    return line.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def contract_yaml(spec: OnexNodeSpec) -> str:
@@ -199,7 +208,8 @@ def contract_yaml(spec: OnexNodeSpec) -> str:
 def onex_context(spec: OnexNodeSpec) -> dict[str, Any]:
     """Everything the ONEX templates see as ``cookiecutter`` (JSON-ready, like the stand-alone context)."""
     archetype, archetype_module = ARCHETYPES[spec.kind]
-    command, event = spec.topics()
+    subscribe, publish = spec.topic_lists()
+    command, event = subscribe[0], publish[0]
     models = spec.models()
     contract = spec.contract()
     return {
@@ -223,9 +233,10 @@ def onex_context(spec: OnexNodeSpec) -> dict[str, Any]:
         "output_model": models["output"],
         "event_model": models.get("event", ""),
         "command_topic": command,
+        "topics_given": bool(spec.subscribe_topics or spec.publish_topics),
         "event_topic": event,
-        "description_doc": _doc(spec.description),
-        "external_system_doc": _doc(spec.external_system or "the external system"),
+        "description_doc": doc_line(spec.description),
+        "external_system_doc": doc_line(spec.external_system or "the external system"),
         "external_system_json": json.dumps(spec.external_system),
         "contract_yaml": contract_yaml(spec),
         "generator_version": __version__,
