@@ -15,9 +15,9 @@ from pathlib import Path
 
 from infra_models.readiness import ReadinessReport, ReadinessSummary
 from infra_readiness.__about__ import __version__
-from infra_readiness.context import NodeContext, NodeOptions
+from infra_readiness.context import NodeContext, NodeOptions, RunCache
 from infra_readiness.errors import ReadinessInputError
-from infra_readiness.locate import discover_nodes, is_node_root
+from infra_readiness.locate import discover_nodes, find_contract, is_node_root, place_node
 from infra_readiness.plugin import Check
 from infra_readiness.runner import Progress, check_contexts
 
@@ -41,8 +41,22 @@ def _resolve(path: str | Path) -> Path:
     return resolved
 
 
+def package_of(root: Path) -> Path:
+    """The folder to rate for ``root``: the package itself when ``root`` holds the package's own contract.
+
+    A stand-alone package keeps its contract in ``src/<package>/contract.yaml``; checked at that folder it is
+    rated as the whole package, so it gets the same rating at its contract folder as at its project root.
+    """
+    placement = place_node(root)
+    if placement.inside_project and find_contract(placement.package_root) == root / "contract.yaml":
+        return placement.package_root
+    return root
+
+
 def find_nodes(path: str | Path, *, recursive: bool) -> list[tuple[Path, str]]:
     """``(root, display path)`` of the node at ``path``, or of every node under it with ``recursive``.
+
+    With ``recursive``, a package's ONEX nodes (``contract.yaml`` folders in its source tree) are listed after it.
 
     Raises:
         ReadinessInputError: the path does not exist, is not a node (without ``recursive``), or holds no node.
@@ -56,13 +70,21 @@ def find_nodes(path: str | Path, *, recursive: bool) -> list[tuple[Path, str]]:
                 "give a node's folder, or add --recursive to check every node under it",
                 code="readiness.not_a_node",
             )
-        return [(root, shown)]
-    found = discover_nodes(root)
+        return [(package_of(root), shown)]
+    found = list(dict.fromkeys(package_of(p) for p in discover_nodes(root)))
     if not found:
         raise ReadinessInputError(
             f"{path}: no node or package found under it (no contract.yaml or pyproject.toml)", code="readiness.no_nodes"
         )
-    return [(p, shown if p == root else f"{shown}/{p.relative_to(root).as_posix()}") for p in found]
+    return [(p, _shown(shown, root, p)) for p in found]
+
+
+def _shown(shown: str, top: Path, root: Path) -> str:
+    if root == top:
+        return shown
+    if root.is_relative_to(top):
+        return f"{shown}/{root.relative_to(top).as_posix()}"
+    return str(root)  # the package of a contract folder found under ``top``
 
 
 def check_tree(
@@ -75,14 +97,24 @@ def check_tree(
     checks: Sequence[Check] | None = None,
     progress: Progress | None = None,
     python: str | None = None,
+    run_benchmarks: bool = False,
+    audit_dependencies: bool = False,
 ) -> list[ReadinessReport]:
     """Check the node at ``path`` (or every node under it) and return one report per node.
 
     ``python`` is the interpreter that imports the packages and runs their tests (default: the current one).
     """
-    options = NodeOptions(run_tests=run_tests, today=today, python=python)
+    options = NodeOptions(
+        run_tests=run_tests,
+        today=today,
+        python=python,
+        run_benchmarks=run_benchmarks,
+        audit_dependencies=audit_dependencies,
+    )
+    cache = RunCache()
     contexts = [
-        NodeContext(root, display=shown, options=options) for root, shown in find_nodes(path, recursive=recursive)
+        NodeContext(root, display=shown, options=options, cache=cache)
+        for root, shown in find_nodes(path, recursive=recursive)
     ]
     return check_contexts(contexts, checks=checks, now=now, progress=progress)
 

@@ -118,6 +118,16 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text, json, sarif or markdown.")] = Format.TEXT,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
     run_tests: Annotated[bool, typer.Option("--run-tests", help="Run each node's tests (TST-002).")] = False,
+    run_benchmarks: Annotated[
+        bool,
+        typer.Option("--run-benchmarks", help="Run each node's benchmark and compare it with its budgets (PERF-003)."),
+    ] = False,
+    audit_deps: Annotated[
+        bool,
+        typer.Option(
+            "--audit-deps", help="Look up dependency vulnerabilities with pip-audit (needs network) (SEC-006)."
+        ),
+    ] = False,
     python: Annotated[
         str | None,
         typer.Option("--python", help="Interpreter that imports the packages and runs the tests (default: this one)."),
@@ -141,7 +151,7 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
         except ValueError:
             _abort(f"--today {today!r} is not a date such as 2026-12-31")
     from infra_readiness.api import find_nodes, summarize
-    from infra_readiness.context import NodeContext, NodeOptions
+    from infra_readiness.context import NodeContext, NodeOptions, RunCache
     from infra_readiness.errors import ReadinessInputError
 
     try:
@@ -149,8 +159,11 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     except ReadinessInputError as exc:
         _abort(exc.message)
     checks = _checks()
-    options = NodeOptions(run_tests=run_tests, today=day, python=python)
-    contexts = [NodeContext(root, display=shown, options=options) for root, shown in roots]
+    options = NodeOptions(
+        run_tests=run_tests, today=day, python=python, run_benchmarks=run_benchmarks, audit_dependencies=audit_deps
+    )
+    cache = RunCache()  # one read and one parse per file, one set of facts per project, for the whole run
+    contexts = [NodeContext(root, display=shown, options=options, cache=cache) for root, shown in roots]
     reports = _run(contexts, checks)
     if fmt is Format.JSON:
         model = summarize(str(path), reports) if recursive else reports[0]

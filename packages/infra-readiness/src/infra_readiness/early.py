@@ -1,8 +1,9 @@
 """Start the package imports before the heavy modules load: the CLI calls this first, so that the import
 worker's interpreter start overlaps with our own import of pydantic and the models.
 
-Best effort and standard library (plus PyYAML) only: whatever this cannot work out is left to the normal path,
-which also reports every error.
+Best effort and light (the standard library, PyYAML through infra-models' bounded reader): whatever this cannot
+work out is left to the normal path, which also reports every error. A hostile contract is refused here within
+the same bounds as everywhere else, so it cannot stall the start.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from infra_readiness.locate import (
     find_contract,
     find_import_name,
     is_node_root,
+    place_node,
     read_project_table,
     source_roots,
 )
@@ -26,19 +28,27 @@ __all__ = ["import_request", "prestart_imports"]
 
 def import_request(root: Path) -> ImportRequest | None:
     """The import of the node at ``root`` (resolved), or ``None`` when its package cannot be found."""
+    placement = place_node(root)
+    if placement.inside_project:  # a node folder inside a service: its dotted module, no YAML needed
+        if placement.module is None or placement.source_root is None:
+            return None
+        return ImportRequest(
+            module=placement.module, paths=(str(placement.source_root),), root=str(placement.package_root)
+        )
     contract_name: object = None
     contract = find_contract(root)
     if contract is not None:
+        from infra_models.errors import ContractError
+        from infra_models.yaml_limits import load_yaml_mapping
+
         text = read_text(contract, [])
         if text is None:
             return None
-        import yaml
-
         try:
-            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-        except (yaml.YAMLError, RecursionError, MemoryError):
+            _, data = load_yaml_mapping(text, filename=str(contract))
+        except (ContractError, RecursionError, MemoryError):
             return None
-        contract_name = data.get("name") if isinstance(data, dict) else None
+        contract_name = data.get("name")
     name = find_import_name(root, contract_name, read_project_table(root))
     if name is None:
         return None
@@ -50,14 +60,16 @@ def prestart_imports(path: Path, *, recursive: bool) -> None:
     try:
         top = path.resolve(strict=True)
         roots = discover_nodes(top) if recursive else ([top] if is_node_root(top) else [])
-        requests = [r for r in (import_request(root) for root in roots) if r is not None]
+        pairs = [(root, r) for root, r in ((root, import_request(root)) for root in roots) if r is not None]
+        requests = list(dict.fromkeys(r for _, r in pairs))
         if not requests:
             return
         own = {r.module for r in requests}
         preload: set[str] = set()
-        if len(requests) > 1:
-            for request in requests:
-                preload |= _module_level_imports(Path(request.paths[0])) - own
+        if len(requests) > 1:  # each folder scanned once: a node folder, or a package's source root
+            folders = {root if r.root != str(root) else Path(r.paths[0]) for root, r in pairs}
+            for folder in sorted(folders):
+                preload |= _module_level_imports(folder) - own
         prestart(requests, sorted(preload - {"__future__"}))
     except (OSError, RuntimeError, ValueError, MemoryError):  # RecursionError is a RuntimeError
         return
@@ -67,8 +79,9 @@ def _module_level_imports(folder: Path, limit: int = 500) -> set[str]:
     from infra_readiness.checks._ast import module_level_imports
 
     found: set[str] = set()
-    for count, file in enumerate(sorted(folder.rglob("*.py"))):
-        if count >= limit or any(part in {"tests", "test"} for part in file.parts):
+    files = [f for f in sorted(folder.rglob("*.py")) if not {"tests", "test"} & set(f.relative_to(folder).parts)]
+    for count, file in enumerate(files):
+        if count >= limit:
             break
         text = read_text(file, [])
         if text is None:

@@ -8,23 +8,33 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MAX_FILES", "MAX_FILE_BYTES", "FileProblem", "SKIPPED_DIRS", "printable", "read_text", "walk_files"]
+__all__ = [
+    "BUILD_OUTPUT_DIRS",
+    "MAX_FILES",
+    "MAX_FILE_BYTES",
+    "FileProblem",
+    "SKIPPED_DIRS",
+    "printable",
+    "read_text",
+    "skipped_dir",
+    "walk_files",
+]
 
 #: Files larger than this are not scanned (a finding says so).
 MAX_FILE_BYTES = 1_000_000
 #: A node with more files than this is scanned only up to it (a finding says so).
 MAX_FILES = 20_000
-#: Folders never entered: caches, virtual environments, build output, VCS data.
+#: Folders never entered: caches, virtual environments, coverage output (and hidden folders, ``*.egg-info``).
 SKIPPED_DIRS = frozenset(
     {
         "__pycache__",
         "node_modules",
-        "build",
-        "dist",
         "site-packages",
         "htmlcov",
     }
 )
+#: Build output beside a ``pyproject.toml``; elsewhere (or holding ``__init__.py``) these are real packages.
+BUILD_OUTPUT_DIRS = frozenset({"build", "dist"})
 _SNIFF = 8192
 
 
@@ -41,6 +51,17 @@ class FileProblem:
     reason: str
 
 
+def skipped_dir(parent: Path, name: str) -> bool:
+    """True for a folder a walk does not enter: hidden, a cache, ``*.egg-info``, or build output of a package."""
+    if name.startswith(".") or name in SKIPPED_DIRS or name.endswith(".egg-info"):
+        return True
+    return (
+        name in BUILD_OUTPUT_DIRS
+        and (parent / "pyproject.toml").is_file()
+        and not (parent / name / "__init__.py").exists()
+    )
+
+
 def walk_files(root: Path, problems: list[FileProblem], *, limit: int = MAX_FILES) -> list[Path]:
     """Every file under ``root`` in a stable order, skipping hidden and cache folders.
 
@@ -48,9 +69,8 @@ def walk_files(root: Path, problems: list[FileProblem], *, limit: int = MAX_FILE
     """
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=None):
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS and not d.endswith(".egg-info")
-        )
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not skipped_dir(here, d))
         for name in sorted(filenames):
             if len(found) >= limit:
                 problems.append(FileProblem(root, f"more than {limit} files: the rest were not scanned"))

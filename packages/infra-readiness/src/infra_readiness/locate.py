@@ -5,23 +5,55 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra_readiness.files import SKIPPED_DIRS, read_text
+from infra_readiness.files import SKIPPED_DIRS, read_text, skipped_dir
 
 __all__ = [
     "CONTRACT_FILE",
+    "NOT_SOURCE_DIRS",
+    "NodePlacement",
     "discover_nodes",
     "find_contract",
     "find_import_name",
+    "find_project_root",
     "is_node_root",
+    "nodes_inside",
+    "place_node",
     "read_project_table",
     "source_roots",
 ]
 
 CONTRACT_FILE = "contract.yaml"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Folders of a package that hold no node code: tests, benchmarks, examples, docs, scripts, templates.
+NOT_SOURCE_DIRS = frozenset(
+    {"tests", "test", "testing", "bench", "benchmarks", "examples", "docs", "scripts", "tools", "templates", "fixtures"}
+)
+#: How far up from a node folder the enclosing project's ``pyproject.toml`` is looked for.
+_MAX_UP = 12
+
+
+@dataclass(frozen=True)
+class NodePlacement:
+    """Where a node lives: its folder, the project that holds it, and the module it is imported as.
+
+    A stand-alone package (``pyproject.toml`` in the folder) is its own project: ``package_root == root``. A node
+    folder inside a service package (``src/<service>/nodes/node_<name>_<kind>/``) takes its package facts from
+    the enclosing project and is imported as ``<service>.nodes.node_<name>_<kind>`` from ``source_root``.
+    """
+
+    root: Path
+    package_root: Path
+    module: str | None = None
+    source_root: Path | None = None
+
+    @property
+    def inside_project(self) -> bool:
+        """True for a node folder inside an enclosing project (not a stand-alone package)."""
+        return self.package_root != self.root
 
 
 def is_node_root(path: Path) -> bool:
@@ -82,21 +114,79 @@ def read_project_table(root: Path) -> dict[str, Any] | None:
     return project if isinstance(project, dict) else None
 
 
-def discover_nodes(top: Path) -> list[Path]:
-    """Every node root under ``top`` (``top`` itself included); a node's own subfolders are not searched.
+def find_project_root(node_root: Path) -> Path | None:
+    """The nearest folder above ``node_root`` holding a ``pyproject.toml`` (the enclosing project), or ``None``."""
+    for count, parent in enumerate(node_root.parents):
+        if count >= _MAX_UP:
+            break
+        if (parent / "pyproject.toml").is_file():
+            return parent
+    return None
 
-    Hidden, cache and build folders are skipped, and symlinked folders are never entered.
+
+def place_node(root: Path) -> NodePlacement:
+    """Where the node at ``root`` lives: stand-alone, or a contract folder inside an enclosing project.
+
+    A folder with ``contract.yaml`` and no ``pyproject.toml`` whose ancestor has a ``pyproject.toml`` is a node
+    inside that project; its module is its dotted path under the project's source root (``src/`` or the root).
+    """
+    if (root / "pyproject.toml").exists() or not (root / CONTRACT_FILE).exists():
+        return NodePlacement(root=root, package_root=root)
+    project = find_project_root(root)
+    if project is None:
+        return NodePlacement(root=root, package_root=root)
+    for base in source_roots(project):
+        try:
+            parts = root.relative_to(base).parts
+        except ValueError:
+            continue
+        if parts and all(_IDENT.match(part) for part in parts):
+            return NodePlacement(root=root, package_root=project, module=".".join(parts), source_root=base)
+    return NodePlacement(root=root, package_root=project)
+
+
+def nodes_inside(package_root: Path, *, limit: int = 5000) -> list[Path]:
+    """The ONEX node folders (``contract.yaml``) inside a package's source tree, the package's own contract excepted.
+
+    Only importable folders are searched (identifiers all the way down: no templates, tests or examples), so a
+    cookiecutter template or a test fixture holding a ``contract.yaml`` is not taken for a node.
+    """
+    own = find_contract(package_root)
+    found: list[Path] = []
+    for base in source_roots(package_root):
+        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+            here = Path(dirpath)
+            if here != base and CONTRACT_FILE in filenames and (here / CONTRACT_FILE) != own:
+                found.append(here)
+                dirnames[:] = []
+                if len(found) >= limit:
+                    return found
+                continue
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if _IDENT.match(d) and d not in SKIPPED_DIRS and d not in NOT_SOURCE_DIRS and d != "__pycache__"
+            )
+    return found
+
+
+def discover_nodes(top: Path) -> list[Path]:
+    """Every node root under ``top`` (``top`` itself included), and the ONEX nodes inside each package found.
+
+    A node's own subfolders are not searched; a package's source tree is searched for ``node_*/contract.yaml``
+    folders only (:func:`nodes_inside`). Hidden, cache and build folders are skipped, and symlinked folders are
+    never entered.
     """
     found: list[Path] = []
     for dirpath, dirnames, _ in os.walk(top, followlinks=False):
         here = Path(dirpath)
         if is_node_root(here):
             found.append(here)
+            if (here / "pyproject.toml").is_file():
+                found += nodes_inside(here)
             dirnames[:] = []
             continue
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and d not in SKIPPED_DIRS and not d.endswith(".egg-info")
-        )
+        dirnames[:] = sorted(d for d in dirnames if not skipped_dir(here, d))
     return found
 
 

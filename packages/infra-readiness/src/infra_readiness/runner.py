@@ -155,9 +155,11 @@ def check_contexts(
     stamp = now or datetime.now(UTC)
     _start_imports(nodes, chosen)
     reports = []
-    for node in nodes:
+    for index, node in enumerate(nodes):
         report = check_one(node, chosen, now=stamp)
         reports.append(report)
+        if not any(later.root.is_relative_to(node.root) for later in nodes[index + 1 :]):
+            node.cache.files.forget_trees(node.root)  # rated: its trees are not needed again
         if progress is not None:
             progress(report)
     return reports
@@ -177,12 +179,7 @@ def _start_imports(nodes: Sequence[NodeContext], checks: Sequence[Check]) -> Non
         for node in wanted:
             for _, tree in node.python_trees(node.source_files):
                 preload.update(i.top for i in module_level_imports(tree) if i.top not in own and i.top != "__future__")
-    requests = [
-        ImportRequest(
-            module=str(n.import_name), paths=tuple(str(p.resolve()) for p in n.import_paths), root=str(n.root.resolve())
-        )
-        for n in wanted
-    ]
+    requests = [_request(n) for n in wanted]
     early = {r: take_prestarted(r) for r in requests} if python is None else {}
     late = [(n, r) for n, r in zip(wanted, requests, strict=True) if early.get(r) is None]
     for node, request in zip(wanted, requests, strict=True):
@@ -193,13 +190,17 @@ def _start_imports(nodes: Sequence[NodeContext], checks: Sequence[Check]) -> Non
             node.import_future = future
 
 
+def _request(node: NodeContext) -> ImportRequest:
+    """The import of ``node``: its module from its source root; errors are located within its package."""
+    return ImportRequest(
+        module=str(node.import_name),
+        paths=tuple(str(p.resolve()) for p in node.import_paths),
+        root=str(node.package_root.resolve()),
+    )
+
+
 def _single_import(node: NodeContext) -> Callable[[], Future[ImportResult]]:
     def start() -> Future[ImportResult]:
-        request = ImportRequest(
-            module=str(node.import_name),
-            paths=tuple(str(p.resolve()) for p in node.import_paths),
-            root=str(node.root.resolve()),
-        )
-        return ImportProbe(python=node.options.python).submit_all([request])[0]
+        return ImportProbe(python=node.options.python).submit_all([_request(node)])[0]
 
     return start

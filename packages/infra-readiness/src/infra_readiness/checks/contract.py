@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 from infra_models.enums import Severity
 from infra_models.node import NodeKind
@@ -59,11 +60,19 @@ _HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "optio
     remediation="Fix contract.yaml so `infra-models validate contract.yaml` passes; the message names the line.",
 )
 def contract_valid(node: NodeContext) -> Outcome:
-    """The node's ``contract.yaml`` parses as YAML and validates as an ``infra_models.NodeContract``."""
+    """The node's ``contract.yaml`` parses as bounded YAML and validates: an ONEX contract or an infra one.
+
+    Hostile YAML (alias bombs, deep nesting, huge scalars, duplicate keys) fails here, naming the limit hit.
+    """
     if node.contract_path is None:
         return Outcome.skipped("no contract.yaml: a package, not an ONEX node")
     if node.contract is not None:
         return Outcome.passed(f"{node.contract.kind} node {node.contract.name} {node.contract.version}")
+    onex = node.onex_contract
+    if onex is not None:
+        kind = onex.kind.value if onex.kind else f"{onex.node_type} (no archetype kind)"
+        version = f" {onex.contract_version}" if onex.contract_version else ""
+        return Outcome.passed(f"ONEX {kind} node {onex.display_name}{version}")
     error = node.contract_error
     assert error is not None
     file = node.rel(node.contract_path)
@@ -108,6 +117,8 @@ def effect_timeouts_retries(node: NodeContext) -> Outcome:
     backoff, stamina, or reads ``retry_policy``). HTTP calls without a timeout are reported one by one.
     """
     contract = node.contract
+    if contract is None and node.onex_contract is not None:
+        return _onex_timeouts_retries(node)
     assert contract is not None
     findings: list[Finding] = []
     file = node.rel(node.contract_path) if node.contract_path else None
@@ -115,6 +126,82 @@ def effect_timeouts_retries(node: NodeContext) -> Outcome:
         findings.append(Finding(message="contract declares no `timeouts`", severity=Severity.HIGH, file=file))
     if contract.retry_policy is None:
         findings.append(Finding(message="contract declares no `retry_policy`", severity=Severity.HIGH, file=file))
+    uses_timeout, uses_retry = _code_uses_timeouts_retries(node, findings)
+    if not uses_timeout:
+        findings.append(
+            Finding(message="the code never passes a timeout nor reads `contract.timeouts`", severity=Severity.HIGH)
+        )
+    if not uses_retry:
+        findings.append(
+            Finding(
+                message="the code never retries: no retry library and no use of `retry_policy`", severity=Severity.HIGH
+            )
+        )
+    if findings:
+        return Outcome.failed(f"{len(findings)} problem(s) with timeouts or retries", findings)
+    return Outcome.passed("timeouts and retries declared in the contract and used in the code")
+
+
+def _onex_timeouts_retries(node: NodeContext) -> Outcome:
+    """A declarative ONEX EFFECT: its runtime applies what the contract declares, so a declaration suffices.
+
+    Timeouts: any ``*timeout*`` key in the contract (``io_operations``, ``effect``, handler settings...) or a
+    timeout in the handler code. Retries: a ``retry_policy`` or ``circuit_breaker`` section anywhere in the
+    contract (``error_handling.retry_policy`` in omnibase_infra) or retries in the handler code.
+    """
+    contract = node.onex_contract
+    assert contract is not None
+    keys = set(_keys(contract.model_dump(mode="python")))
+    findings: list[Finding] = []
+    uses_timeout, uses_retry = _code_uses_timeouts_retries(node, findings)
+    file = node.rel(node.contract_path) if node.contract_path else None
+    declares_timeout = any("timeout" in key for key in keys)
+    declares_retry = bool(keys & {"retry_policy", "circuit_breaker", "retry", "retries", "max_retries"})
+    if not (declares_timeout or uses_timeout):
+        findings.append(
+            Finding(
+                message="no timeout: the contract declares no `*timeout*` setting and the handlers pass none",
+                severity=Severity.HIGH,
+                file=file,
+            )
+        )
+    if not (declares_retry or uses_retry):
+        findings.append(
+            Finding(
+                message="no retries: the contract has no `error_handling.retry_policy` or `circuit_breaker` "
+                "and the handlers never retry",
+                severity=Severity.HIGH,
+                file=file,
+            )
+        )
+    if findings:
+        return Outcome.failed(f"{len(findings)} problem(s) with timeouts or retries", findings)
+    where = " and ".join(
+        w
+        for w, on in (
+            ("declared in the contract", declares_timeout and declares_retry),
+            ("used in code", uses_timeout or uses_retry),
+        )
+        if on
+    )
+    return Outcome.passed(f"timeouts and retries {where or 'covered'}")
+
+
+def _keys(value: object, depth: int = 0) -> Iterator[str]:
+    """Every mapping key in a contract's data, at any depth (bounded)."""
+    if depth > 64:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key).lower()
+            yield from _keys(item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _keys(item, depth + 1)
+
+
+def _code_uses_timeouts_retries(node: NodeContext, findings: list[Finding]) -> tuple[bool, bool]:
+    """Whether the node's code passes timeouts and retries; bare HTTP calls without a timeout go to ``findings``."""
     uses_timeout = uses_retry = False
     for path, tree in node.python_trees(node.source_files):
         for item in imports(tree):
@@ -137,19 +224,7 @@ def effect_timeouts_retries(node: NodeContext) -> Outcome:
             elif isinstance(sub, ast.Attribute):
                 uses_timeout = uses_timeout or sub.attr in _TIMEOUT_ATTRS
                 uses_retry = uses_retry or sub.attr in _RETRY_ATTRS
-    if not uses_timeout:
-        findings.append(
-            Finding(message="the code never passes a timeout nor reads `contract.timeouts`", severity=Severity.HIGH)
-        )
-    if not uses_retry:
-        findings.append(
-            Finding(
-                message="the code never retries: no retry library and no use of `retry_policy`", severity=Severity.HIGH
-            )
-        )
-    if findings:
-        return Outcome.failed(f"{len(findings)} problem(s) with timeouts or retries", findings)
-    return Outcome.passed("timeouts and retries declared in the contract and used in the code")
+    return uses_timeout, uses_retry
 
 
 def _is_none(node: ast.expr) -> bool:
