@@ -258,7 +258,7 @@ class TestCli:
             (["credentials", "get", "api_key", "s", "--provider", "file"], "--dir"),
             (["credentials", "check", "--vault-url", "http://127.0.0.1:9", "--token", "t"], "cannot reach Vault"),
             (["ratelimit", "try", "--limit", "0", "--period", "1"], "`limit`"),
-            (["ratelimit", "try", "--limit", "5", "--period", "-1"], "`period_seconds`"),
+            (["ratelimit", "try", "--limit", "5", "--period", "-1"], "--period"),
             (["ratelimit", "try", "--limit", "5", "--period", "1", "--weight", "9"], "weight 9"),
         ],
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,18 +125,41 @@ class ParsedRecord:
     event: dict[str, Any]
 
 
+_RECORD_FIELDS = ("seq", "prev", "kid", "mac", "event")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"key `{key}` appears twice in one object (readers disagree on which one counts)")
+        seen[key] = value
+    return seen
+
+
 def parse_record(line: bytes) -> ParsedRecord:
-    """Parse one line; raises ``ValueError`` naming what is wrong."""
+    """Parse one line strictly; raises ``ValueError`` naming what is wrong.
+
+    Only what the MAC covers may be in a record: exactly the fields ``seq, prev, kid, mac, event``, no key twice
+    in any object (an unauthenticated ``"approved_by"`` or a second ``"actor"`` would otherwise ride along).
+    """
     try:
         doc = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc})") from exc
     if not isinstance(doc, dict):
         raise ValueError("not a JSON object")
+    extra = sorted(set(doc) - set(_RECORD_FIELDS))
+    if extra:
+        raise ValueError(f"unknown field(s) {', '.join(f'`{k}`' for k in extra)}: content outside the MAC")
     try:
         seq, prev, kid, mac, event = doc["seq"], doc["prev"], doc["kid"], doc["mac"], doc["event"]
     except KeyError as exc:
         raise ValueError(f"field `{exc.args[0]}` is missing") from exc
+    try:
+        json.loads(line, object_pairs_hook=_no_duplicates)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
         raise ValueError("field `seq` must be a positive integer")
     if not isinstance(event, dict):

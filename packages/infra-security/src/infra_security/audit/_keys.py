@@ -16,7 +16,7 @@ import binascii
 import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -52,10 +52,15 @@ def _unb64(text: object, field: str, source: str) -> bytes:
 class AuditKeys:
     """Keys of one audit log. ``signing_key`` is absent on a verify-only copy."""
 
-    chain_key: bytes
-    redaction_key: bytes
-    signing_key: Ed25519PrivateKey | None
-    verify_key: Ed25519PublicKey
+    chain_key: bytes = field(repr=False)
+    redaction_key: bytes = field(repr=False)
+    signing_key: Ed25519PrivateKey | None = field(repr=False)
+    verify_key: Ed25519PublicKey = field(repr=False)
+
+    def __repr__(self) -> str:
+        """Names the keys by fingerprint; never shows key material."""
+        kind = "signing" if self.signing_key is not None else "verify-only"
+        return f"AuditKeys(key_id={self.key_id!r}, {kind})"
 
     @property
     def key_id(self) -> str:

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,12 +32,12 @@ from pydantic import ValidationError
 
 from infra_models.enums import ComplianceLevel, Severity
 from infra_models.security import AuditEvent, AuditEventType, AuditOutcome, SecurityEventData
-from infra_security.audit._alerts import AlertHook
+from infra_security.audit._alerts import AlertDispatcher, AlertHook
 from infra_security.audit._chain import ChainHead, ChainMac, canonical, encode_record, parse_record
 from infra_security.audit._checkpoints import Checkpoint, Checkpointer, parse_checkpoint
 from infra_security.audit._keys import AuditKeys
 from infra_security.audit._redaction import DEFAULT_SENSITIVE_FIELDS, Redactor
-from infra_security.audit._sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, read_last_line
+from infra_security.audit._sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, TornTail, read_last_line
 from infra_security.crypto._aead import fresh_nonce
 from infra_security.errors import AuditConfigError, AuditError, AuditWriteError
 
@@ -50,6 +51,45 @@ KEYS_NAME = "audit-keys.json"
 
 _log = logging.getLogger("infra_security.audit")
 _EVENT_VALIDATOR = AuditEvent.__pydantic_validator__
+_MAX_DEPTH = 64
+
+
+def check_json_tree(value: Any, where: str) -> None:
+    """Refuse what JSON cannot carry exactly: non-str keys, bytes and other objects, NaN/Infinity, deep trees.
+
+    Walks without recursion, so a hostile depth gets an :class:`AuditError` naming the path, not a RecursionError.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise AuditError(
+                f"audit event `{where}` nests deeper than {_MAX_DEPTH} levels (at `{path}`)",
+                code="security.audit_event_invalid",
+            )
+        kind = type(item)
+        if kind is dict:
+            for key, sub in item.items():
+                if type(key) is not str:
+                    raise AuditError(
+                        f"audit event `{path}` has a {type(key).__name__} key {key!r}; keys must be strings",
+                        code="security.audit_event_invalid",
+                    )
+                stack.append((sub, f"{path}.{key}", depth + 1))
+        elif kind is list or kind is tuple:
+            stack.extend((sub, f"{path}[{i}]", depth + 1) for i, sub in enumerate(item))
+        elif kind is float:
+            if not math.isfinite(item):
+                raise AuditError(
+                    f"audit event `{path}` is {item!r}, which JSON cannot represent; send a finite number or a string",
+                    code="security.audit_event_invalid",
+                )
+        elif item is not None and kind not in (str, int, bool):
+            raise AuditError(
+                f"audit event `{path}` is a {kind.__name__}; use JSON values (str, int, float, bool, None, list, "
+                "dict): decode bytes or convert the object first",
+                code="security.audit_event_invalid",
+            )
 
 
 def _uuid4() -> str:
@@ -89,6 +129,7 @@ class AuditLogger:
         redact_fields: Iterable[str] = DEFAULT_SENSITIVE_FIELDS,
         alert_severity: Severity = Severity.HIGH,
         alert_hooks: Iterable[AlertHook] = (),
+        alert_queue_size: int = 1000,
         checkpoint_every: int = 10_000,
         checkpoint_seconds: float = 60.0,
         fsync: FsyncPolicy | str = FsyncPolicy.INTERVAL,
@@ -120,6 +161,7 @@ class AuditLogger:
         self.require_all_sinks = require_all_sinks
         self.alert_severity = alert_severity
         self.alert_hooks = list(alert_hooks)
+        self._alerts = AlertDispatcher(self.alert_hooks, capacity=alert_queue_size)
         self.dropped = 0
         self._redactor = Redactor(self.keys.redaction_key, redact_fields)
         self._key, self._kid = self.keys.chain_key, self.keys.key_id
@@ -141,6 +183,19 @@ class AuditLogger:
         self._head_hex = self._head.mac.hex().encode()
         self._checkpointer.resume(last_checkpoint)
         self._closed = False
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        if 0 < checkpoint_seconds < math.inf:
+            # Checkpoints every checkpoint_seconds even when no further event comes (a crash then loses at most
+            # that much of the tail's proof); writes check the count and the time too.
+            self._ticker = threading.Thread(
+                target=self._tick, args=(checkpoint_seconds,), name="infra-security-audit-checkpoints", daemon=True
+            )
+            self._ticker.start()
+        for sink in self.sinks:
+            torn = getattr(sink, "recovered", None)
+            if isinstance(torn, TornTail):
+                self._record_recovery(torn)
 
     # --- public API ---------------------------------------------------------------------------------
 
@@ -167,6 +222,10 @@ class AuditLogger:
 
         ``severity`` defaults to HIGH for ``security_violation`` and INFO otherwise.
         """
+        if details:
+            check_json_tree(details, "details")
+        if isinstance(context, Mapping) and context.get("attributes"):
+            check_json_tree(context["attributes"], "context.attributes")
         if severity is None:
             severity = Severity.HIGH if event_type == AuditEventType.SECURITY_VIOLATION else Severity.INFO
         fields: dict[str, Any] = {
@@ -203,6 +262,10 @@ class AuditLogger:
 
     def log(self, event: AuditEvent) -> AuditEvent:
         """Redact, chain and write one event; returns it as written. Raises when the policy is not met."""
+        if event.details:
+            check_json_tree(event.details, "details")
+        if event.context is not None and event.context.attributes:
+            check_json_tree(event.context.attributes, "context.attributes")
         return self._write(self._redact(event))
 
     def _write(self, event: AuditEvent) -> AuditEvent:
@@ -245,7 +308,7 @@ class AuditLogger:
             if accepted == 0:
                 self.dropped += 1
         if self.alert_hooks and event.severity >= self.alert_severity:
-            self._alert(event)
+            self._alerts.submit(event)
         return event
 
     def checkpoint(self) -> Checkpoint | None:
@@ -264,6 +327,11 @@ class AuditLogger:
                     if not self.fail_open:
                         raise AuditWriteError(f"audit sink {sink.name} could not flush: {exc}") from exc
 
+    @property
+    def alerts_dropped(self) -> int:
+        """Alerts not delivered because the alert queue was full."""
+        return self._alerts.dropped
+
     def hash_value(self, value: Any) -> str:
         """The redacted form a value would have in this log (to search for a known secret)."""
         return self._redactor.hash_value(value)
@@ -272,6 +340,10 @@ class AuditLogger:
         """Flush the sinks, write a final checkpoint, close what this logger opened."""
         if self._closed:
             return
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self._alerts.close()
         with self._lock:
             self._closed = True
             for sink in self.sinks:
@@ -320,12 +392,27 @@ class AuditLogger:
             if self._on_sink_error is not None:
                 self._on_sink_error(sink, exc)
 
-    def _alert(self, event: AuditEvent) -> None:
-        for hook in self.alert_hooks:
-            try:
-                hook(event)
-            except Exception:
-                _log.exception("audit alert hook %r failed", hook)
+    def _tick(self, seconds: float) -> None:
+        while not self._stop.wait(seconds):
+            with self._lock:
+                if not self._closed and self._head.seq != self._checkpointer.last_seq:
+                    self._write_checkpoint()
+
+    def _record_recovery(self, torn: TornTail) -> None:
+        """Log (and audit) a torn tail the file sink cut off at open, so the repair itself is on the record."""
+        _log.warning(
+            "audit log %s ended with a torn record (%d bytes at byte %d); moved to %s",
+            torn.path, torn.length, torn.offset, torn.quarantine,
+        )  # fmt: skip
+        self.log_security_event(
+            AuditEventType.SYSTEM_ERROR,
+            "infra-security",
+            "audit.recover_torn_record",
+            AuditOutcome.SUCCESS,
+            resource=str(torn.path),
+            severity=Severity.HIGH,
+            details={"offset": torn.offset, "bytes": torn.length, "quarantine": str(torn.quarantine)},
+        )
 
     def _load_or_create_keys(self, env: Mapping[str, str], log_path: Path | None) -> AuditKeys:
         path = Path(env[ENV_AUDIT_KEYS_FILE]) if env.get(ENV_AUDIT_KEYS_FILE) else self.directory / KEYS_NAME

@@ -77,6 +77,11 @@ def build_report(
                     stamp = datetime.fromisoformat(record.event["timestamp"])
                 except (ValueError, KeyError, TypeError) as exc:
                     raise AuditLogFormatError(f"{path}:{number}: not an audit record ({exc})") from exc
+                if stamp.tzinfo is None:
+                    raise AuditLogFormatError(
+                        f"{path}:{number}: event timestamp {record.event['timestamp']!r} has no time zone; "
+                        "audit events carry aware UTC times"
+                    )
                 if (since and stamp < since) or (until and stamp >= until):
                     continue
                 _count(report, record.seq, record.event)

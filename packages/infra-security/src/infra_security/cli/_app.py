@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated
 
 import typer
@@ -12,6 +14,7 @@ __all__ = ["app", "main"]
 
 app = typer.Typer(
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
     add_completion=False,
     help="Payload encryption, tamper-evident audit log, Vault/OpenBao credentials, rate limiting and TLS policy.",
 )
@@ -44,5 +47,19 @@ app.add_typer(_ratelimit.app, name="ratelimit", help="Try rate-limit policies.")
 
 
 def main() -> None:
-    """Entry point of the ``infra-security`` script."""
-    app()
+    """Entry point of the ``infra-security`` script: no input ends in a traceback.
+
+    Expected errors are handled by each command (one line, exit 2). Anything that still escapes is reported as
+    one line naming the exception, with exit 2 (``INFRA_SECURITY_DEBUG=1`` re-raises it for a traceback).
+    """
+    try:
+        app(prog_name="infra-security")
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        raise SystemExit(130) from None
+    except Exception as exc:  # the last line of defence: a bug must not print a traceback at a user
+        if os.environ.get("INFRA_SECURITY_DEBUG"):
+            raise
+        message = " ".join(str(exc).split())[:300] or "no message"
+        sys.stderr.write(f"error: {type(exc).__name__}: {message} (set INFRA_SECURITY_DEBUG=1 for details)\n")
+        raise SystemExit(2) from None

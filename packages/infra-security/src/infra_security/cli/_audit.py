@@ -229,6 +229,8 @@ def hash_value(
     audit_keys = _keys(keys, None)
     try:
         parsed = json.loads(value) if as_json else value
+        typer.echo(Redactor(audit_keys.redaction_key).hash_value(parsed))
     except json.JSONDecodeError as exc:
         fail(f"VALUE is not JSON: {exc}")
-    typer.echo(Redactor(audit_keys.redaction_key).hash_value(parsed))
+    except (ValueError, TypeError, RecursionError) as exc:
+        fail(f"VALUE cannot be hashed as JSON: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")

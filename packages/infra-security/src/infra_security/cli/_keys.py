@@ -187,9 +187,11 @@ def rewrap(
     enc = PayloadEncryption(ring.name, keyring=ring)
     ctx = parse_context(context) or None
     try:
-        raw = input_file.read_text() if input_file is not None else sys.stdin.read()
+        raw = input_file.read_text(encoding="utf-8") if input_file is not None else sys.stdin.read()
     except OSError as exc:
         fail(f"{input_file}: cannot read ({exc.strerror})")
+    except UnicodeDecodeError as exc:
+        fail(f"{input_file or 'stdin'}: not UTF-8 text (byte {exc.start}); one ciphertext per line is expected")
     out: list[str] = []
     for number, line in enumerate(raw.splitlines(), 1):
         text = line.strip()
@@ -207,5 +209,8 @@ def rewrap(
     if output_file is None:
         sys.stdout.write(content)
     else:
-        write_private_file(output_file, content.encode())
+        try:
+            write_private_file(output_file, content.encode())
+        except OSError as exc:
+            fail(f"{output_file}: cannot write ({exc.strerror}); nothing was written")
     typer.echo(f"rewrapped {len(out)} ciphertext(s) to {ring.label(ring.primary_id or 0)}", err=True)

@@ -28,9 +28,11 @@ InputOpt = Annotated[Path | None, typer.Option("--input", "-i", help="Read from 
 
 def _read(path: Path | None) -> str:
     try:
-        return path.read_text() if path is not None else sys.stdin.read()
+        return path.read_text(encoding="utf-8") if path is not None else sys.stdin.read()
     except OSError as exc:
         fail(f"{path}: cannot read ({exc.strerror})")
+    except UnicodeDecodeError as exc:
+        fail(f"{path or 'stdin'}: not UTF-8 text (byte {exc.start}); encrypt binary data from Python as bytes")
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from enum import StrEnum
 from typing import Annotated
 
@@ -46,8 +47,11 @@ def try_cmd(  # noqa: PLR0917 - typer options
     from infra_security.ratelimit._limiter import RateLimiter
     from infra_security.ratelimit._memory import MemoryBackend
 
-    if requests < 1 or requests > 100_000 or interval < 0:
-        typer.echo("error: --requests must be 1..100000 and --interval >= 0", err=True)
+    if requests < 1 or requests > 100_000 or not 0 <= interval < math.inf:
+        typer.echo("error: --requests must be 1..100000 and --interval a finite number >= 0", err=True)
+        raise typer.Exit(2)
+    if not 0 < period < math.inf:
+        typer.echo(f"error: --period must be a finite number of seconds > 0, got {period}", err=True)
         raise typer.Exit(2)
     try:
         policy = RateLimitPolicy.model_validate(
@@ -66,9 +70,9 @@ def try_cmd(  # noqa: PLR0917 - typer options
         typer.echo(f"error: `{field}`: {first['msg']} (got {first.get('input')!r})", err=True)
         raise typer.Exit(2) from None
     now = [0.0]
-    limiter = RateLimiter(default=policy, backend=MemoryBackend(clock=lambda: now[0]))
     rows = []
     try:
+        limiter = RateLimiter(default=policy, backend=MemoryBackend(clock=lambda: now[0]))
         for i in range(requests):
             now[0] = i * interval
             d = limiter.hit(weight=weight)

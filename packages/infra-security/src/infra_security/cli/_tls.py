@@ -121,6 +121,8 @@ def check_cmd(  # noqa: PLR0917 - typer options
     from infra_security.errors import SecurityError
     from infra_security.tls._check import check_endpoint, parse_host_port
 
+    if not 0 < timeout <= 3600:
+        raise _abort(f"--timeout must be a number of seconds in (0, 3600], got {timeout}")
     try:
         host, port = parse_host_port(target)
         if (cert_file is None) != (key_file is None):

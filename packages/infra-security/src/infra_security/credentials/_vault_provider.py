@@ -30,7 +30,13 @@ _log = logging.getLogger("infra_security.credentials")
 
 def check_vault_url(url: str) -> str:
     """Return ``url`` without a trailing slash if it is ``http(s)://host[:port]``, else raise."""
-    parsed = urlparse(url or "")
+    try:
+        parsed = urlparse(url or "")
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: http://[::1
+        raise CredentialConfigError(
+            f"Vault URL {url!r} is not valid ({exc}): expected http(s)://host:port, for example http://vault:8200",
+            details={"field": "vault_url", "value": url},
+        ) from exc
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise CredentialConfigError(
             f"Vault URL {url!r} is not valid: expected http(s)://host:port, for example http://vault:8200",

@@ -198,8 +198,9 @@ def to_text(blob: bytes) -> str:
 
 
 def from_text(text: str) -> bytes:
-    """Parse the base64url text form strictly (no stray characters, canonical encoding only)."""
-    text = text.rstrip("=")
+    """Parse the base64url text form strictly (unpadded, no stray characters, canonical encoding only)."""
+    if text.endswith("="):
+        raise DecryptionError("ciphertext text is not the unpadded base64url this library writes: remove the `=`")
     tail = len(text) % 4
     if tail == 1:
         raise DecryptionError("ciphertext text is not base64url: its length is impossible (truncated?)")

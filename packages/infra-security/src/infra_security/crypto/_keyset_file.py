@@ -62,7 +62,7 @@ class KeyRecord:
     key_id: int
     state: KeyState
     created_at: datetime
-    material: bytes | None
+    material: bytes | None = field(repr=False)  # key material never appears in a repr, log line or traceback
     encryptions: int = 0
 
 

@@ -90,10 +90,9 @@ class RedisBackend:
         import redis.asyncio
 
         timeout = float(kwargs.get("timeout", 0.5))
-        bounds = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
-        return cls(
-            redis.Redis.from_url(url, **bounds), async_client=redis.asyncio.Redis.from_url(url, **bounds), **kwargs
-        )
+        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        async_client = redis.asyncio.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        return cls(client, async_client=async_client, **kwargs)
 
     def decide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
         """Decide one request: locally if the key is known to be exhausted, else in one EVALSHA."""

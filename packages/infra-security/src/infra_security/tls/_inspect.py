@@ -12,6 +12,8 @@ Example:
 from __future__ import annotations
 
 import itertools
+import os
+import stat
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,9 +191,30 @@ def inspect_certificate_file(
     return inspect_certificates(data, ca_data=ca, source=str(path), **kwargs)
 
 
+_MAX_PEM = 1 << 20  # a certificate bundle far larger than any real chain is refused, not read into memory
+
+
 def _read(path: str | Path) -> bytes:
+    """Read a PEM file: a regular file of at most 1 MiB (a FIFO would hang, ``/dev/zero`` would never end)."""
     try:
-        return Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise CertificateError(
+                    f"certificate file {str(path)!r} is not a regular file; give a PEM file",
+                    details={"path": str(path)},
+                )
+            if st.st_size > _MAX_PEM:
+                raise CertificateError(
+                    f"certificate file {str(path)!r} is {st.st_size} bytes, more than a PEM chain can be "
+                    f"({_MAX_PEM} at most)",
+                    details={"path": str(path)},
+                )
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                return fh.read(_MAX_PEM + 1)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise CertificateError(
             f"cannot read certificate file {str(path)!r}: {exc.strerror}", details={"path": str(path)}
