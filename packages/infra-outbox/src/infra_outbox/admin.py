@@ -1,17 +1,19 @@
-"""Operator views and actions: stats, dead events (list, replay, skip) and cleanup in bounded batches."""
+"""Operator views and actions: stats, dead events (list, replay, skip) and retiring read events."""
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, literal, literal_column, select, update
+from sqlalchemy import and_, case, delete, func, literal, literal_column, select, text, update
 
 from infra_models.outbox import OutboxEvent, OutboxStatus
 from infra_outbox.errors import EventNotFoundError
-from infra_outbox.tables import DONE, DUE, UNFINISHED, events
+from infra_outbox.tables import LOG_TABLE, held, relays, shards, state
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -23,77 +25,73 @@ __all__ = ["OutboxStats", "cleanup", "dead_events", "outbox_stats", "replay_dead
 class OutboxStats:
     """A snapshot of the outbox backlog."""
 
-    pending: int
-    in_flight: int
-    failed: int
+    pending: int  # committed to the log, not read by its shard's relay yet
+    retrying: int  # failed, waiting for the next attempt
+    parked: int  # waiting behind a failed or dead event of the same key
     dead: int
-    published: int
     skipped: int
     oldest_pending_age_seconds: float | None
-    published_last_minute: int
+    shards: int
+    shards_owned: int
+    relays: int
+
+    @property
+    def unpublished(self) -> int:
+        """Everything not published yet except the dead: pending + retrying + parked."""
+        return self.pending + self.retrying + self.parked
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
         return asdict(self)
 
 
-def _literal_in(column: Any, values: tuple[str, ...]) -> Any:
-    # Literals, so PostgreSQL can use the partial indexes (no full scan of retained published rows).
-    return column.in_([literal_column(f"'{v}'") for v in values])
+def outbox_stats(engine: Engine, *, now: float | None = None) -> OutboxStats:
+    """Count unread log events (from the shard cursors), held events by state, and live relays and shards."""
+    from infra_outbox.retention import unread_condition
 
-
-def outbox_stats(engine: Engine, *, now: float | None = None, done: bool = True) -> OutboxStats:
-    """Count events by status, with the age of the oldest unpublished event and the last minute's output.
-
-    The backlog counts go through a partial index; ``done=False`` skips counting the retained published and
-    skipped rows (which grows with the retention), as the relay's metrics refresh does.
-    """
     now = time.time() if now is None else now
-    leased = and_(events.c.lease_until.is_not(None), events.c.lease_until >= now)
     with engine.connect() as conn:
-        counts = {
-            status: int(n)
-            for status, n in conn.execute(
-                select(events.c.status, func.count())
-                .where(_literal_in(events.c.status, UNFINISHED))
-                .group_by(events.c.status)
+        pending, oldest = conn.execute(
+            text(f"SELECT count(*), min(created_at) FROM {LOG_TABLE} WHERE {unread_condition(conn)}")  # noqa: S608 - table names and integer literals only
+        ).one()
+        by_state: dict[str, int] = {}
+        oldest_held = None
+        retried_flag = case((held.c.attempts > literal_column("0"), 1), else_=0).label("retried")
+        for state_name, retried, count, first in conn.execute(
+            select(held.c.state, retried_flag, func.count(), func.min(held.c.created_at)).group_by(
+                held.c.state, retried_flag
             )
-        }
-        if done:
-            counts.update(
-                {
-                    status: int(n)
-                    for status, n in conn.execute(
-                        select(events.c.status, func.count())
-                        .where(_literal_in(events.c.status, DONE), events.c.published_at.is_not(None))
-                        .group_by(events.c.status)
-                    )
-                }
+        ):
+            name = (
+                "retrying"
+                if state_name == "waiting" and retried
+                else "parked"
+                if state_name == "waiting"
+                else state_name
             )
-        in_flight = conn.execute(
-            select(func.count()).select_from(events).where(_literal_in(events.c.status, DUE), leased)
-        ).scalar_one()
-        oldest = conn.execute(
-            select(events.c.created_at).where(_literal_in(events.c.status, DUE)).order_by(events.c.id).limit(1)
-        ).scalar()
-        last_minute = conn.execute(
-            select(func.count())
-            .select_from(events)
-            .where(
-                _literal_in(events.c.status, DONE),
-                events.c.status == literal_column("'published'"),
-                events.c.published_at >= now - 60.0,
-            )
-        ).scalar_one()
+            by_state[name] = by_state.get(name, 0) + int(count)
+            if state_name == "waiting" and first is not None:
+                oldest_held = first if oldest_held is None else min(oldest_held, first)
+        shard_count = int(conn.execute(select(state.c.shards).where(state.c.id == 1)).scalar_one())
+        owned = int(
+            conn.execute(
+                select(func.count()).select_from(shards).where(shards.c.owner.is_not(None), shards.c.lease_until >= now)
+            ).scalar_one()
+        )
+        live = int(
+            conn.execute(select(func.count()).select_from(relays).where(relays.c.seen_at >= now - 120)).scalar_one()
+        )
+    firsts = [float(x) for x in (oldest, oldest_held) if x is not None]
     return OutboxStats(
-        pending=counts.get("pending", 0),
-        in_flight=int(in_flight),
-        failed=counts.get("failed", 0),
-        dead=counts.get("dead", 0),
-        published=counts.get("published", 0),
-        skipped=counts.get("skipped", 0),
-        oldest_pending_age_seconds=None if oldest is None else max(0.0, now - float(oldest)),
-        published_last_minute=int(last_minute),
+        pending=int(pending),
+        retrying=by_state.get("retrying", 0),
+        parked=by_state.get("parked", 0),
+        dead=by_state.get("dead", 0),
+        skipped=by_state.get("skipped", 0),
+        oldest_pending_age_seconds=max(0.0, now - min(firsts)) if firsts else None,
+        shards=shard_count,
+        shards_owned=owned,
+        relays=live,
     )
 
 
@@ -101,18 +99,25 @@ def _as_datetime(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
+def _headers(raw: str | None, event_id: str) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {"_unreadable_headers": f"event {event_id}: stored headers are not valid JSON"}
+    return value if isinstance(value, dict) else {"_unreadable_headers": f"event {event_id}: not a JSON object"}
+
+
 def dead_events(
     engine: Engine, *, topic: str | None = None, key: str | None = None, limit: int = 100
 ) -> list[OutboxEvent]:
     """The dead events (oldest first), optionally of one topic or key."""
-    query = select(events).where(events.c.status == "dead").order_by(events.c.id).limit(limit)
+    query = select(held).where(held.c.state == "dead").order_by(held.c.id).limit(limit)
     if topic is not None:
-        query = query.where(events.c.topic == topic)
+        query = query.where(held.c.topic == topic)
     if key is not None:
-        query = query.where(events.c.key == key)
-    import json
-    import uuid
-
+        query = query.where(held.c.key == key)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
     return [
@@ -126,7 +131,7 @@ def dead_events(
             sequence=row["seq"],
             payload=bytes(row["payload"]),
             content_type=row["content_type"],
-            headers=json.loads(row["headers"]) if row["headers"] else {},
+            headers=_headers(row["headers"], row["event_id"]),
             status=OutboxStatus.DEAD,
             attempts=row["attempts"],
             last_error=row["last_error"],
@@ -140,13 +145,13 @@ def dead_events(
 def _dead_selection(event_id: int | None, topic: str | None, key: str | None) -> Any:
     if event_id is None and key is None:
         raise EventNotFoundError("name an event (--id N) or a key (--key K, with --topic T)", code="outbox.usage")
-    criteria = [events.c.status == "dead"]
+    criteria = [held.c.state == "dead"]
     if event_id is not None:
-        criteria.append(events.c.id == event_id)
+        criteria.append(held.c.id == event_id)
     if key is not None:
-        criteria.append(events.c.key == key)
+        criteria.append(held.c.key == key)
     if topic is not None:
-        criteria.append(events.c.topic == topic)
+        criteria.append(held.c.topic == topic)
     return and_(*criteria)
 
 
@@ -158,19 +163,12 @@ def replay_dead(
     key: str | None = None,
     now: float | None = None,
 ) -> int:
-    """Put dead events back to pending with a fresh attempt count; return how many."""
+    """Send dead events again (with a fresh attempt count), ahead of their parked keys; return how many."""
     now = time.time() if now is None else now
     stmt = (
-        update(events)
+        update(held)
         .where(_dead_selection(event_id, topic, key))
-        .values(
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            lease_token=None,
-            lease_until=None,
-            last_error=_audit("replayed by an operator", now),
-        )
+        .values(state="waiting", attempts=0, next_attempt_at=now, last_error=_audit("replayed by an operator", now))
     )
     return _apply(engine, stmt, event_id=event_id, topic=topic, key=key, verb="replay")
 
@@ -183,12 +181,12 @@ def skip_dead(
     key: str | None = None,
     now: float | None = None,
 ) -> int:
-    """Give up dead events (status ``skipped``) so their keys flow again; return how many."""
+    """Give up dead events (state ``skipped``, kept for audit) so their keys flow again; return how many."""
     now = time.time() if now is None else now
     stmt = (
-        update(events)
+        update(held)
         .where(_dead_selection(event_id, topic, key))
-        .values(status="skipped", published_at=now, last_error=_audit("skipped by an operator", now))
+        .values(state="skipped", next_attempt_at=now, last_error=_audit("skipped by an operator", now))
     )
     return _apply(engine, stmt, event_id=event_id, topic=topic, key=key, verb="skip")
 
@@ -196,7 +194,7 @@ def skip_dead(
 def _audit(action: str, now: float) -> Any:
     """``last_error`` keeps what the operator did, and when, in front of the error that made the event dead."""
     stamp = datetime.fromtimestamp(now, tz=UTC).isoformat(timespec="seconds")
-    return literal(f"[{action} at {stamp}] ") + func.coalesce(events.c.last_error, "")
+    return literal(f"[{action} at {stamp}] ") + func.coalesce(held.c.last_error, "")
 
 
 def _apply(engine: Engine, stmt: Any, *, event_id: int | None, topic: str | None, key: str | None, verb: str) -> int:
@@ -215,33 +213,20 @@ def _apply(engine: Engine, stmt: Any, *, event_id: int | None, topic: str | None
     return count
 
 
-def cleanup(
-    engine: Engine,
-    *,
-    retention_seconds: float,
-    batch_size: int = 1000,
-    max_batches: int | None = None,
-    now: float | None = None,
-) -> int:
-    """Delete published and skipped events older than the retention, ``batch_size`` rows per transaction.
+def cleanup(engine: Engine, *, retention_seconds: float, now: float | None = None) -> int:
+    """Retire read log events past the retention, and skipped held events; return the rows retired.
 
-    Dead and pending events are never deleted. Returns the number of rows deleted.
+    On PostgreSQL the log retires a whole partition at a time (TRUNCATE); dead and unread events are kept.
     """
+    from infra_outbox.retention import retire
+
     now = time.time() if now is None else now
-    cutoff = now - retention_seconds
-    victims = (
-        select(events.c.id)
-        .where(events.c.status.in_(DONE), events.c.published_at < cutoff)
-        .order_by(events.c.published_at)
-        .limit(batch_size)
-    )
-    total = 0
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        with engine.begin() as conn:
-            deleted = int(conn.execute(delete(events).where(events.c.id.in_(victims))).rowcount)
-        total += deleted
-        batches += 1
-        if deleted < batch_size:
-            break
-    return total
+    retired = retire(engine, retention_seconds=retention_seconds, now=now)
+    with engine.begin() as conn:
+        retired += int(
+            conn.execute(
+                delete(held).where(held.c.state == "skipped", held.c.next_attempt_at < now - retention_seconds)
+            ).rowcount
+            or 0
+        )
+    return retired

@@ -94,14 +94,23 @@ def connect(url: str) -> Engine:
     return engine
 
 
-def check_schema(engine: Engine) -> None:
-    """Raise :class:`SchemaError` when an outbox table is missing or lacks a column of this version."""
+def check_schema(engine: Engine, *, missing_ok: bool = False) -> None:
+    """Raise :class:`SchemaError` when an outbox table is missing (unless ``missing_ok``) or outdated."""
     from sqlalchemy import inspect
 
     inspector = inspect(engine)
     existing = set(inspector.get_table_names())
+    if "infra_outbox" in existing and "infra_outbox_log" not in existing:
+        raise SchemaError(
+            "the database has the schema 1 outbox (table 'infra_outbox'); run `infra-outbox db migrate --db URL` "
+            "to move it and the events in flight to schema 2",
+            code="outbox.schema_outdated",
+            details={"table": "infra_outbox"},
+        )
     for table in metadata.sorted_tables:
         if table.name not in existing:
+            if missing_ok:
+                continue
             raise SchemaError(
                 f"table {table.name!r} does not exist; run `infra-outbox db init --db URL` "
                 "or add infra_outbox.metadata to your Alembic migrations",

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LATENCY_BUCKETS", "RelayMetrics"]
 
+_OUTCOMES = ("published", "retried", "dead", "held")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
@@ -43,7 +44,9 @@ class RelayMetrics:
 
     def _create(self, namespace: str, registry: Any, Counter: Any, Gauge: Any, Histogram: Any) -> None:  # noqa: N803
         self.pending = Gauge(
-            f"{namespace}_pending", "Events not yet published (pending or waiting to retry).", registry=registry
+            f"{namespace}_pending",
+            "Events not yet published (unread, retrying, or parked behind a failure).",
+            registry=registry,
         )
         self.oldest_age = Gauge(
             f"{namespace}_oldest_pending_age_seconds", "Age of the oldest unpublished event.", registry=registry
@@ -57,12 +60,16 @@ class RelayMetrics:
         )
         self.outcomes = Counter(f"{namespace}_events", "Events handled by outcome.", ["outcome"], registry=registry)
         self.fenced = Counter(
-            f"{namespace}_fenced_marks", "Marks refused because another relay took the lease over.", registry=registry
+            f"{namespace}_fenced_marks",
+            "Cursor moves refused because another relay took the shard over.",
+            registry=registry,
         )
+        for outcome in _OUTCOMES:  # present (at 0) from the start, not only after the first event
+            self.outcomes.labels(outcome=outcome)
 
     def observe_batch(self, report: BatchReport) -> None:
         """Record one relay round."""
-        for outcome in ("published", "retried", "dead", "released"):
+        for outcome in _OUTCOMES:
             count = getattr(report, outcome)
             if count:
                 self.outcomes.labels(outcome=outcome).inc(count)
@@ -73,6 +80,6 @@ class RelayMetrics:
 
     def observe_stats(self, stats: OutboxStats) -> None:
         """Refresh the backlog gauges."""
-        self.pending.set(stats.pending + stats.failed)
+        self.pending.set(stats.unpublished)
         self.oldest_age.set(stats.oldest_pending_age_seconds or 0.0)
         self.dead.set(stats.dead)

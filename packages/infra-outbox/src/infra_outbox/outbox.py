@@ -6,20 +6,30 @@ import json
 import re
 import time
 import uuid
+import weakref
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from infra_outbox.errors import EventError, NoTransactionError, PayloadError
+from infra_outbox.errors import EventError, NoTransactionError, PayloadError, SchemaError
 from infra_outbox.headers import RESERVED_HEADERS
 from infra_outbox.payload import serialise_payload
-from infra_outbox.tables import events, keys
+from infra_outbox.tables import keys, log, state
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
-__all__ = ["DEFAULT_MAX_RECORD_BYTES", "NOTIFY_CHANNEL", "NewEvent", "Outbox"]
+__all__ = [
+    "DEFAULT_MAX_RECORD_BYTES",
+    "MAX_KEY_BYTES",
+    "NOTIFY_CHANNEL",
+    "NewEvent",
+    "Outbox",
+    "shard_of",
+    "valid_topic",
+]
 
 #: Kafka's default ``message.max.bytes`` (1 MiB + record overhead), less a margin for headers.
 DEFAULT_MAX_RECORD_BYTES = 1_000_000
@@ -29,6 +39,32 @@ NOTIFY_CHANNEL = "infra_outbox"
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _NOTIFIED = "infra_outbox.notified"  # connection-info slot: the transaction that already sent NOTIFY
 _KEY_CHUNK = 500  # distinct keys per sequence upsert (keeps SQLite under its bind-parameter limit)
+#: A key is at most this many bytes in UTF-8 (PostgreSQL indexes it; Kafka keys are bytes anyway).
+MAX_KEY_BYTES = 1024
+_SHARD_COUNTS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+
+
+def valid_topic(name: object) -> bool:
+    """Whether ``name`` is a valid Kafka topic name."""
+    return isinstance(name, str) and bool(_TOPIC.match(name)) and name not in (".", "..")
+
+
+def shard_of(topic: str, key: str | None, shard_count: int, event_id: uuid.UUID | None = None) -> int:
+    """The shard of an event: a stable hash of ``(topic, key)``; unkeyed events are spread by their id."""
+    if key is None:
+        return (event_id.int if event_id is not None else 0) % shard_count
+    return zlib.crc32(f"{topic}\x00{key}".encode()) % shard_count
+
+
+def _text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored and sent as text (a NUL, or not encodable as UTF-8), or None."""
+    if "\x00" in value:
+        return "contains a NUL character (PostgreSQL text cannot hold it)"
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        return f"is not valid Unicode text ({exc.reason} at position {exc.start}: a lone surrogate)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +131,9 @@ class Outbox:
         now = self._clock()
         rows = [self._row(e, now) for e in batch]  # validate everything before writing anything
         conn = _transaction_connection(conn_or_session)
+        shard_count = _shard_count(conn)
+        for row, event in zip(rows, batch, strict=True):
+            row["shard"] = shard_of(row["topic"], row["key"], shard_count, event.event_id)
         counts: dict[tuple[str, str], int] = {}
         for row in rows:
             if row["key"] is not None:
@@ -107,7 +146,7 @@ class Outbox:
                     scope = (row["topic"], row["key"])
                     row["seq"] = last[scope]
                     last[scope] -= 1
-        conn.execute(events.insert(), rows)
+        conn.execute(log.insert(), rows)
         if self.notify and conn.dialect.name == "postgresql":
             # Once per transaction (or savepoint, whose rollback would drop the NOTIFY) is enough.
             transaction = conn.get_nested_transaction() or conn.get_transaction()
@@ -119,7 +158,7 @@ class Outbox:
         return [e.event_id for e in batch]
 
     def _row(self, event: NewEvent, now: float) -> dict[str, Any]:
-        if not isinstance(event.topic, str) or not _TOPIC.match(event.topic) or event.topic in (".", ".."):
+        if not valid_topic(event.topic):
             raise EventError(
                 f"topic {event.topic!r} is not a valid Kafka topic name: use 1-249 characters from A-Z a-z 0-9 . _ -",
                 details={"topic": str(event.topic)},
@@ -129,13 +168,28 @@ class Outbox:
                 f"event_type {event.event_type!r} must be a non-empty string of at most 255 characters",
                 details={"event_type": str(event.event_type)},
             )
-        if event.key is not None and (not isinstance(event.key, str) or len(event.key) > 1024):
-            raise EventError(
-                f"key {str(event.key)[:60]!r} must be a string of at most 1024 characters (or None)",
-                details={"topic": event.topic},
-            )
-        if event.aggregate_id is not None and len(str(event.aggregate_id)) > 255:
-            raise EventError("aggregate_id must be at most 255 characters", details={"topic": event.topic})
+        if event.key is not None:
+            if not isinstance(event.key, str):
+                raise EventError(
+                    f"key must be a string (or None), got {type(event.key).__name__}", details={"topic": event.topic}
+                )
+            problem = _text_problem(event.key)
+            if problem is None and len(event.key.encode()) > MAX_KEY_BYTES:
+                problem = f"is {len(event.key.encode())} bytes in UTF-8, over the {MAX_KEY_BYTES}-byte limit"
+            if problem is not None:
+                raise EventError(
+                    f"key {event.key[:40]!r} {problem}; use a shorter plain-text key (or None)",
+                    code="outbox.invalid_key",
+                    details={"topic": event.topic},
+                )
+        problem = _text_problem(event.event_type)
+        if problem is not None:
+            raise EventError(f"event_type {event.event_type[:40]!r} {problem}", details={"topic": event.topic})
+        if event.aggregate_id is not None:
+            aggregate = str(event.aggregate_id)
+            problem = _text_problem(aggregate) or ("is over 255 characters" if len(aggregate) > 255 else None)
+            if problem is not None:
+                raise EventError(f"aggregate_id {aggregate[:40]!r} {problem}", details={"topic": event.topic})
         headers = dict(event.headers or {})
         for name, value in headers.items():
             if not isinstance(name, str) or not isinstance(value, str):
@@ -143,6 +197,9 @@ class Outbox:
                     f"header {name!r} must map a string name to a string value",
                     details={"header": str(name)},
                 )
+            problem = _text_problem(name) or _text_problem(value)
+            if problem is not None:
+                raise EventError(f"header {name[:40]!r} {problem}", details={"header": name[:40]})
             if name in RESERVED_HEADERS:
                 raise EventError(
                     f"header {name!r} is set by infra-outbox; rename yours "
@@ -169,10 +226,7 @@ class Outbox:
             "payload": body,
             "content_type": content_type,
             "headers": json.dumps(headers, separators=(",", ":")) if headers else None,
-            "status": "pending",
-            "attempts": 0,
             "created_at": now,
-            "next_attempt_at": now,
         }
 
 
@@ -243,3 +297,26 @@ def _reserve_sequences(conn: Connection, counts: dict[tuple[str, str], int]) -> 
         for topic, key, seq in conn.execute(upsert):
             last[(topic, key)] = int(seq)
     return last
+
+
+def _shard_count(conn: Connection) -> int:
+    """The shard count of the outbox schema (read once per engine)."""
+    engine = conn.engine
+    count = _SHARD_COUNTS.get(engine)
+    if count is None:
+        from sqlalchemy import select
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            with conn.begin_nested():  # a missing table must not abort the caller's transaction
+                count = conn.execute(select(state.c.shards).where(state.c.id == 1)).scalar()
+        except SQLAlchemyError as exc:
+            raise SchemaError(
+                "the outbox tables of schema 2 are missing; run `infra-outbox db init --db URL` "
+                "(or `infra-outbox db migrate` from schema 1)",
+                code="outbox.schema_missing",
+            ) from exc
+        if count is None:
+            raise SchemaError("infra_outbox_state has no row; run `infra-outbox db init --db URL`")
+        _SHARD_COUNTS[engine] = count = int(count)
+    return count

@@ -1,53 +1,46 @@
-"""Turn a batch's delivery reports into what to record: published, retry later, dead, or released."""
+"""Turn delivery reports into what to record: published, failed (retry or dead), or held behind a failure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from infra_outbox.backoff import Backoff
-from infra_outbox.lease import ClaimedEvent, Settlement
+from infra_outbox.event import LogEvent
 from infra_outbox.send import Delivery
 
-__all__ = ["decide"]
+__all__ = ["Decision", "decide"]
 
 
-def decide(
-    batch: Sequence[ClaimedEvent],
-    results: Sequence[Delivery],
-    *,
-    backoff: Backoff,
-    now: float,
-    rand: Callable[[], float],
-) -> tuple[Settlement, list[tuple[ClaimedEvent, str]], list[float]]:
-    """Return the settlement, the events that went dead (with why), and the commit-to-ack latencies.
+@dataclass(slots=True)
+class Decision:
+    """The outcome of one page: what Kafka acknowledged, what failed, and what waits behind a failure."""
 
-    Per key, only the prefix before the first failure is published; the failed event is retried after its
-    backoff (or goes dead), and the events after it are released unmarked so they cannot overtake it.
+    published: list[LogEvent] = field(default_factory=list)
+    failed: list[tuple[LogEvent, str, bool]] = field(default_factory=list)  # (event, error, permanent)
+    behind: list[LogEvent] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+
+def decide(events: Sequence[LogEvent], results: Sequence[Delivery], parked: set[tuple[str, str]]) -> Decision:
+    """Per key, publish the prefix before the first failure; the failure and everything after it wait.
+
+    ``parked`` (keys waiting behind an earlier failure) is updated with the keys that fail here. An event of a
+    parked key is never counted as published, even if Kafka took it, so it is sent again after the failure.
     """
-    settlement = Settlement()
-    failed_keys: set[tuple[str, str]] = set()
-    dead: list[tuple[ClaimedEvent, str]] = []
-    latencies: list[float] = []
-    for event, result in zip(batch, results, strict=True):
-        scope = (event.topic, event.key) if event.key is not None else None
-        if scope is not None and scope in failed_keys:
-            settlement.released.append(event.id)  # later events of a failed key wait for it
+    decision = Decision()
+    for event, result in zip(events, results, strict=True):
+        scope = event.scope
+        if scope is not None and scope in parked:
+            decision.behind.append(event)
         elif not result.done:
-            settlement.released.append(event.id)  # not sent (its key stopped earlier in the batch)
+            decision.behind.append(event)  # not sent: its key stopped earlier in the page
             if scope is not None:
-                failed_keys.add(scope)
+                parked.add(scope)
         elif result.error is None:
-            settlement.published.append(event.id)
-            latencies.append(result.acked_at - event.created_at)
+            decision.published.append(event)
+            decision.latencies.append(result.acked_at - event.created_at)
         else:
+            decision.failed.append((event, result.error, result.permanent))
             if scope is not None:
-                failed_keys.add(scope)
-            if result.permanent or event.attempts >= backoff.max_attempts:
-                reason = (
-                    result.error if result.permanent else f"gave up after {event.attempts} attempts: {result.error}"
-                )
-                settlement.dead.append((event.id, reason))
-                dead.append((event, reason))
-            else:
-                settlement.retry.append((event.id, now + backoff.delay(event.attempts, rand), result.error))
-    return settlement, dead, latencies
+                parked.add(scope)
+    return decision

@@ -1,8 +1,8 @@
-"""The relay: claim pending events under a lease, send them to Kafka, mark what Kafka acknowledged.
+"""The relay: read the log of the shards it owns by snapshot ranges, send to Kafka, move one cursor per batch.
 
 Example:
     >>> relay = Relay("postgresql+psycopg://app@db/app", "kafka:9092")  # doctest: +SKIP
-    >>> relay.drain()  # publish everything pending, then return  # doctest: +SKIP
+    >>> relay.drain()  # publish everything committed so far, then return  # doctest: +SKIP
     >>> relay.run()    # or serve until SIGTERM / relay.stop()  # doctest: +SKIP
 """
 
@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 from infra_models.kafka import KafkaProducerConfig
 from infra_outbox.backoff import Backoff
 from infra_outbox.errors import BrokerError, OutboxError
-from infra_outbox.lease import ClaimedEvent, Settlement, claim_batch, settle_batch
 from infra_outbox.outbox import DEFAULT_MAX_RECORD_BYTES
-from infra_outbox.outcome import decide
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from infra_outbox.event import LogEvent
     from infra_outbox.metrics import RelayMetrics
-    from infra_outbox.send import ProducerLike, SentBatch
-    from infra_outbox.wakeup import PollWaiter
+    from infra_outbox.ownership import ShardState
+    from infra_outbox.reader import Page
+    from infra_outbox.send import Delivery, ProducerLike, SentBatch
 
 __all__ = ["BatchReport", "Relay", "RelaySettings"]
 
@@ -38,65 +38,70 @@ log = logging.getLogger("infra_outbox.relay")
 
 @dataclass(frozen=True, slots=True)
 class RelaySettings:
-    """How a relay claims, retries, cleans up and waits."""
+    """How a relay reads, retries, shares shards, retires old events and waits."""
 
     batch_size: int = 1000
     lease_seconds: float = 60.0
     backoff: Backoff = field(default_factory=Backoff)
     dead_letter_topic: str | None = None
     retention_seconds: float = 3600.0
-    cleanup_interval: float = 60.0
-    cleanup_batch_size: int = 1000
     max_interval: float = 1.0
     notify: bool = True
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    stats_interval: float = 2.0
+    progress_interval: float = 30.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.lease_seconds <= 0:
             raise ValueError(f"lease_seconds must be positive, got {self.lease_seconds}")
+        if self.dead_letter_topic is not None:
+            from infra_outbox.outbox import valid_topic
 
+            if not valid_topic(self.dead_letter_topic):
+                raise ValueError(
+                    f"dead-letter topic {self.dead_letter_topic!r} is not a valid Kafka topic name: use 1-249 "
+                    "characters from A-Z a-z 0-9 . _ -"
+                )
 
-@dataclass(slots=True)
-class _InFlight:
-    """A claimed batch on its way to Kafka."""
-
-    token: str
-    batch: list[ClaimedEvent]
-    claimed_at: float
-    report: BatchReport
-    producer: ProducerLike | None = None
-    sent: SentBatch | None = None
+    @property
+    def heartbeat_seconds(self) -> float:
+        """How often leases are renewed and shards rebalanced."""
+        return self.lease_seconds / 4
 
 
 @dataclass(slots=True)
 class BatchReport:
-    """What one claim-send-mark round did."""
+    """What one or more pages did (``latencies`` only per page: totals do not keep them)."""
 
-    claimed: int = 0
+    read: int = 0
     published: int = 0
     retried: int = 0
     dead: int = 0
-    released: int = 0
+    held: int = 0
     fenced: int = 0
     latencies: list[float] = field(default_factory=list)
-    claim_seconds: float = 0.0
-    send_seconds: float = 0.0
-    settle_seconds: float = 0.0
 
     def add(self, other: BatchReport) -> None:
-        """Accumulate another round into this one."""
-        self.claimed += other.claimed
+        """Accumulate counts of another report (not its latencies: a long drain must not grow)."""
+        self.read += other.read
         self.published += other.published
         self.retried += other.retried
         self.dead += other.dead
-        self.released += other.released
+        self.held += other.held
         self.fenced += other.fenced
-        self.latencies.extend(other.latencies)
-        self.claim_seconds += other.claim_seconds
-        self.send_seconds += other.send_seconds
-        self.settle_seconds += other.settle_seconds
+
+
+@dataclass(slots=True)
+class _Flight:
+    """A page on its way to Kafka."""
+
+    page: Page
+    states: list[ShardState]
+    to_send: list[LogEvent]
+    parked_now: list[LogEvent]
+    sent: SentBatch | None
 
 
 def _producer_config(kafka: KafkaProducerConfig | Mapping[str, Any] | str) -> KafkaProducerConfig:
@@ -107,14 +112,17 @@ def _producer_config(kafka: KafkaProducerConfig | Mapping[str, Any] | str) -> Ka
     return KafkaProducerConfig.model_validate(dict(kafka))
 
 
-class Relay:
-    """Publishes committed outbox events to Kafka, at least once and in order per key.
+class _FencedError(Exception):
+    """A cursor write matched fewer shards than expected: another relay owns them now."""
 
-    Several relays may run against one database; each key is in one relay's hands at a time.
-    ``db`` is a URL or an Engine (on SQLite, make it with :func:`infra_outbox.db.make_engine`, which makes
-    transactions ``BEGIN IMMEDIATE`` so several relays queue for the claim); ``kafka`` a bootstrap string,
-    a :class:`KafkaProducerConfig` or its fields.
-    ``producer`` and ``clock`` are injectable for tests.
+
+class Relay:
+    """Publishes committed outbox events to Kafka, at least once and in commit order per key.
+
+    Several relays may run against one database: each owns some shards (fenced leases) and reads only those.
+    ``db`` is a URL or an Engine (on SQLite, make it with :func:`infra_outbox.db.make_engine`); ``kafka`` a
+    bootstrap string, a :class:`KafkaProducerConfig` or its fields. ``producer`` and ``clock`` are injectable
+    for tests (an injected producer sends every topic).
     """
 
     def __init__(
@@ -131,44 +139,72 @@ class Relay:
     ) -> None:
         from infra_outbox.db import check_schema as _check_schema
         from infra_outbox.db import connect
+        from infra_outbox.limits import ProducerPool
+        from infra_outbox.ownership import Ownership
+        from infra_outbox.reader import Reader
 
         self.settings = settings or RelaySettings()
         self.kafka = _producer_config(kafka)
-        if self.kafka.message_timeout_ms / 1000.0 >= self.settings.lease_seconds:
+        if self.kafka.message_timeout_ms / 1000.0 + 1.0 >= self.settings.lease_seconds * 0.75:
             raise OutboxError(
-                f"message_timeout_ms={self.kafka.message_timeout_ms} must be shorter than the lease "
-                f"({self.settings.lease_seconds:.0f} s), or a lease could expire with records still in flight",
+                f"message_timeout_ms={self.kafka.message_timeout_ms} must be under three quarters of the lease "
+                f"({self.settings.lease_seconds:.0f} s) less 1 s, or a shard could change hands with records in "
+                "flight",
                 code="outbox.config",
             )
         self._owns_engine = isinstance(db, str)
         self.engine = connect(db) if isinstance(db, str) else db
         if check_schema:
             _check_schema(self.engine)
-        self._producer = producer
+        conf = self.kafka.to_librdkafka()
+        conf.setdefault("partitioner", "murmur2_random")  # same partition as Java clients for a key
+        if producer is not None:
+            self.pool = ProducerPool(lambda _conf: producer, conf, main=producer)
+        else:
+            self.pool = ProducerPool(self._make_producer, conf, describe=self._topic_limit)
         self.metrics = metrics
         self._clock = clock
         self._rand = rand
         self._stop = threading.Event()
-        self._last_cleanup = float("-inf")
-        self._preclaim_skip = 0
         self.relay_id = uuid.uuid4().hex[:12]
+        self.ownership = Ownership(self.engine, self.relay_id, lease_seconds=self.settings.lease_seconds, clock=clock)
+        self.reader = Reader(self.engine, page_size=self.settings.batch_size)
+        self.parked: set[tuple[str, str]] = set()
+        self._failing: set[tuple[str, str]] = set()  # keys that failed in a page not finished yet
+        self._held_waiting = True  # check the held table on the first round
+        self._next_heartbeat = float("-inf")
+        self._next_stats = float("-inf")
+        self._next_retention = float("-inf")
+        self._next_progress = float("-inf")
+        self.totals = BatchReport()
+        self._admin: Any = None
 
     # -- Kafka -------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _make_producer(conf: Mapping[str, Any]) -> Any:
+        from confluent_kafka import KafkaException, Producer
+
+        try:
+            return Producer(dict(conf))
+        except KafkaException as exc:
+            raise BrokerError(f"Kafka producer settings refused: {exc}", code="outbox.broker_config") from exc
+
+    def _topic_limit(self, topic: str) -> int | None:
+        from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
+
+        if self._admin is None:
+            self._admin = AdminClient({"bootstrap.servers": self.kafka.bootstrap_servers})
+        resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+        configs = self._admin.describe_configs([resource], request_timeout=5)[resource].result(5)
+        entry = configs.get("max.message.bytes")
+        return None if entry is None or entry.value is None else int(entry.value)
+
     @property
     def producer(self) -> ProducerLike:
-        """The confluent-kafka producer (created on first use)."""
-        if self._producer is None:
-            from confluent_kafka import KafkaException, Producer
-
-            conf = self.kafka.to_librdkafka()
-            conf.setdefault("partitioner", "murmur2_random")  # same partition as Java clients for a key
-            try:
-                producer: ProducerLike = Producer(conf)
-            except KafkaException as exc:
-                raise BrokerError(f"Kafka producer settings refused: {exc}", code="outbox.broker_config") from exc
-            self._producer = producer
-        return self._producer
+        """The main confluent-kafka producer (created on first use)."""
+        main: ProducerLike = self.pool.get_main()
+        return main
 
     def check_broker(self, timeout: float = 10.0) -> None:
         """Raise :class:`BrokerError` unless a broker answers within ``timeout`` seconds."""
@@ -183,183 +219,253 @@ class Relay:
                 code="outbox.broker_unreachable",
             ) from exc
 
-    def missing_topics(self, timeout: float = 10.0) -> dict[str, int]:
-        """Topics that unfinished events name but the broker does not have, with how many events each."""
-        from sqlalchemy import func, select
+    def topics_on_broker(self, timeout: float = 10.0) -> set[str]:
+        """The topic names the broker knows."""
+        return set(self.producer.list_topics(timeout=timeout).topics)  # type: ignore[attr-defined]
 
-        from infra_outbox.tables import DUE, events
+    # -- rounds ------------------------------------------------------------------------------------------
 
+    def _heartbeat(self, *, force: bool = False) -> None:
+        now = self._clock()
+        if not force and now < self._next_heartbeat:
+            return
+        from infra_outbox.held import parked_keys
+
+        gained, lost = self.ownership.heartbeat()
+        if gained or lost:
+            self.reader.reset()
         with self.engine.connect() as conn:
-            wanted = {
-                topic: int(count)
-                for topic, count in conn.execute(
-                    select(events.c.topic, func.count()).where(events.c.status.in_(DUE)).group_by(events.c.topic)
-                )
-            }
-        if not wanted:
-            return {}
-        known = set(self.producer.list_topics(timeout=timeout).topics)  # type: ignore[attr-defined]
-        return {topic: count for topic, count in sorted(wanted.items()) if topic not in known}
+            self.parked = parked_keys(conn, self.ownership.owned)
+        self._held_waiting = True
+        self._next_heartbeat = now + self.settings.heartbeat_seconds
 
-    # -- one round ---------------------------------------------------------------------------------------
+    def _groups(self) -> list[list[ShardState]]:
+        groups: dict[tuple[str | None, str | None], list[ShardState]] = {}
+        for shard in sorted(self.ownership.owned):
+            state = self.ownership.owned[shard]
+            groups.setdefault(state.group_key(), []).append(state)
+        return list(groups.values())
 
-    def run_once(self) -> BatchReport:
-        """Claim one batch, send it, and record the outcome; return what happened."""
-        flight = self._start()
-        return flight.report if flight.sent is None else self._finish(flight)
+    def _start(self, states: list[ShardState]) -> _Flight:
+        """Read the group's next page, move its cursors in memory, and produce what is not parked."""
+        from infra_outbox.send import produce_events
 
-    def _start(self, *, ahead: bool = False) -> _InFlight:
-        """Claim a batch and produce it without waiting for Kafka (``ahead``: while another is in flight)."""
-        from infra_outbox.send import produce_batch
-
-        settings = self.settings
-        token = uuid.uuid4().hex
-        claimed_at = self._clock()
-        started = time.perf_counter()
-        abandoned: list[int] = []
-        batch = claim_batch(
-            self.engine,
-            token=token,
-            now=claimed_at,
-            lease_seconds=settings.lease_seconds,
-            limit=settings.batch_size,
-            thorough=not ahead,
-            max_attempts=settings.backoff.max_attempts,
-            abandoned=abandoned,
-        )
-        report = BatchReport(claimed=len(batch), claim_seconds=time.perf_counter() - started)
-        if abandoned:
-            report.dead = len(abandoned)
-            log.error(
-                "%d event(s) went DEAD after %d attempts that each ended with the relay stopping while it held "
-                "them (ids %s); their keys are parked: see `infra-outbox dead list`",
-                len(abandoned),
-                settings.backoff.max_attempts,
-                ", ".join(map(str, abandoned[:10])),
+        if self.ownership.lease_until - self._clock() < self.kafka.message_timeout_ms / 1000.0 + 1.0:
+            self._heartbeat(force=True)  # never send with less lease left than a record may stay in flight
+        page = self.reader.next_page(states)
+        for state in states:
+            if page.batch_snap is None:  # SQLite: the cursor is the last rowid
+                state.last_id = max(state.last_id, page.last_id)
+            elif page.complete:
+                state.snap, state.batch_snap, state.last_id = page.batch_snap, None, 0
+            else:
+                state.snap, state.batch_snap, state.last_id = page.snap, page.batch_snap, page.last_id
+        held_back = self.parked | self._failing
+        to_send = [e for e in page.events if e.scope is None or e.scope not in held_back]
+        parked_now = [e for e in page.events if e.scope is not None and e.scope in held_back]
+        sent = None
+        if to_send:
+            sent = produce_events(
+                self.pool,
+                to_send,
+                clock=self._clock,
+                max_record_bytes=self.settings.max_record_bytes,
+                failing=self._failing,
             )
-            if self.metrics is not None and not batch:
-                self.metrics.observe_batch(report)
-        flight = _InFlight(token=token, batch=batch, claimed_at=claimed_at, report=report)
-        if batch:
-            started = time.perf_counter()
-            flight.producer = self.producer
-            flight.sent = produce_batch(
-                flight.producer, batch, clock=self._clock, max_record_bytes=settings.max_record_bytes
-            )
-            report.send_seconds = time.perf_counter() - started
-        return flight
+        return _Flight(page, states, to_send, parked_now, sent)
 
-    def _finish(self, flight: _InFlight) -> BatchReport:
-        """Wait for the batch's delivery reports, then mark it (fenced on its lease token)."""
-        from infra_outbox.send import await_batch, copy_to_dead_letter, isolate
+    def _results(self, events: list[LogEvent], sent: SentBatch | None) -> list[Delivery]:
+        from infra_outbox.send import await_sent, isolate
 
-        assert flight.sent is not None and flight.producer is not None
-        settings = self.settings
-        batch, report = flight.batch, flight.report
+        if sent is None:
+            return []
         timeout = self.kafka.message_timeout_ms / 1000.0 + 5.0
-        started = time.perf_counter()
-        results = await_batch(flight.producer, flight.sent, timeout=timeout)
-        suspects = [i for i, r in enumerate(results) if r.sent and r.permanent]
-        if len(suspects) > 1:
-            # The broker rejects a whole partition batch for one bad record: find the guilty one by sending alone.
+        results = await_sent(sent, timeout=timeout)
+        suspects = [i for i, r in enumerate(results) if r.sent and (r.permanent or r.size_rejected)]
+        if suspects:
+            # The broker rejects a whole partition batch for one bad record: judge each suspect alone.
+            log.warning("%d record(s) rejected by the broker; re-sending each alone to find the guilty", len(suspects))
             results = isolate(
-                flight.producer,
-                batch,
+                self.pool,
+                events,
                 results,
                 suspects,
                 clock=self._clock,
                 timeout=timeout,
-                max_record_bytes=settings.max_record_bytes,
+                max_record_bytes=self.settings.max_record_bytes,
             )
-        report.send_seconds += time.perf_counter() - started
-        if any(r.fatal for r in results) and self._producer is flight.producer:
+        if any(r.fatal for r in results):
             log.error("the Kafka producer hit a fatal error; it will be recreated")
-            self._producer = None
-        settlement, dead_events, latencies = decide(
-            batch, results, backoff=settings.backoff, now=self._clock(), rand=self._rand
-        )
-        report.latencies.extend(latencies)
-        if dead_events and settings.dead_letter_topic:
-            copy_to_dead_letter(flight.producer, settings.dead_letter_topic, dead_events)
-        report.published = len(settlement.published)
-        report.retried = len(settlement.retry)
-        report.dead += len(settlement.dead)
-        report.released = len(settlement.released)
-        started = time.perf_counter()
-        report.fenced = self._settle(flight.token, settlement, flight.claimed_at)
-        report.settle_seconds = time.perf_counter() - started
-        if report.fenced:
-            log.warning(
-                "relay %s lost its lease on %d of %d events (another relay took them over): "
-                "their marks were fenced off and may be sent again",
-                self.relay_id,
-                report.fenced,
-                len(batch),
-            )
-        if self.metrics is not None:
-            self.metrics.observe_batch(report)
+            for producer in self.pool.all():
+                producer.flush(5.0)
+            self.pool.drop()
+        return results
+
+    def _finish(self, flight: _Flight) -> BatchReport:
+        """Wait for the page's acknowledgements, hold what failed, and move the cursors (fenced) in one commit."""
+        from sqlalchemy import update
+
+        from infra_outbox.held import Hold, hold_rows
+        from infra_outbox.outcome import decide
+        from infra_outbox.tables import shards
+
+        settings = self.settings
+        results = self._results(flight.to_send, flight.sent)
+        decision = decide(flight.to_send, results, self.parked)
+        now = self._clock()
+        holds: list[Hold] = []
+        report = BatchReport(read=len(flight.page.events), latencies=decision.latencies)
+        for event, error, permanent in decision.failed:
+            if permanent or settings.backoff.max_attempts <= 1:
+                dead_letter = "pending" if settings.dead_letter_topic else None
+                holds.append(Hold(event, "dead", 1, now, error, dead_letter))
+                report.dead += 1
+            else:
+                holds.append(Hold(event, "waiting", 1, now + settings.backoff.delay(1, self._rand), error))
+                report.retried += 1
+        for event in [*decision.behind, *flight.parked_now]:
+            holds.append(Hold(event, "waiting", 0, now, None))
+        report.held = len(decision.behind) + len(flight.parked_now)
+        report.published = len(decision.published)
+        page = flight.page
+        shard_ids = [s.shard for s in flight.states]
+        if holds or page.events:
+            values: dict[str, Any] = {"lease_until": now + settings.lease_seconds, "advanced_at": now}
+            if page.batch_snap is not None:
+                if page.complete:
+                    values.update(snap=str(page.batch_snap), batch_snap=None, last_id=0)
+                else:
+                    prev = None if page.snap is None else str(page.snap)
+                    values.update(snap=prev, batch_snap=str(page.batch_snap), last_id=page.last_id)
+            else:
+                values["last_id"] = page.last_id
+            with self.engine.begin() as conn:
+                hold_rows(conn, holds, now)
+                moved = conn.execute(update(shards).where(self.ownership.fence(shard_ids)).values(**values)).rowcount
+                if moved != len(shard_ids):
+                    raise _FencedError(shard_ids)
+            if holds:
+                self._held_waiting = True
+        self._observe(report)
         if report.dead:
             log.error("%d event(s) went DEAD; their keys are parked: see `infra-outbox dead list`", report.dead)
         return report
 
-    def _settle(self, token: str, settlement: Settlement, claimed_at: float) -> int:
-        """Mark the batch, retrying while the lease lasts (a database restart must not cause re-sends)."""
-        from sqlalchemy.exc import OperationalError
+    def _observe(self, report: BatchReport) -> None:
+        self.totals.add(report)
+        if self.metrics is not None:
+            self.metrics.observe_batch(report)
 
-        keep = self.settings.retention_seconds > 0
-        deadline = claimed_at + self.settings.lease_seconds
-        pause = 0.2
-        while True:
-            try:
-                return settle_batch(
-                    self.engine, token=token, now=self._clock(), settlement=settlement, keep_published=keep
-                )
-            except OperationalError as exc:
-                if self._clock() + pause >= deadline:
-                    raise
-                log.warning("marking the batch failed (%s); retrying while the lease lasts", str(exc).splitlines()[0])
-                time.sleep(pause)
-                pause = min(pause * 2, 5.0)
+    def _held_round(self) -> BatchReport:
+        """Send the due held events (key heads and what waits behind them), then pending dead-letter copies."""
+        from infra_outbox.held import dead_letter_pending, due_events, mark_dead_letter, parked_keys, settle_held
+        from infra_outbox.outcome import decide
+        from infra_outbox.send import copy_to_dead_letter, produce_events
 
-    # -- loops -------------------------------------------------------------------------------------------
+        report = BatchReport()
+        owned = list(self.ownership.owned)
+        if not owned or not self._held_waiting:
+            return report
+        settings = self.settings
+        now = self._clock()
+        with self.engine.connect() as conn:
+            events = due_events(conn, owned, now, settings.batch_size)
+            letters = dead_letter_pending(conn, owned) if settings.dead_letter_topic else []
+        if events:
+            sent = produce_events(self.pool, events, clock=self._clock, max_record_bytes=settings.max_record_bytes)
+            results = self._results(events, sent)
+            decision = decide(events, results, set())
+            now = self._clock()
+            retry: list[tuple[int, float, str]] = []
+            dead: list[tuple[int, str, str | None]] = []
+            for event, error, permanent in decision.failed:
+                attempts = event.attempts + 1
+                if permanent or attempts >= settings.backoff.max_attempts:
+                    reason = error if permanent else f"gave up after {attempts} attempts: {error}"
+                    dead.append((event.id, reason, "pending" if settings.dead_letter_topic else None))
+                else:
+                    retry.append((event.id, now + settings.backoff.delay(attempts, self._rand), error))
+            with self.engine.begin() as conn:
+                if self._still_owned(conn, owned):
+                    settle_held(conn, published=[e.id for e in decision.published], retry=retry, dead=dead)
+            report = BatchReport(
+                read=len(events),
+                published=len(decision.published),
+                retried=len(retry),
+                dead=len(dead),
+                latencies=decision.latencies,
+            )
+            self._observe(report)
+            if dead:
+                log.error("%d held event(s) went DEAD; their keys stay parked: see `infra-outbox dead list`", len(dead))
+        if letters and settings.dead_letter_topic:
+            acked = copy_to_dead_letter(self.pool, settings.dead_letter_topic, letters)
+            with self.engine.begin() as conn:
+                mark_dead_letter(conn, acked)
+        with self.engine.connect() as conn:
+            self.parked = parked_keys(conn, self.ownership.owned)
+            self._failing &= self.parked
+            if not events and not letters:
+                self._held_waiting = bool(self.parked)
+        return report
 
-    def _preclaim_wanted(self) -> bool:
-        """Whether to claim the next batch while one is in flight (skipped for a while after a fruitless try)."""
-        if self._preclaim_skip > 0:
-            self._preclaim_skip -= 1
-            return False
-        return True
+    def _still_owned(self, conn: Any, shard_ids: list[int]) -> bool:
+        from sqlalchemy import func, select
 
-    def _note_preclaim(self, found: bool) -> None:
-        # Nothing to claim beside the batch in flight (it holds every ready key): stop trying for a few rounds,
-        # each fruitless try costs a window read.
-        if not found:
-            self._preclaim_skip = 3
+        from infra_outbox.tables import shards
+
+        count = conn.execute(select(func.count()).select_from(shards).where(self.ownership.fence(shard_ids)))
+        return int(count.scalar_one()) == len(shard_ids)
+
+    def _reset_after_failure(self) -> None:
+        self.reader.reset()
+        self.ownership.reload()
+
+    def run_once(self, *, max_pages: int | None = None) -> BatchReport:
+        """One round: heartbeat, held events, then the log pages of every owned shard; return what happened."""
+        self._heartbeat()
+        total = BatchReport()
+        total.add(self._held_round())
+        pages = 0
+        current: _Flight | None = None
+        try:
+            for states in self._groups():
+                while max_pages is None or pages < max_pages:
+                    following = self._start(states)
+                    pages += 1
+                    if current is not None:
+                        total.add(self._finish(current))
+                    current = following
+                    if following.page.complete or not following.page.events or self._stop.is_set():
+                        break
+                    if self._clock() >= self._next_heartbeat:
+                        break
+            if current is not None:
+                total.add(self._finish(current))
+                current = None
+        except _FencedError as exc:
+            log.warning(
+                "relay %s lost shards %s while sending: their cursors stay for the new owner",
+                self.relay_id,
+                exc.args[0],
+            )
+            total.fenced += 1
+            self._reset_after_failure()
+        except BaseException:
+            self._reset_after_failure()
+            raise
+        return total
 
     def drain(self, *, max_rounds: int | None = None) -> BatchReport:
-        """Relay until no event is claimable now (or ``max_rounds``); return the totals.
-
-        Two batches overlap when they can: the next one is claimed and produced while Kafka acknowledges the
-        current one.
-        """
+        """Relay until a round finds nothing to send (or ``max_rounds``); return the totals."""
         total = BatchReport()
-        rounds = 1
-        current = self._start()
-        while current.sent is not None:
-            more = max_rounds is None or rounds < max_rounds
-            following = self._start(ahead=True) if more and self._preclaim_wanted() else None
-            if following is not None:
-                self._note_preclaim(following.sent is not None)
-            total.add(self._finish(current))
-            if following is None or following.sent is None:
-                if following is not None:
-                    total.add(following.report)
-                if not more:
-                    return total
-                following = self._start()  # its keys may have been held by the batch just marked
+        rounds = 0
+        while max_rounds is None or rounds < max_rounds:
+            report = self.run_once()
             rounds += 1
-            current = following
-        total.add(current.report)
+            total.add(report)
+            if report.read == 0 and report.fenced == 0:
+                break
         return total
 
     def run(self) -> None:
@@ -368,81 +474,96 @@ class Relay:
 
         from infra_outbox.wakeup import make_waiter
 
-        waiter: PollWaiter = make_waiter(
+        waiter = make_waiter(
             self.engine, self._stop, notify=self.settings.notify, max_interval=self.settings.max_interval
         )
         outage = 0.5
-        current: _InFlight | None = None
+        log.info(
+            "relay %s started (batch %d, lease %.0f s)",
+            self.relay_id,
+            self.settings.batch_size,
+            self.settings.lease_seconds,
+        )
         try:
             while not self._stop.is_set():
-                failure: SQLAlchemyError | None = None
-                following: _InFlight | None = None
-                worked = False
-                if current is None or self._preclaim_wanted():
-                    try:
-                        following = self._start(ahead=current is not None)
-                    except SQLAlchemyError as exc:
-                        failure = exc
-                    if current is not None and failure is None:
-                        self._note_preclaim(following is not None and following.sent is not None)
-                if current is not None:
-                    flight, current, worked = current, None, True
-                    try:
-                        self._finish(flight)
-                    except SQLAlchemyError as exc:  # not marked: its lease expires and it is sent again
-                        failure = exc
-                if following is not None and following.sent is not None:
-                    current = following
-                if failure is None:
-                    try:
-                        self.housekeeping()
-                    except SQLAlchemyError as exc:
-                        failure = exc
-                if failure is not None:
-                    log.warning("database unavailable (%s); retrying in %.1f s", str(failure).splitlines()[0], outage)
+                try:
+                    report = self.run_once()
+                    self._housekeeping()
+                except SQLAlchemyError as exc:
+                    log.warning("database unavailable (%s); retrying in %.1f s", str(exc).splitlines()[0], outage)
                     self._stop.wait(outage)
                     outage = min(outage * 2, 10.0)
+                    self._next_heartbeat = float("-inf")
                     continue
                 outage = 0.5
-                if current is not None or worked:
-                    waiter.reset()  # more may be claimable now that a batch was marked: go on at once
+                if report.read:
+                    waiter.reset()
                 else:
                     waiter.wait()
-            if current is not None:
-                self._finish(current)
         finally:
             waiter.close()
-            if self._producer is not None:
-                self._producer.flush(5.0)
+            for producer in self.pool.all():
+                producer.flush(5.0)
+            try:
+                self.ownership.release_all()
+                self._next_heartbeat = float("-inf")
+            except SQLAlchemyError as exc:
+                log.warning("could not release shards at stop (%s); they free up when the lease ends", exc)
+            t = self.totals
+            log.info(
+                "relay %s stopped: %d published, %d retried, %d dead, %d held behind a failure",
+                self.relay_id,
+                t.published,
+                t.retried,
+                t.dead,
+                t.held,
+            )
+
+    def _housekeeping(self) -> None:
+        now = self._clock()
+        if now >= self._next_progress:
+            if self._next_progress > float("-inf"):
+                t = self.totals
+                log.info(
+                    "relay %s progress: %d published, %d retried, %d dead, %d held; owns %d shard(s)",
+                    self.relay_id,
+                    t.published,
+                    t.retried,
+                    t.dead,
+                    t.held,
+                    len(self.ownership.owned),
+                )
+            self._next_progress = now + self.settings.progress_interval
+        if self.metrics is not None and now >= self._next_stats:
+            self.refresh_metrics()
+            self._next_stats = now + self.settings.stats_interval
+        if now >= self._next_retention:
+            self.housekeeping()
+            self._next_retention = now + min(60.0, self.settings.retention_seconds / 4 or 60.0)
+
+    def refresh_metrics(self) -> None:
+        """Refresh the backlog gauges (pending, oldest pending age, dead) from the database now."""
+        from infra_outbox.admin import outbox_stats
+
+        if self.metrics is not None:
+            self.metrics.observe_stats(outbox_stats(self.engine, now=self._clock()))
+
+    def housekeeping(self) -> int:
+        """Retire consumed events older than the retention (a partition TRUNCATE on PostgreSQL); return rows."""
+        from infra_outbox.retention import retire
+
+        return retire(self.engine, retention_seconds=self.settings.retention_seconds, now=self._clock())
 
     def stop(self) -> None:
-        """Ask :meth:`run` to return after the current batch."""
+        """Ask :meth:`run` to return after the current round."""
         self._stop.set()
 
-    def housekeeping(self, *, force: bool = False) -> int:
-        """Delete published events past the retention (bounded) and refresh the backlog gauges."""
-        now = self._clock()
-        if not force and now - self._last_cleanup < self.settings.cleanup_interval:
-            return 0
-        from infra_outbox.admin import cleanup, outbox_stats
-
-        self._last_cleanup = now
-        deleted = 0
-        if self.settings.retention_seconds > 0:
-            deleted = cleanup(
-                self.engine,
-                retention_seconds=self.settings.retention_seconds,
-                batch_size=self.settings.cleanup_batch_size,
-                max_batches=10,
-                now=now,
-            )
-        if self.metrics is not None:
-            self.metrics.observe_stats(outbox_stats(self.engine, now=now, done=False))
-        return deleted
-
     def close(self) -> None:
-        """Flush the producer, and release the database connections of an engine the relay created."""
-        if self._producer is not None:
-            self._producer.flush(5.0)
+        """Flush the producers, give the shards back, and release the database connections the relay created."""
+        for producer in self.pool.all():
+            producer.flush(5.0)
+        if self.ownership.owned:
+            self.ownership.release_all()
+            self._next_heartbeat = float("-inf")
         if self._owns_engine:
             self.engine.dispose()

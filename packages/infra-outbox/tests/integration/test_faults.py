@@ -71,7 +71,7 @@ def _wait_drained(url: str, timeout: float) -> None:
         while time.monotonic() < deadline:
             try:
                 stats = outbox_stats(engine)
-                if stats.pending + stats.failed == 0:
+                if stats.unpublished == 0:
                     return
             except Exception:  # the database may still be recovering
                 pass
@@ -142,7 +142,7 @@ class TestRelayCrashes:
             finally:
                 _stop(relays)
             records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
-        summary = ledger.check(records, max_duplicates=kills * BATCH)
+        summary = ledger.check(records, max_duplicates=kills * 2 * BATCH)
         assert kills >= 5
         assert summary["events"] > 200, summary
         assert ledger.rolled_back, "the writer rolled nothing back: the test would not see ghosts"
@@ -224,93 +224,3 @@ class TestServerCrashes:
         summary = ledger.check(records, max_duplicates=2 * BATCH)
         assert writer.errors > 0, "the writer saw no outage: the test did not test anything"
         assert summary["events"] > 100, summary
-
-
-_CRASHING_RELAY = """
-import os, signal, sys
-import infra_outbox.send as send
-
-real = send.produce_batch
-
-def produce_batch(producer, batch, **kwargs):
-    if any(event.key == "poison" for event in batch):  # dies serialising it, every time (like an OOM kill)
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real(producer, batch, **kwargs)
-
-send.produce_batch = produce_batch
-from infra_outbox.cli import app
-app(sys.argv[1:], prog_name="infra-outbox")
-"""
-
-
-class TestPoisonThatKillsTheRelay:
-    def test_event_that_kills_every_relay_goes_dead_and_other_keys_flow(
-        self, postgres_url: str, kafka_bootstrap: str
-    ) -> None:
-        """A relay process is SIGKILLed each time it holds the poison event: after max attempts it is DEAD."""
-        from sqlalchemy import select
-
-        from infra_outbox import Outbox
-        from infra_outbox.tables import events
-
-        topic = new_topic(kafka_bootstrap)
-        outbox = Outbox()
-        with fresh_database(postgres_url) as url:
-            engine = make_engine(url)
-
-            def write(start: int, count: int) -> None:
-                with engine.begin() as conn:
-                    for i in range(start, start + count):
-                        outbox.enqueue(conn, topic=topic, key=f"k{i % 10}", event_type="n", payload=i)
-
-            write(0, 50)
-            with engine.begin() as conn:
-                outbox.enqueue(conn, topic=topic, key="poison", event_type="n", payload="boom")
-                outbox.enqueue(conn, topic=topic, key="poison", event_type="n", payload="after")
-            write(50, 50)
-            argv = ["relay", "--db", url, "--bootstrap-servers", kafka_bootstrap, "--batch-size", "40"]
-            argv += ["--lease", "2", "--max-attempts", "3"]
-            crashes = 0
-            written = 100
-            proc = subprocess.Popen([sys.executable, "-c", _CRASHING_RELAY, *argv], stderr=subprocess.DEVNULL)
-            try:
-                deadline = time.monotonic() + 60
-                while time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    if proc.poll() is not None:
-                        assert proc.returncode == -signal.SIGKILL, proc.returncode
-                        crashes += 1
-                        write(written, 20)  # the application keeps writing while relays crash
-                        written += 20
-                        proc = subprocess.Popen(
-                            [sys.executable, "-c", _CRASHING_RELAY, *argv], stderr=subprocess.DEVNULL
-                        )
-                    with engine.connect() as conn:
-                        rows = conn.execute(select(events.c.key, events.c.status)).all()
-                    poison = sorted(s for k, s in rows if k == "poison")
-                    others = {s for k, s in rows if k != "poison"}
-                    if poison == ["dead", "pending"] and others == {"published"}:
-                        break
-                else:
-                    raise AssertionError(f"not settled: {crashes} crashes, {sorted(set(rows))}")
-            finally:
-                _stop([proc])
-            with engine.connect() as conn:
-                dead = conn.execute(
-                    select(events.c.attempts, events.c.last_error).where(events.c.status == "dead")
-                ).one()
-            engine.dispose()
-            records = consume(kafka_bootstrap, topic, expect=set(), timeout=10, settle=2)
-        assert crashes == 3, crashes
-        assert dead.attempts == 3
-        assert dead.last_error.startswith("abandoned after 3 attempts"), dead.last_error
-        assert {r.key for r in records} == {f"k{i}" for i in range(10)}  # the poison key never reached Kafka
-        values = {int(r.value) for r in records}
-        assert values == set(range(written)), sorted(set(range(written)) - values)
-        for key in {r.key for r in records}:  # per-key order: first deliveries in sequence order
-            first: dict[int, int] = {}
-            for r in records:
-                if r.key == key and r.seq is not None:
-                    first.setdefault(r.seq, len(first))
-            seqs = list(first)
-            assert seqs == sorted(seqs), (key, seqs)

@@ -67,9 +67,17 @@ class FakeProducer:
         return self.flush(timeout)
 
     def flush(self, timeout: float = 0) -> int:
+        # Like a partition: once a key's record fails, its later records in the same flush fail too (Kafka
+        # rejects or times out a partition's batches in order; it does not skip a failed record).
         pending, self._pending = self._pending, []
+        failed: dict[tuple[str, str | None], FakeError] = {}
         for callback, message in pending:
-            err = self.fail(message["topic"], message["key"], message["value"])
+            scope = (message["topic"], message["key"])
+            err = failed.get(scope) if message["key"] is not None else None
+            if err is None:
+                err = self.fail(message["topic"], message["key"], message["value"])
+            if err is not None and message["key"] is not None:
+                failed[scope] = err
             if err is None:
                 self.delivered.append(message)
             if callback is not None:

@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from infra_outbox import NoTransactionError, TransactionalOutbox
 from infra_outbox.db import make_engine
-from infra_outbox.tables import create_all, events
+from infra_outbox.tables import create_all, log
 
 
 def count(path: Path) -> int:
     engine = make_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        n = conn.execute(select(func.count()).select_from(events)).scalar_one()
+        n = conn.execute(select(func.count()).select_from(log)).scalar_one()
     engine.dispose()
     return int(n)
 

@@ -56,7 +56,13 @@ class TestCli:
         engine = make_engine(url)
         with engine.begin() as conn:
             Outbox().enqueue(conn, topic="t", key="k", event_type="e", payload={})
-            conn.execute(text("UPDATE infra_outbox SET status = 'dead', last_error = 'boom'"))
+            conn.execute(
+                text(
+                    "INSERT INTO infra_outbox_held SELECT id, shard, event_id, event_type, topic, key, seq, "
+                    "aggregate_id, payload, content_type, headers, created_at, 'dead', 1, 0, 'boom', NULL, 0 "
+                    "FROM infra_outbox_log"
+                )
+            )
         code, out, _ = invoke("dead", "list", "--db", url, "--format", "json")
         assert code == 0
         [row] = json.loads(out)
@@ -69,7 +75,7 @@ class TestCli:
 
     def test_cleanup(self, url: str) -> None:
         code, out, _ = invoke("cleanup", "--db", url, "--older-than", "0", "--format", "json")
-        assert (code, json.loads(out)) == (0, {"deleted": 0})
+        assert (code, json.loads(out)) == (0, {"retired": 0})
 
 
 class TestBadInput:
@@ -100,23 +106,59 @@ class TestBadInput:
         invoke("db", "init", "--db", url)
         engine = make_engine(url)
         with engine.begin() as conn:
-            conn.execute(text("DROP INDEX ix_infra_outbox_key"))
-            conn.execute(text("ALTER TABLE infra_outbox DROP COLUMN seq"))
+            conn.execute(text("ALTER TABLE infra_outbox_held DROP COLUMN dead_letter"))
         code, _, err = invoke("db", "check", "--db", url)
         assert code == 1
-        assert "older schema: it lacks column(s) seq" in err
+        assert "older schema: it lacks column(s) dead_letter" in err
         code, _, err = invoke("relay", "--db", url, "--bootstrap-servers", "127.0.0.1:1", "--once")
         assert code == 2
-        assert "lacks column(s) seq" in err
+        assert "lacks column(s) dead_letter" in err
+
+    def test_schema_1_database_is_told_to_migrate(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'v1.db'}"
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE infra_outbox (id INTEGER PRIMARY KEY, status VARCHAR(16))"))
+        for command in (["db", "check"], ["stats"], ["db", "init"]):
+            code, _, err = invoke(*command, "--db", url)
+            assert code in (1, 2), command
+            assert "run `infra-outbox db migrate" in err, command
 
     def test_bad_bootstrap(self, url: str) -> None:
         code, _, err = invoke("relay", "--db", url, "--bootstrap-servers", "a b", "--once")
         assert code == 2
         assert "bootstrap" in err
 
-    def test_unreachable_broker(self, url: str) -> None:
+    def test_unreachable_broker_with_once_is_not_bad_input(self, url: str) -> None:
         code, _, err = invoke(
             "relay", "--db", url, "--bootstrap-servers", "127.0.0.1:1", "--once", "--broker-timeout", "1"
         )
-        assert code == 2
+        assert code == 1  # a server that is down is not the user's input
         assert "no Kafka broker answered at '127.0.0.1:1'" in err
+        assert "Traceback" not in err
+
+    @pytest.mark.parametrize("port", ["99999", "0", "-1"])
+    def test_metrics_port_out_of_range(self, url: str, port: str) -> None:
+        result = runner.invoke(app, ["relay", "--db", url, "--bootstrap-servers", "h:1", "--metrics-port", port])
+        assert result.exit_code == 2
+        assert "--metrics-port" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_metrics_port_busy(self, url: str) -> None:
+        pytest.importorskip("prometheus_client", reason="needs the metrics extra")
+        import socket
+
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            code, _, err = invoke("relay", "--db", url, "--bootstrap-servers", "h:1", "--metrics-port", str(port))
+        assert code == 2
+        assert f"cannot serve metrics on 127.0.0.1:{port}" in err
+        assert "Traceback" not in err
+
+    @pytest.mark.parametrize("name", ["has space", "x" * 250, ".."])
+    def test_invalid_dead_letter_topic(self, url: str, name: str) -> None:
+        code, _, err = invoke("relay", "--db", url, "--bootstrap-servers", "h:1", "--dead-letter-topic", name)
+        assert code == 2
+        assert "not a valid Kafka topic name" in err

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 
 from infra_outbox import NewEvent, NoTransactionError, Outbox
 from infra_outbox.errors import EventError, PayloadError
-from infra_outbox.tables import events, keys
+from infra_outbox.outbox import shard_of
+from infra_outbox.tables import keys, log
 
 
 def rows(engine: Engine) -> list[dict[str, object]]:
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(events).order_by(events.c.id)).mappings()]
+        return [dict(r) for r in conn.execute(select(log).order_by(log.c.id)).mappings()]
 
 
 class TestEnqueue:
@@ -35,7 +36,7 @@ class TestEnqueue:
             )
         [row] = rows(engine)
         assert row["event_id"] == str(event_id)
-        assert row["status"] == "pending"
+        assert row["shard"] == shard_of("users", "u1", 16)
         assert row["payload"] == b'{"name":"ada"}'
         assert row["content_type"] == "application/json"
         assert json.loads(str(row["headers"])) == {"trace": "abc"}
@@ -133,7 +134,14 @@ class TestRefusals:
             ({"topic": ""}, "not a valid Kafka topic name"),
             ({"topic": "x" * 250}, "not a valid Kafka topic name"),
             ({"event_type": ""}, "event_type"),
-            ({"key": "k" * 1025}, "at most 1024"),
+            ({"key": "k" * 1025}, "1025 bytes in UTF-8, over the 1024-byte limit"),
+            ({"key": "\U0001f600" * 300}, "1200 bytes in UTF-8, over the 1024-byte limit"),  # 300 characters
+            ({"key": "a\x00b"}, "contains a NUL character"),
+            ({"key": "a\ud800b"}, "lone surrogate"),
+            ({"key": 7}, "key must be a string"),
+            ({"event_type": "e\x00"}, "contains a NUL character"),
+            ({"aggregate_id": "\udfff"}, "lone surrogate"),
+            ({"headers": {"h": "\ud800"}}, "lone surrogate"),
             ({"headers": {"event_id": "mine"}}, "reserved"),
             ({"headers": {"n": 1}}, "string name to a string value"),
         ],
@@ -168,3 +176,23 @@ class TestRefusals:
     def test_event_id_is_a_uuid(self, engine: Engine) -> None:
         with engine.begin() as conn:
             assert isinstance(Outbox().enqueue(conn, topic="t", event_type="e", payload=1), uuid.UUID)
+
+
+class TestKeysThatPostgresWouldRefuse:
+    def test_bad_key_keeps_the_callers_transaction_usable(self, engine: Engine) -> None:
+        """The typed error comes before anything reaches the database: the caller's transaction goes on."""
+        outbox = Outbox()
+        with engine.begin() as conn:
+            outbox.enqueue(conn, topic="t", key="ok", event_type="e", payload=1)
+            for bad in ("x\x00", "\ud800", "\u00e9" * 600):
+                with pytest.raises(EventError) as info:
+                    outbox.enqueue(conn, topic="t", key=bad, event_type="e", payload=2)
+                assert info.value.code == "outbox.invalid_key"
+            outbox.enqueue(conn, topic="t", key="ok", event_type="e", payload=3)
+        assert [r["payload"] for r in rows(engine)] == [b"1", b"3"]
+
+    def test_a_1024_byte_multibyte_key_is_accepted(self, engine: Engine) -> None:
+        key = "\u00e9" * 512  # 512 characters, 1024 bytes
+        with engine.begin() as conn:
+            Outbox().enqueue(conn, topic="t", key=key, event_type="e", payload=1)
+        assert rows(engine)[0]["key"] == key

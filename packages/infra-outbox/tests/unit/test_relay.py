@@ -1,17 +1,18 @@
-"""The relay: order per key, leases and fencing, retries, DEAD and the dead-letter topic (SQLite, fake Kafka)."""
+"""The relay on SQLite with a fake Kafka: order per key, cursors, retries, DEAD, dead letters, isolation."""
 
 from __future__ import annotations
 
 import json
+import logging
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, text
 
 from infra_outbox import Backoff, Outbox, Relay, RelaySettings
 from infra_outbox.admin import dead_events, outbox_stats, replay_dead, skip_dead
 from infra_outbox.errors import EventNotFoundError, OutboxError
-from infra_outbox.lease import Settlement, claim_batch, settle_batch
-from infra_outbox.tables import events
+from infra_outbox.tables import held, log
 
 from .conftest import Clock, FakeError, FakeProducer
 
@@ -21,11 +22,6 @@ def write(engine: Engine, clock: Clock, *items: tuple[str | None, object], topic
     with engine.begin() as conn:
         for key, payload in items:
             outbox.enqueue(conn, topic=topic, key=key, event_type="e", payload=payload)
-
-
-def statuses(engine: Engine) -> list[tuple[str | None, str]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(events.c.key, events.c.status).order_by(events.c.id))]  # type: ignore[misc]
 
 
 def make_relay(engine: Engine, producer: FakeProducer, clock: Clock, **settings: object) -> Relay:
@@ -40,6 +36,17 @@ def make_relay(engine: Engine, producer: FakeProducer, clock: Clock, **settings:
     )
 
 
+def first_seqs(messages: list[dict[str, Any]], key: str) -> list[int]:
+    """The sequence numbers of a key in first-delivery order."""
+    seen: list[int] = []
+    for m in messages:
+        if m["key"] == key:
+            seq = int(m["headers"]["event_seq"])
+            if seq not in seen:
+                seen.append(seq)
+    return seen
+
+
 class TestPublish:
     def test_publishes_in_order_with_headers(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
         write(engine, clock, ("a", 1), ("b", 2), ("a", 3), (None, 4))
@@ -50,8 +57,8 @@ class TestPublish:
         assert first["event_seq"] == "1"
         assert first["event_type"] == "e"
         assert len(first["event_id"]) == 36
-        assert "event_seq" not in producer.delivered[-1]["headers"]  # no key, no sequence
-        assert [s for _, s in statuses(engine)] == ["published"] * 4
+        assert "event_seq" not in next(m for m in producer.delivered if m["key"] is None)["headers"]
+        assert outbox_stats(engine, now=clock.now).pending == 0
 
     def test_user_headers_travel(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
         with engine.begin() as conn:
@@ -61,346 +68,283 @@ class TestPublish:
         assert headers["trace"] == "x"
         assert headers["aggregate_id"] == "agg"
 
-    def test_batch_size_bounds_a_claim(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
-        write(engine, clock, *[(f"k{i}", i) for i in range(7)])
-        relay = make_relay(engine, producer, clock, batch_size=3)
-        assert relay.run_once().claimed == 3
-        assert relay.drain().published == 4
-
-    def test_drain_goes_on_when_the_batch_in_flight_holds_every_key(
+    def test_cursor_moves_once_per_page_and_events_are_not_touched(
         self, engine: Engine, producer: FakeProducer, clock: Clock
     ) -> None:
-        write(engine, clock, *[(f"k{i % 3}", i) for i in range(15)])
-        report = make_relay(engine, producer, clock, batch_size=3).drain()
-        assert report.published == 15
+        write(engine, clock, *[(f"k{i % 7}", i) for i in range(95)])
+        updates: list[str] = []
+        from sqlalchemy import event
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def spy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.lstrip().upper().startswith(("UPDATE", "DELETE")):
+                updates.append(statement.split()[1])
+
+        make_relay(engine, producer, clock, batch_size=10).drain()
+        event.remove(engine, "before_cursor_execute", spy)
+        assert len(producer.delivered) == 95
+        assert "infra_outbox_log" not in updates  # no per-event write: the log is only read
+        assert updates.count("infra_outbox_shards") <= 10 + 3  # one cursor move per page, plus the heartbeat
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(log)).scalar_one() == 95
+
+    def test_a_second_drain_sends_nothing_again(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        write(engine, clock, ("a", 1), ("b", 2))
+        relay = make_relay(engine, producer, clock)
+        relay.drain()
+        relay.close()
+        write(engine, clock, ("a", 3))
+        make_relay(engine, producer, clock).drain()  # a new relay starts from the stored cursors
+        assert producer.values("a") == [b"1", b"3"]
+
+    def test_rolled_back_events_are_never_sent(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        with engine.connect() as conn:
+            transaction = conn.begin()
+            Outbox().enqueue(conn, topic="t", key="a", event_type="e", payload="ghost")
+            transaction.rollback()
+        write(engine, clock, ("a", "real"))
+        make_relay(engine, producer, clock).drain()
+        assert producer.values() == [b'"real"']
+
+    def test_totals_keep_no_per_event_latency(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+        write(engine, clock, *[("k", i) for i in range(30)])
+        total = make_relay(engine, producer, clock, batch_size=5).drain()
+        assert total.published == 30
+        assert total.latencies == []  # a long drain does not grow with the events it sent
+
+
+class TestCrashBetweenSendAndCursor:
+    def test_page_is_sent_again_never_reordered(self, engine: Engine, clock: Clock) -> None:
+        write(engine, clock, *[(f"k{i % 3}", i) for i in range(30)])
+        producer = FakeProducer()
+        relay = make_relay(engine, producer, clock, batch_size=8)
+        relay.run_once(max_pages=1)  # page 1 sent and its cursor moved
+        moved = list(producer.delivered)
+
+        def crash(*_a: Any, **_k: Any) -> None:
+            raise RuntimeError("relay killed between send and cursor advance")
+
+        import infra_outbox.held as held_module
+
+        original = held_module.hold_rows
+        held_module.hold_rows = crash  # type: ignore[assignment]
+        try:
+            with pytest.raises(RuntimeError):
+                relay.run_once(max_pages=1)
+        finally:
+            held_module.hold_rows = original  # type: ignore[assignment]
+        assert len(producer.delivered) > len(moved)  # page 2 reached Kafka, its cursor did not move
+        clock.advance(61)  # the crashed relay's leases and heartbeat run out
+        successor = FakeProducer()
+        make_relay(engine, successor, clock, batch_size=8).drain()
+        everything = producer.delivered + successor.delivered
         for key in ("k0", "k1", "k2"):
-            assert [int(m["headers"]["event_seq"]) for m in producer.delivered if m["key"] == key] == [1, 2, 3, 4, 5]
-
-    def test_run_serves_until_stopped(self, engine: Engine, producer: FakeProducer) -> None:
-        import threading
-        import time
-
-        relay = Relay(engine, "127.0.0.1:9", settings=RelaySettings(max_interval=0.05), producer=producer)
-        thread = threading.Thread(target=relay.run)
-        thread.start()
-        try:
-            with engine.begin() as conn:
-                Outbox().enqueue(conn, topic="t", key="k", event_type="e", payload=1)
-            deadline = time.monotonic() + 5
-            while not producer.delivered and time.monotonic() < deadline:
-                time.sleep(0.01)
-        finally:
-            relay.stop()
-            thread.join(5)
-        assert not thread.is_alive()
-        assert producer.values("k") == [b"1"]
-
-    def test_run_does_not_pause_between_batches_of_a_backlog(self, engine: Engine, producer: FakeProducer) -> None:
-        import threading
-        import time
-
-        write(engine, Clock(time.time()), *[(f"k{i % 3}", i) for i in range(30)])
-        relay = Relay(engine, "127.0.0.1:9", settings=RelaySettings(batch_size=3, max_interval=30.0), producer=producer)
-        thread = threading.Thread(target=relay.run)
-        started = time.monotonic()
-        thread.start()
-        try:
-            while len(producer.delivered) < 30 and time.monotonic() - started < 10:
-                time.sleep(0.01)
-        finally:
-            relay.stop()
-            thread.join(40)
-        assert len(producer.delivered) == 30
-        assert time.monotonic() - started < 10  # a pause of max_interval between batches would take minutes
-
-    def test_retention_zero_deletes_on_publish(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
-        write(engine, clock, ("a", 1))
-        make_relay(engine, producer, clock, retention_seconds=0).drain()
-        assert statuses(engine) == []
-
-    def test_latency_is_commit_to_ack(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
-        write(engine, clock, ("a", 1))
-        clock.advance(0.25)
-        report = make_relay(engine, producer, clock).drain()
-        assert report.latencies == [pytest.approx(0.25)]
+            assert first_seqs(everything, key) == list(range(1, 11)), key
+        assert len({m["headers"]["event_id"] for m in everything}) == 30
+        assert len(everything) - 30 == len(producer.delivered) - len(moved)  # duplicates: page 2 only
 
 
 class TestFailures:
-    def test_failed_key_waits_others_flow(self, engine: Engine, clock: Clock) -> None:
-        broken = {"bad"}
-        producer = FakeProducer(fail=lambda t, k, v: FakeError("_MSG_TIMED_OUT", False) if k in broken else None)
-        write(engine, clock, ("bad", 1), ("good", 2), ("bad", 3), ("good", 4))
-        relay = make_relay(engine, producer, clock)
-        report = relay.run_once()
-        assert (report.published, report.retried, report.released) == (2, 1, 1)
-        assert producer.values("good") == [b"2", b"4"]
-        assert statuses(engine) == [("bad", "failed"), ("good", "published"), ("bad", "pending"), ("good", "published")]
-        assert relay.run_once().claimed == 0  # the key waits for its backoff; its tail cannot overtake
-        broken.clear()
-        clock.advance(1.0)
-        relay.drain()
-        assert producer.values("bad") == [b"1", b"3"]
+    def test_retriable_failure_parks_only_its_key(self, engine: Engine, clock: Clock) -> None:
+        flaky = {"count": 0}
 
-    def test_backoff_grows_and_event_goes_dead(self, engine: Engine, clock: Clock) -> None:
-        producer = FakeProducer(fail=lambda t, k, v: FakeError("_TRANSPORT", True))
-        write(engine, clock, ("k", 1), ("k", 2))
+        def fail(_topic: str, key: str | None, value: bytes) -> FakeError | None:
+            if key == "a" and value == b"2" and flaky["count"] < 2:
+                flaky["count"] += 1
+                return FakeError("_MSG_TIMED_OUT")
+            return None
+
+        producer = FakeProducer(fail=fail)
+        write(engine, clock, ("a", 1), ("a", 2), ("b", 1), ("a", 3), ("b", 2))
         relay = make_relay(engine, producer, clock)
-        waits = []
-        for _ in range(3):
-            assert relay.run_once().claimed == 2
-            with engine.connect() as conn:
-                next_at = conn.execute(select(events.c.next_attempt_at).where(events.c.seq == 1)).scalar_one()
-            waits.append(next_at - clock.now)
-            clock.advance(next_at - clock.now)
-        assert waits[:2] == [1.0, 2.0]
-        assert statuses(engine) == [("k", "dead"), ("k", "pending")]
-        clock.advance(3600)
-        assert relay.run_once().claimed == 0  # a dead head parks its key
+        report = relay.drain()
+        assert (report.retried, report.held) == (1, 1)
+        assert producer.values("b") == [b"1", b"2"]  # other keys flow
+        assert producer.values("a") == [b"1"]
+        stats = outbox_stats(engine, now=clock.now)
+        assert (stats.retrying, stats.parked) == (1, 1)
+        write(engine, clock, ("a", 4))  # a new event of a parked key waits behind it
+        relay.drain()
+        assert producer.values("a") == [b"1"]
+        clock.advance(1.1)
+        relay.drain()  # second failure: backoff 2 s
+        assert producer.values("a") == [b"1"]
+        clock.advance(2.1)
+        relay.drain()
+        assert producer.values("a") == [b"1", b"2", b"3", b"4"]
+        stats = outbox_stats(engine, now=clock.now)
+        assert (stats.retrying, stats.parked, stats.dead) == (0, 0, 0)
+        write(engine, clock, ("a", 5))  # the key flows from the log again
+        relay.drain()
+        assert producer.values("a")[-1] == b"5"
+
+    def test_permanent_failure_is_dead_and_key_parked_until_skip(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if v == b'"bad"' else None)
+        write(engine, clock, ("a", "ok"), ("a", "bad"), ("a", "after"), ("b", "fine"))
+        relay = make_relay(engine, producer, clock)
+        report = relay.drain()
+        assert report.dead == 1
+        [dead] = dead_events(engine)
+        assert dead.key == "a"
+        assert dead.last_error is not None and dead.last_error.startswith("INVALID_RECORD")
+        assert dead.payload == b'"bad"'
+        assert producer.values("b") == [b'"fine"']
+        assert skip_dead(engine, key="a", topic="t") == 1
+        relay.drain()
+        assert producer.values("a")[-1] == b'"after"'
+        assert outbox_stats(engine, now=clock.now).unpublished == 0
+        with engine.connect() as conn:
+            note = conn.execute(select(held.c.last_error).where(held.c.state == "skipped")).scalar_one()
+        assert note.startswith("[skipped by an operator at ")
+
+    def test_replay_sends_the_dead_event_before_its_parked_followers(self, engine: Engine, clock: Clock) -> None:
+        broken = {"on": True}
+        producer = FakeProducer(
+            fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if broken["on"] and v == b"2" else None
+        )
+        write(engine, clock, ("a", 1), ("a", 2), ("a", 3))
+        relay = make_relay(engine, producer, clock)
+        relay.drain()
+        write(engine, clock, ("a", 4))
+        relay.drain()
+        broken["on"] = False
+        [dead] = dead_events(engine)
+        assert replay_dead(engine, event_id=dead.id) == 1
+        relay.drain()
+        assert first_seqs(producer.delivered, "a") == [1, 2, 3, 4]
+
+    def test_gives_up_after_max_attempts(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("_TRANSPORT"))
+        write(engine, clock, ("a", 1))
+        relay = make_relay(engine, producer, clock)
+        for _ in range(4):
+            relay.drain()
+            clock.advance(10)
         [dead] = dead_events(engine)
         assert dead.attempts == 3
-        assert "gave up after 3 attempts" in (dead.last_error or "")
+        assert dead.last_error is not None and dead.last_error.startswith("gave up after 3 attempts")
 
-    def test_permanent_error_is_dead_at_once(self, engine: Engine, clock: Clock) -> None:
-        producer = FakeProducer(fail=lambda t, k, v: FakeError("MSG_SIZE_TOO_LARGE", False) if v == b"1" else None)
-        write(engine, clock, ("poison", 1), ("poison", 2), ("other", 3))
-        report = make_relay(engine, producer, clock).run_once()
-        assert (report.dead, report.published, report.released) == (1, 1, 1)
-        assert statuses(engine) == [("poison", "dead"), ("poison", "pending"), ("other", "published")]
-
-    def test_oversized_record_is_not_sent(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
-        write(engine, clock, ("k", "x" * 200), ("k", 2))
-        report = make_relay(engine, producer, clock, max_record_bytes=100).run_once()
-        assert report.dead == 1
-        assert producer.sent == []  # neither the big record nor the rest of its key
-
-    def test_dead_letter_topic_gets_a_copy(self, engine: Engine, clock: Clock) -> None:
-        producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if t == "t" else None)
-        write(engine, clock, ("k", 1))
-        make_relay(engine, producer, clock, dead_letter_topic="t.dlq").run_once()
-        [copy] = producer.delivered
-        assert copy["topic"] == "t.dlq"
-        assert copy["headers"]["original_topic"] == "t"
-        assert "INVALID_RECORD" in copy["headers"]["dead_reason"]
-
-    def test_replay_and_skip(self, engine: Engine, clock: Clock) -> None:
-        poisoned = {"k"}  # the broker rejects the key's records (e.g. a schema rule) until fixed
-        producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if k in poisoned else None)
-        write(engine, clock, ("k", 1), ("k", 2), ("j", "j"))
-        relay = make_relay(engine, producer, clock)
-        relay.drain()
-        [dead] = dead_events(engine)
-        assert replay_dead(engine, key="k", topic="t", now=clock.now) == 1
-        relay.drain()
-        assert statuses(engine)[0] == ("k", "dead")  # still poisoned: dead again
-        poisoned.clear()
-        assert skip_dead(engine, event_id=dead.id) == 1
-        relay.drain()
-        assert producer.values("k") == [b"2"]
-        assert statuses(engine) == [("k", "skipped"), ("k", "published"), ("j", "published")]
-        with engine.connect() as conn:
-            audit = conn.execute(select(events.c.last_error).where(events.c.id == dead.id)).scalar_one()
-        assert audit.startswith("[skipped by an operator at ")
-        assert "INVALID_RECORD" in audit
-        with pytest.raises(EventNotFoundError, match="no dead event matches key 'k'"):
-            skip_dead(engine, key="k")
+    def test_replay_and_skip_need_a_dead_event(self, engine: Engine) -> None:
+        with pytest.raises(EventNotFoundError, match="no dead event matches key 'nope'"):
+            skip_dead(engine, key="nope")
         with pytest.raises(EventNotFoundError, match="name an event"):
             replay_dead(engine)
 
-
-class TestLeases:
-    def test_a_leased_key_is_not_claimed_twice(self, engine: Engine, clock: Clock) -> None:
-        write(engine, clock, ("a", 1), ("a", 2), ("b", 3))
-        first = claim_batch(engine, token="one", now=clock.now, lease_seconds=60, limit=2)
-        assert [(e.key, e.seq) for e in first] == [("a", 1), ("a", 2)]  # a head and its follower
-        second = claim_batch(engine, token="two", now=clock.now, lease_seconds=60, limit=10)
-        assert [(e.key, e.seq) for e in second] == [("b", 1)]
-
-    def test_a_key_behind_a_leased_head_is_not_claimed(self, engine: Engine, clock: Clock) -> None:
-        write(engine, clock, ("a", 1), ("a", 2), ("a", 3))
-        assert len(claim_batch(engine, token="one", now=clock.now, lease_seconds=60, limit=2)) == 2
-        # a.3 is pending and unleased, but a.1 and a.2 are in flight: a.3 must wait for them
-        assert claim_batch(engine, token="two", now=clock.now, lease_seconds=60, limit=10) == []
-
-    def test_lease_statement_rechecks_heads(self, engine: Engine, clock: Clock) -> None:
-        from infra_outbox.lease import _lease_statement
-
-        write(engine, clock, ("a", 1), ("a", 2))
-        assert len(claim_batch(engine, token="one", now=clock.now, lease_seconds=60, limit=10)) == 2
-        with engine.begin() as conn:  # a stale proposal (made before relay one leased the key) is refused
-            rows = conn.execute(
-                _lease_statement("sqlite"),
-                {"now": clock.now, "until": clock.now + 60, "token": "two", "heads": [1], "ids": [1, 2]},
-            ).all()
-        assert rows == []
-
-    def test_proposal_keeps_each_key_contiguous(self) -> None:
-        from infra_outbox.lease import propose
-
-        rows = [
-            (1, "t", "a", 1, "pending"),
-            (2, "t", "a", 2, "pending"),
-            (3, "t", "b", 4, "failed"),  # a due retry: the head of b
-            (4, "t", "a", 4, "pending"),  # a.3 is missing here (in flight or dead): a stops at a.2
-            (5, "t", "b", 5, "pending"),
-            (6, "t", None, None, "pending"),
-            (7, "t", "a", 5, "pending"),
-        ]
-        heads, picked = propose(rows, limit=10)
-        assert heads == [1, 3, 6]
-        assert [i for i, _ in picked] == [1, 2, 3, 5, 6]
-        assert len(propose(rows, limit=2)[1]) == 2
-
-    def test_a_dead_event_parks_its_key_but_not_others(self, engine: Engine, clock: Clock) -> None:
-        write(engine, clock, ("a", 1), ("a", 2), ("b", 3))
-        with engine.begin() as conn:
-            conn.execute(update(events).where(events.c.id == 1).values(status="dead"))
-        claimed = claim_batch(engine, token="x", now=clock.now, lease_seconds=60, limit=10)
-        assert [(e.key, e.seq) for e in claimed] == [("b", 1)]
-
-    def test_many_dead_rows_do_not_starve_other_keys(self, engine: Engine, clock: Clock) -> None:
-        write(engine, clock, *[("poison", i) for i in range(30)], ("ok", "x"))
-        with engine.begin() as conn:
-            conn.execute(update(events).where(events.c.key == "poison", events.c.seq == 1).values(status="dead"))
-        claimed = claim_batch(engine, token="x", now=clock.now, lease_seconds=60, limit=2, window=4)
-        assert [e.key for e in claimed] == ["ok"]
-
-    def test_broken_tails(self) -> None:
-        from infra_outbox.lease import broken_tails
-
-        picked = [(1, ("t", "a")), (2, ("t", "a")), (3, ("t", "a")), (4, ("t", "b")), (5, None)]
-        assert broken_tails({1, 3, 4, 5}, picked) == {3}
-
-    def test_expired_lease_is_taken_over_and_the_late_mark_is_fenced(self, engine: Engine, clock: Clock) -> None:
-        write(engine, clock, ("a", 1), ("a", 2))
-        stale = claim_batch(engine, token="old", now=clock.now, lease_seconds=60, limit=10)
-        assert len(stale) == 2
-        clock.advance(61)
-        fresh = claim_batch(engine, token="new", now=clock.now, lease_seconds=60, limit=10)
-        assert [e.id for e in fresh] == [stale[0].id]  # an abandoned row is taken over alone
-        fenced = settle_batch(
-            engine,
-            token="old",
-            now=clock.now,
-            settlement=Settlement(published=[stale[0].id]),
-            keep_published=True,
-        )
-        assert fenced == 1
-        assert [s for _, s in statuses(engine)] == ["pending", "pending"]
-        assert (
-            settle_batch(
-                engine,
-                token="new",
-                now=clock.now,
-                settlement=Settlement(published=[e.id for e in fresh]),
-                keep_published=True,
-            )
-            == 0
-        )
-
-    def test_a_poison_event_that_kills_relays_goes_dead(self, engine: Engine, clock: Clock) -> None:
-        """Each relay holding ``p.1`` dies unmarked: after max attempts it goes DEAD; other keys lose nothing."""
-        write(engine, clock, ("p", 1), ("p", 2), ("ok", 3), (None, 4))
-        held: list[list[tuple[str | None, int | None]]] = []
-        abandoned: list[int] = []
-        for round_ in range(6):
-            claimed = claim_batch(
-                engine,
-                token=f"r{round_}",
-                now=clock.now,
-                lease_seconds=1,
-                limit=10,
-                max_attempts=3,
-                abandoned=abandoned,
-            )
-            held.append([(e.key, e.seq) for e in claimed])
-            if claimed and claimed[0].key != "p":  # a healthy event is sent and marked
-                settle_batch(
-                    engine,
-                    token=f"r{round_}",
-                    now=clock.now,
-                    settlement=Settlement(published=[e.id for e in claimed]),
-                    keep_published=True,
-                )
-            clock.advance(2)  # the relay holding p.1 was killed: its lease expires unmarked
-        # the first batch took everything; then abandoned rows one at a time: p.1 twice more, then ok and the
-        # keyless event; p.1 used its three attempts and went DEAD at the claim, parking p.2 behind it
-        assert held[0] == [("p", 1), ("p", 2), ("ok", 1), (None, None)]
-        assert held[1:] == [[("p", 1)], [("p", 1)], [("ok", 1)], [(None, None)], []]
-        assert len(abandoned) == 1
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(events.c.key, events.c.seq, events.c.status, events.c.attempts, events.c.last_error).order_by(
-                    events.c.id
-                )
-            ).all()
-        assert [(r.key, r.status) for r in rows] == [
-            ("p", "dead"),
-            ("p", "pending"),
-            ("ok", "published"),
-            (None, "published"),
-        ]
-        assert rows[0].attempts == 3
-        assert rows[0].last_error.startswith("abandoned after 3 attempts")
-        assert rows[1].attempts == 1  # charged once, in the first batch; it waits behind the dead head
-        assert [e.key for e in dead_events(engine)] == ["p"]
-
-    def test_relay_reports_an_abandoned_event_as_dead(
+    def test_corrupt_stored_headers_are_dead_with_a_clear_reason(
         self, engine: Engine, producer: FakeProducer, clock: Clock
     ) -> None:
-        write(engine, clock, ("p", 1), ("ok", 2))
-        for token in ("a", "b", "c"):  # three relays died holding p.1 (max_attempts=3)
-            claim_batch(engine, token=token, now=clock.now, lease_seconds=1, limit=1)
-            clock.advance(2)
-        report = make_relay(engine, producer, clock).drain()
-        assert (report.dead, report.published) == (1, 1)
-        assert producer.values("ok") == [b"2"]
-        assert statuses(engine) == [("p", "dead"), ("ok", "published")]
+        write(engine, clock, ("a", 1), ("b", 2))
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE infra_outbox_log SET headers = '{not json' WHERE key = 'a'"))
+        make_relay(engine, producer, clock).drain()
+        [dead] = dead_events(engine)
+        assert dead.key == "a"
+        assert dead.last_error is not None
+        assert "stored headers of event" in dead.last_error and "not valid JSON" in dead.last_error
+        assert producer.values("b") == [b"2"]
 
-    def test_relay_reports_fenced_marks(self, engine: Engine, clock: Clock) -> None:
+
+class BatchRejecting(FakeProducer):
+    """Like a broker with a small max.message.bytes: a flush fails every pending record if one is too big."""
+
+    def flush(self, timeout: float = 0) -> int:
+        pending, self._pending = self._pending, []
+        poisoned = any(len(m["value"] or b"") > 100 for _, m in pending) or len(pending) > 3
+        for callback, message in pending:
+            err = FakeError("MSG_SIZE_TOO_LARGE", False) if poisoned else None
+            if err is None:
+                self.delivered.append(message)
+            if callback is not None:
+                callback(err, None)
+        return 0
+
+
+class TestIsolation:
+    def test_only_the_guilty_event_is_dead_even_when_each_round_sees_one_suspect(
+        self, engine: Engine, clock: Clock
+    ) -> None:
+        producer = BatchRejecting()
+        write(engine, clock, *[(f"k{i}", i) for i in range(5)], ("big", "x" * 200), ("big", "after"))
+        make_relay(engine, producer, clock, batch_size=2).drain()
+        [dead] = dead_events(engine)
+        assert dead.key == "big"
+        assert sorted(m["key"] for m in producer.delivered) == [f"k{i}" for i in range(5)]
+        assert outbox_stats(engine, now=clock.now).parked == 1
+
+    def test_record_over_the_topic_limit_is_dead_without_being_sent(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer()
+        relay = make_relay(engine, producer, clock)
+        relay.pool._describe = lambda topic: 1500  # a topic with max.message.bytes=1500
+        write(engine, clock, ("a", "x" * 1000), ("a", "y" * 1600), ("b", "z" * 1000))
+        relay.drain()
+        [dead] = dead_events(engine)
+        assert "over the 1500-byte limit of topic 't'" in (dead.last_error or "")
+        assert [len(m["value"]) for m in producer.sent] == [1002, 1002]  # the big one never left
+
+
+class TestDeadLetter:
+    def test_copy_with_reason_headers(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if t == "t" else None)
         write(engine, clock, ("a", 1))
+        relay = make_relay(engine, producer, clock, dead_letter_topic="t.dead")
+        relay.drain()
+        relay.drain()
+        [copy] = [m for m in producer.delivered if m["topic"] == "t.dead"]
+        assert copy["headers"]["original_topic"] == "t"
+        assert copy["headers"]["dead_reason"].startswith("INVALID_RECORD")
+        with engine.connect() as conn:
+            assert conn.execute(select(held.c.dead_letter)).scalar_one() == "sent"
 
-        class Stealer(FakeProducer):
-            def flush(self, timeout: float = 0) -> int:  # another relay takes over while we send
-                with engine.begin() as conn:
-                    conn.execute(update(events).values(lease_token="thief"))
-                return super().flush(timeout)
+    def test_failed_copy_is_reported_and_retried(
+        self, engine: Engine, clock: Clock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        dlq_down = {"on": True}
 
-        report = make_relay(engine, Stealer(), clock).run_once()
-        assert (report.published, report.fenced) == (1, 1)
-        assert statuses(engine) == [("a", "pending")]
+        def fail(topic: str, _key: str | None, _value: bytes) -> FakeError | None:
+            if topic == "t":
+                return FakeError("INVALID_RECORD", False)
+            return FakeError("_UNKNOWN_TOPIC") if dlq_down["on"] else None
 
-    def test_attempts_are_counted_at_claim(self, engine: Engine, clock: Clock) -> None:
+        producer = FakeProducer(fail=fail)
         write(engine, clock, ("a", 1))
-        claim_batch(engine, token="x", now=clock.now, lease_seconds=1, limit=10)
-        clock.advance(2)  # the relay died: lease expired without a mark
-        [again] = claim_batch(engine, token="y", now=clock.now, lease_seconds=1, limit=10)
-        assert again.attempts == 2
+        relay = make_relay(engine, producer, clock, dead_letter_topic="t.dead")
+        with caplog.at_level(logging.ERROR, logger="infra_outbox.relay"):
+            relay.drain()
+            relay.drain()
+        assert "could not copy dead event" in caplog.text and "it will be retried" in caplog.text
+        with engine.connect() as conn:
+            assert conn.execute(select(held.c.dead_letter)).scalar_one() == "pending"
+        dlq_down["on"] = False
+        relay.drain()
+        with engine.connect() as conn:
+            assert conn.execute(select(held.c.dead_letter)).scalar_one() == "sent"
 
-    def test_message_timeout_must_be_shorter_than_lease(self, engine: Engine, producer: FakeProducer) -> None:
-        with pytest.raises(OutboxError, match="must be shorter than the lease"):
+    @pytest.mark.parametrize("name", ["bad topic", "", "x" * 250, ".."])
+    def test_invalid_dead_letter_topic_is_refused(self, name: str) -> None:
+        with pytest.raises(ValueError, match="not a valid Kafka topic name"):
+            RelaySettings(dead_letter_topic=name)
+
+
+class TestSettings:
+    def test_message_timeout_must_fit_the_lease(self, engine: Engine, producer: FakeProducer) -> None:
+        with pytest.raises(OutboxError, match="must be under three quarters of the lease"):
             Relay(engine, {"bootstrap_servers": "h:9", "message_timeout_ms": 60_000}, producer=producer)
 
+    def test_batch_size_must_be_positive(self) -> None:
+        with pytest.raises(ValueError, match="batch_size"):
+            RelaySettings(batch_size=0)
 
-class TestUnknownTopic:
-    def test_missing_topics_are_named(self, engine: Engine, producer: FakeProducer, clock: Clock) -> None:
+
+class TestRetention:
+    def test_sqlite_retires_read_events_past_the_retention(
+        self, engine: Engine, producer: FakeProducer, clock: Clock
+    ) -> None:
         write(engine, clock, ("a", 1), ("b", 2))
-        write(engine, clock, ("a", 1), topic="nope")
-        assert make_relay(engine, producer, clock).missing_topics() == {"nope": 1}
-
-
-class TestStats:
-    def test_stats_and_cleanup(self, engine: Engine, clock: Clock) -> None:
-        producer = FakeProducer(fail=lambda t, k, v: FakeError("INVALID_RECORD", False) if k == "x" else None)
-        write(engine, clock, ("a", 1), ("x", 2), ("b", 3))
-        clock.advance(5)
-        relay = make_relay(engine, producer, clock, retention_seconds=100, cleanup_batch_size=1)
-        relay.run_once()
-        write(engine, clock, ("c", 4))
-        clock.advance(10)
-        stats = outbox_stats(engine, now=clock.now)
-        assert (stats.pending, stats.dead, stats.published, stats.published_last_minute) == (1, 1, 2, 2)
-        assert stats.oldest_pending_age_seconds == pytest.approx(10)
-        assert json.dumps(stats.to_dict())
-        clock.advance(200)
-        assert relay.housekeeping(force=True) == 2  # published rows past retention, one per transaction
-        assert sorted(s for _, s in statuses(engine)) == ["dead", "pending"]
+        relay = make_relay(engine, producer, clock, retention_seconds=60)
+        relay.drain()
+        write(engine, clock, ("c", 3))  # not read yet: kept whatever its age
+        assert relay.housekeeping() == 0  # read, but younger than the retention
+        clock.advance(61)
+        assert relay.housekeeping() == 2
+        with engine.connect() as conn:
+            assert [json.loads(p) for (p,) in conn.execute(select(log.c.payload))] == [3]

@@ -1,0 +1,179 @@
+"""Shard ownership: fenced leases on the shard rows, relay heartbeats, and a fair share for every live relay.
+
+A relay owns a shard while its lease lasts; taking a shard over bumps the shard's ``epoch``, and every write a
+relay makes for a shard (cursor advance, lease renewal) is fenced on the epoch it took, so a relay that lost a
+shard cannot move its cursor. Live relays heartbeat in ``infra_outbox_relays``; each aims at
+``ceil(shards / live relays)`` shards, takes free or expired ones, and releases what it holds above that.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+
+from infra_outbox.snapshot import Snapshot
+from infra_outbox.tables import relays, shards, state
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+__all__ = ["Ownership", "ShardState"]
+
+log = logging.getLogger("infra_outbox.relay")
+
+
+@dataclass(slots=True)
+class ShardState:
+    """What a relay knows of a shard it owns: its epoch and its cursor."""
+
+    shard: int
+    epoch: int
+    snap: Snapshot | None  # read up to this snapshot (None: nothing read yet)
+    batch_snap: Snapshot | None  # closing snapshot of the batch in progress
+    last_id: int  # last id done in the batch in progress (SQLite: the cursor itself)
+
+    def group_key(self) -> tuple[str | None, str | None]:
+        """Shards with the same snapshots are read together."""
+        return (
+            None if self.snap is None else str(self.snap),
+            None if self.batch_snap is None else str(self.batch_snap),
+        )
+
+
+def _state_from_row(row: Any) -> ShardState:
+    return ShardState(
+        shard=int(row.shard),
+        epoch=int(row.epoch),
+        snap=None if row.snap is None else Snapshot.parse(row.snap),
+        batch_snap=None if row.batch_snap is None else Snapshot.parse(row.batch_snap),
+        last_id=int(row.last_id),
+    )
+
+
+class Ownership:
+    """The shards one relay owns, and the heartbeat that keeps, shares and takes them over."""
+
+    def __init__(self, engine: Engine, relay_id: str, *, lease_seconds: float, clock: Callable[[], float]) -> None:
+        self.engine = engine
+        self.relay_id = relay_id
+        self.lease_seconds = lease_seconds
+        self._clock = clock
+        self.owned: dict[int, ShardState] = {}
+        self.lease_until = 0.0  # the earliest end of this relay's leases
+        self.shard_count = 0
+
+    def fence(self, shard_ids: Iterable[int]) -> Any:
+        """A SQL condition that holds only while this relay still owns these shards at their epochs."""
+        pairs = [(s, self.owned[s].epoch) for s in shard_ids]
+        return and_(tuple_(shards.c.shard, shards.c.epoch).in_(pairs), shards.c.owner == self.relay_id)
+
+    def heartbeat(self) -> tuple[list[int], list[int]]:
+        """Renew leases, register as live, take or release shards toward a fair share; return (gained, lost)."""
+        now = self._clock()
+        until = now + self.lease_seconds
+        with self.engine.begin() as conn:
+            if not self.shard_count:
+                self.shard_count = int(conn.execute(select(state.c.shards).where(state.c.id == 1)).scalar_one())
+            self._register(conn, now)
+            lost: list[int] = []
+            if self.owned:
+                kept = {
+                    int(s)
+                    for (s,) in conn.execute(
+                        update(shards).where(self.fence(self.owned)).values(lease_until=until).returning(shards.c.shard)
+                    )
+                }
+                lost = sorted(set(self.owned) - kept)
+                for shard in lost:
+                    del self.owned[shard]
+            live = int(
+                conn.execute(
+                    select(func.count()).select_from(relays).where(relays.c.seen_at >= now - self.lease_seconds)
+                ).scalar_one()
+            )
+            target = math.ceil(self.shard_count / max(1, live))
+            gained: list[int] = []
+            if len(self.owned) > target:
+                extra = sorted(self.owned)[target:]
+                conn.execute(update(shards).where(self.fence(extra)).values(owner=None, lease_until=0.0))
+                for shard in extra:
+                    del self.owned[shard]
+                log.info("relay %s released shards %s to other relays (fair share %d)", self.relay_id, extra, target)
+            elif len(self.owned) < target:
+                free = or_(shards.c.owner.is_(None), shards.c.lease_until < now)
+                wanted = [
+                    int(s)
+                    for (s,) in conn.execute(
+                        select(shards.c.shard).where(free).order_by(shards.c.shard).limit(target - len(self.owned))
+                    )
+                ]
+                if wanted:
+                    rows = conn.execute(
+                        update(shards)
+                        .where(shards.c.shard.in_(wanted), free)
+                        .values(owner=self.relay_id, epoch=shards.c.epoch + 1, lease_until=until)
+                        .returning(shards.c.shard, shards.c.epoch, shards.c.snap, shards.c.batch_snap, shards.c.last_id)
+                    ).all()
+                    for row in rows:
+                        self.owned[int(row.shard)] = _state_from_row(row)
+                        gained.append(int(row.shard))
+        self.lease_until = until
+        if gained:
+            log.info(
+                "relay %s took shards %s (now owns %d of %d)",
+                self.relay_id,
+                sorted(gained),
+                len(self.owned),
+                self.shard_count,
+            )
+        if lost:
+            log.warning("relay %s lost shards %s (lease expired; another relay took them over)", self.relay_id, lost)
+        return sorted(gained), lost
+
+    def _register(self, conn: Connection, now: float) -> None:
+        updated = conn.execute(update(relays).where(relays.c.relay_id == self.relay_id).values(seen_at=now)).rowcount
+        if not updated:
+            conn.execute(
+                relays.insert().values(
+                    relay_id=self.relay_id, host=socket.gethostname()[:255], pid=os.getpid(), seen_at=now
+                )
+            )
+            conn.execute(delete(relays).where(relays.c.seen_at < now - 10 * self.lease_seconds))
+
+    def release_all(self) -> None:
+        """Give every shard back at once (a clean stop), so others need not wait for the lease to expire."""
+        with self.engine.begin() as conn:
+            if self.owned:
+                conn.execute(update(shards).where(self.fence(self.owned)).values(owner=None, lease_until=0.0))
+            conn.execute(delete(relays).where(relays.c.relay_id == self.relay_id))
+        if self.owned:
+            log.info("relay %s released shards %s", self.relay_id, sorted(self.owned))
+        self.owned.clear()
+
+    def reload(self) -> None:
+        """Re-read the cursors of the owned shards (after a failed write); drop those no longer owned."""
+        if not self.owned:
+            return
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(shards.c.shard, shards.c.epoch, shards.c.snap, shards.c.batch_snap, shards.c.last_id).where(
+                    self.fence(self.owned)
+                )
+            ).all()
+        fresh = {int(row.shard): _state_from_row(row) for row in rows}
+        lost = sorted(set(self.owned) - set(fresh))
+        self.owned = fresh
+        if lost:
+            log.warning("relay %s lost shards %s (another relay took them over)", self.relay_id, lost)
+
+    def forget(self, shard_ids: Iterable[int]) -> None:
+        """Drop shards whose fenced write failed (another relay owns them now)."""
+        for shard in shard_ids:
+            self.owned.pop(shard, None)

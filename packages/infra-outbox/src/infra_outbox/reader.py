@@ -1,0 +1,125 @@
+"""Read the log page by page: snapshot-range batches on PostgreSQL, rowid order on SQLite.
+
+PostgreSQL (PgQ's tick): a batch of a shard is the events whose writer's transaction id is visible in a new
+snapshot ``S_new`` (``pg_current_snapshot()``, taken when the batch starts) and was not visible in the shard's
+previous one ``S_prev``: exactly the transactions that committed in between, each whole, none in flight. Inside
+a batch events go in id order, which per key is commit order (a key's writers take their ids one after the
+other under the key's counter row), so per key the order is (batch, id) = commit order. A batch larger than a
+page is read as its sorted id list, then page by page; the cursor keeps ``(S_prev, S_new, last id done)``, so a
+relay that takes the shard over after a crash rebuilds exactly the same batch and goes on after the last id.
+
+SQLite has one writer at a time, so rowid order is commit order and the cursor is the last rowid done.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+
+from infra_outbox.event import EVENT_COLUMNS, LogEvent
+from infra_outbox.snapshot import Snapshot
+from infra_outbox.tables import LOG_TABLE
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from infra_outbox.ownership import ShardState
+
+__all__ = ["Page", "Reader"]
+
+_SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM {LOG_TABLE}"  # noqa: S608 - table names and integer literals only
+
+
+@dataclass(slots=True)
+class Page:
+    """Events of a group of shards read in one go, and where their cursors stand once they are done."""
+
+    shards: tuple[int, ...]
+    events: list[LogEvent]
+    snap: Snapshot | None
+    batch_snap: Snapshot | None
+    last_id: int
+    complete: bool  # the batch ends with this page: the cursors move to ``batch_snap``
+
+
+def _event(row: Any) -> LogEvent:
+    return LogEvent(
+        int(row[0]),
+        int(row[1]),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        bytes(row[8]),
+        row[9],
+        row[10],
+        float(row[11]),
+    )
+
+
+class Reader:
+    """Pages of the log for groups of shards that share a cursor."""
+
+    def __init__(self, engine: Engine, *, page_size: int) -> None:
+        self.engine = engine
+        self.page_size = page_size
+        self.postgres = engine.dialect.name == "postgresql"
+        self._queues: dict[tuple[Any, ...], deque[int]] = {}
+
+    def reset(self) -> None:
+        """Forget cached batch id lists (after the owned shards changed or a write failed)."""
+        self._queues.clear()
+
+    def next_page(self, states: list[ShardState]) -> Page:
+        """The next page of ``states`` (shards with the same snapshots); the cursors in ``states`` are not moved."""
+        if self.postgres:
+            return self._postgres_page(states)
+        return self._sqlite_page(states)
+
+    def _sqlite_page(self, states: list[ShardState]) -> Page:
+        done = {s.shard: s.last_id for s in states}
+        low = min(done.values())
+        ids = ",".join(str(s) for s in sorted(done))
+        query = text(f"{_SELECT} WHERE shard IN ({ids}) AND id > :low ORDER BY id LIMIT :n")
+        with self.engine.connect() as conn:
+            rows = conn.execute(query, {"low": low, "n": self.page_size}).all()
+        events = [_event(r) for r in rows if int(r[0]) > done[int(r[1])]]
+        last = int(rows[-1][0]) if rows else max(done.values())
+        return Page(tuple(sorted(done)), events, None, None, max(last, low), complete=len(rows) < self.page_size)
+
+    def _postgres_page(self, states: list[ShardState]) -> Page:
+        first = states[0]
+        snap, batch_snap = first.snap, first.batch_snap
+        done = {s.shard: s.last_id for s in states}
+        group = tuple(sorted(done))
+        with self.engine.connect() as conn:
+            if batch_snap is None:  # a new batch: everything committed up to now
+                batch_snap = Snapshot.parse(conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one())
+                done = dict.fromkeys(group, 0)
+            key = (group, str(snap), str(batch_snap))
+            queue = self._queues.get(key)
+            if queue is None:
+                conditions = [f"shard IN ({','.join(map(str, group))})", batch_snap.sql_visible()]
+                if snap is not None:
+                    conditions.append(snap.sql_not_visible())
+                low = min(done.values())
+                if low:
+                    conditions.append(f"id > {low}")
+                rows = conn.execute(text(f"SELECT id, shard FROM {LOG_TABLE} WHERE {' AND '.join(conditions)}")).all()  # noqa: S608 - table names and integer literals only
+                queue = deque(sorted(int(i) for i, s in rows if int(i) > done[int(s)]))
+                self._queues = {key: queue}  # one group reads at a time: keep only this list
+            take = [queue.popleft() for _ in range(min(self.page_size, len(queue)))]
+            events: list[LogEvent] = []
+            if take:
+                rows = conn.execute(text(f"{_SELECT} WHERE id = ANY(:ids) ORDER BY id"), {"ids": take}).all()
+                events = [_event(r) for r in rows]
+        complete = not queue
+        if complete:
+            self._queues.pop(key, None)
+        last_id = 0 if complete else take[-1]
+        return Page(group, events, snap, batch_snap, last_id, complete=complete)
