@@ -58,6 +58,21 @@ _ONEX_MARKERS = ("node_type", "contract_version", "contract_name", "node_name", 
 _VERSION_TEXT = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
 
 
+def _or_text(pattern: str | None = None) -> Any:
+    """A ``json_schema_extra`` that lets the model's JSON Schema also take the text form its validator reads."""
+
+    def extend(schema: dict[str, Any], _: type) -> None:
+        text: dict[str, Any] = {"type": "string", "minLength": 1}
+        if pattern is not None:
+            text["pattern"] = pattern
+        as_object = dict(schema)
+        schema.clear()
+        schema.update({"title": as_object.pop("title"), "description": as_object.pop("description", "")})
+        schema["anyOf"] = [as_object, text]
+
+    return extend
+
+
 class _Section(BaseModel):
     """A part of an ONEX contract: typed where it is read, every other key kept as written."""
 
@@ -67,7 +82,7 @@ class _Section(BaseModel):
 class OnexVersion(BaseModel):
     """A ``{major, minor, patch}`` version; the contract may also write it as ``"1.0.1"``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_or_text(_VERSION_TEXT.pattern))
 
     major: int = Field(ge=0)
     minor: int = Field(ge=0)
@@ -98,6 +113,8 @@ class OnexModelRef(_Section):
     Text is accepted too: ``"pkg.models.ModelX"`` or ``"pkg.models:ModelX"`` gives ``name="ModelX"``,
     ``module="pkg.models"``; a bare ``"ModelX"`` gives only the name.
     """
+
+    model_config = ConfigDict(json_schema_extra=_or_text())
 
     name: str = Field(min_length=1)
     module: str | None = None
@@ -173,6 +190,20 @@ class OnexDependency(_Section):
     required: bool | None = None
 
 
+def _config_schema(schema: dict[str, Any]) -> None:
+    """``config`` may also hold settings: any mapping."""
+    schema["anyOf"].insert(1, {"type": "object"})
+
+
+def _dependencies_schema(schema: dict[str, Any]) -> None:
+    """``dependencies`` entries may be names, and the list may be a ``{required: [...], optional: [...]}`` mapping."""
+    listed = {"type": "array", "items": {"anyOf": [schema.pop("items"), {"type": "string"}]}}
+    names = {"type": "array", "items": {"type": "string"}}
+    grouped = {"type": "object", "properties": {"required": names, "optional": names}}
+    schema.pop("type")
+    schema["anyOf"] = [listed, grouped, {"type": "null"}]
+
+
 class OnexContract(_Section):
     """A real ONEX node contract: the typed sections infra tools read, and every other section kept as written.
 
@@ -191,13 +222,13 @@ class OnexContract(_Section):
     description: str = ""
     input_model: OnexModelRef | None = None
     output_model: OnexModelRef | None = None
-    config: OnexModelRef | None = None
+    config: OnexModelRef | None = Field(default=None, json_schema_extra=_config_schema)
     config_values: dict[str, Any] = Field(
         default_factory=dict, description="A `config` section holding settings rather than naming a model."
     )
     event_bus: OnexEventBus | None = None
     handler_routing: OnexHandlerRouting | None = None
-    dependencies: tuple[OnexDependency, ...] = ()
+    dependencies: tuple[OnexDependency, ...] = Field(default=(), json_schema_extra=_dependencies_schema)
 
     @model_validator(mode="before")
     @classmethod

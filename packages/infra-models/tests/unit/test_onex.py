@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -374,3 +375,32 @@ class TestEverySectionKept:
         contract = parse_onex_contract(text)
         assert contract.model_extra == expected
         assert {k: v for k, v in contract.model_dump().items() if k in expected} == expected
+
+
+class TestJsonSchema:
+    CORE_STYLE = (
+        "name: n\nnode_type: compute\nnode_version: 1.0.0\ninput_model: pkg.models.ModelIn\n"
+        "config: {port: 8091}\ndependencies: {required: [llm]}\n"
+    )
+
+    def test_schema_accepts_every_shape_the_reader_accepts(self) -> None:
+        import jsonschema
+
+        from infra_models.schema import render_schemas
+
+        schema = json.loads(render_schemas()["OnexContract.schema.json"])
+        for text in (EFFECT, self.CORE_STYLE):
+            jsonschema.validate(yaml.safe_load(text), schema)
+            parse_onex_contract(text)
+
+    def test_schema_refuses_what_the_reader_refuses(self) -> None:
+        import jsonschema
+
+        from infra_models.schema import render_schemas
+
+        schema = json.loads(render_schemas()["OnexContract.schema.json"])
+        for text in ("name: n\nnode_type: effect\nnode_version: one\n", "name: n\nnode_type: 3\n"):
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(yaml.safe_load(text), schema)
+            with pytest.raises(ContractError):
+                parse_onex_contract(text)
