@@ -14,20 +14,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra_gen.answers import build_contract, complete_contract, parse_kind, template_context
 from infra_gen.errors import TemplateError
 from infra_gen.names import parse_name
-from infra_gen.onex.answers import onex_answers
-from infra_gen.onex.layout import plan_onex_node
 from infra_gen.onex.service import OnexService, find_onex_service
-from infra_gen.onex.spec import OnexNodeSpec
 from infra_gen.plan import Action, OnConflict, Plan, apply_plan, build_plan
 from infra_gen.render import RenderedFile, render_templates, template_hash
 from infra_gen.state import STATE_FILE, state_bytes
 from infra_gen.workspace import find_workspace
-from infra_models import NodeContract, NodeKind, OnexContract, load_any_contract
+from infra_models import NodeContract, NodeKind, load_any_contract
+
+if TYPE_CHECKING:
+    from infra_models import OnexContract
 
 __all__ = ["BUILTIN_TEMPLATES", "GenerationResult", "NodeGenerator", "render_node", "template_roots"]
 
@@ -97,6 +97,9 @@ class NodeGenerator:
         external: str,
         given: Mapping[str, Any] | None = None,
     ) -> Plan:
+        from infra_gen.onex.layout import plan_onex_node
+        from infra_gen.onex.spec import OnexNodeSpec
+
         node = parse_name(name)
         text = " ".join(description.split()) or f"{node.pascal} {kind.value.lower()} node."
         extra = dict(given or {})
@@ -115,6 +118,8 @@ class NodeGenerator:
         return plan_onex_node(spec, on_conflict=self.on_conflict, template_dir=onex_templates)
 
     def _plan_onex_contract(self, contract: OnexContract) -> Plan:
+        from infra_gen.onex.answers import onex_answers
+
         answers = onex_answers(contract)
         service = self.onex_service()
         if service is None:  # a real ONEX contract, generated as a stand-alone package outside a service
@@ -134,7 +139,7 @@ class NodeGenerator:
 
     def plan_contract(self, contract: NodeContract | OnexContract) -> Plan:
         """The plan of generating the node of ``contract`` (either format); writes nothing."""
-        if isinstance(contract, OnexContract):
+        if not isinstance(contract, NodeContract):
             return self._plan_onex_contract(contract)
         service = self.onex_service()
         if service is not None:
@@ -238,7 +243,7 @@ class NodeGenerator:
         self, contract: NodeContract | OnexContract | str | Path, *, dry_run: bool = False
     ) -> GenerationResult:
         """Generate the node a ``contract.yaml`` describes: infra's format or a real ONEX contract (read bounded)."""
-        loaded = contract if isinstance(contract, NodeContract | OnexContract) else load_any_contract(contract)
+        loaded = contract if not isinstance(contract, str | Path) else load_any_contract(contract)
         plan = self.plan_contract(loaded)
         if dry_run:
             return GenerationResult(plan, self.output_dir / str(plan.meta["project_dir"]), [], True)

@@ -43,3 +43,36 @@ def test_generated_node_reaches_staging(tmp_path: Path, kind: str) -> None:
     # What keeps a generated node below PRODUCTION is known and deliberate: no benchmark or metrics exporter is
     # generated (they are the user's to add). Anything else failing is a regression of the templates.
     assert set(failed) <= {"OBS-002", "OBS-003", "PERF-001"}, failed
+
+
+def _service(root: Path) -> Path:
+    """An ONEX service package as a team would have it: metadata, README, CHANGELOG; returns its nodes folder."""
+    nodes = root / "src" / "vault_svc" / "nodes"
+    nodes.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "vault-svc"\nversion = "0.1.0"\ndescription = "Vault service."\nreadme = "README.md"\n'
+        'requires-python = ">=3.12"\ndependencies = ["omnibase-core>=0.47,<0.48", "pydantic>=2,<3", "pyyaml>=6,<7"]\n',
+        encoding="utf-8",
+    )
+    (root / "README.md").write_text(
+        "# vault-svc\n\n## Installation\n\n```bash\npip install vault-svc\n```\n\n## Usage\n\n"
+        "```python\nfrom vault_svc.nodes import node_vault_reader_effect\n```\n",
+        encoding="utf-8",
+    )
+    (root / "CHANGELOG.md").write_text("# Changelog\n\n## Unreleased\n\n- First nodes.\n", encoding="utf-8")
+    (nodes.parent / "__init__.py").write_text('"""vault-svc."""\n', encoding="utf-8")
+    (nodes / "__init__.py").write_text('"""Nodes of vault-svc."""\n', encoding="utf-8")
+    return nodes
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_onex_node_reaches_staging_at_its_own_folder(tmp_path: Path, kind: str) -> None:
+    """Issue 11: a node generated into an ONEX service rates >= STAGING checked at the folder of its contract."""
+    check_path = _check_path()
+    from infra_models import ReadinessLevel
+
+    nodes = _service(tmp_path)
+    result = NodeGenerator(nodes).generate_node(kind, f"{kind}_ready", external_system=KINDS[kind])
+    report = check_path(result.project_dir, today=date(2026, 11, 28))  # type: ignore[operator]
+    failed = {c.check_id: c.message for c in report.checks if c.status.value in ("FAIL", "ERROR")}
+    assert report.level >= ReadinessLevel.STAGING, (report.level, report.blockers, failed)
