@@ -245,12 +245,14 @@ class OnexContract(_Section):
         deps = data.get("dependencies")
         if deps is None:
             data.pop("dependencies", None)
-        elif isinstance(deps, Mapping):  # {required: [names], optional: [names]}
-            data["dependencies"] = [
-                {"name": item, "required": group == "required"} if isinstance(item, str) else item
-                for group in ("required", "optional")
-                for item in (deps.get(group) or [])
-            ]
+        elif isinstance(deps, Mapping) and set(deps) <= {"required", "optional"}:  # {required: [names], ...}
+            groups = {group: [v] if isinstance(v, str) else v for group, v in deps.items()}
+            if all(isinstance(v, list) for v in groups.values()):
+                data["dependencies"] = [
+                    {"name": item, "required": group == "required"} if isinstance(item, str) else item
+                    for group in ("required", "optional")
+                    for item in groups.get(group) or []
+                ]
         elif isinstance(deps, list):
             data["dependencies"] = [{"name": item} if isinstance(item, str) else item for item in deps]
         return data

@@ -255,6 +255,12 @@ class TestShapeVariants:
         assert listed.dependencies[1].required is False
         grouped = parse_onex_contract("name: n\nnode_type: compute\ndependencies: {required: [llm_service]}\n")
         assert [(d.name, d.required) for d in grouped.dependencies] == [("llm_service", True)]
+        both = parse_onex_contract("name: n\nnode_type: compute\ndependencies: {optional: cache, required: [db]}\n")
+        assert [(d.name, d.required) for d in both.dependencies] == [("db", True), ("cache", False)]
+
+    def test_grouped_dependencies_with_other_keys_are_refused_not_dropped(self) -> None:
+        with pytest.raises(ContractError, match=r":3: field `dependencies`"):
+            parse_onex_contract("name: n\nnode_type: compute\ndependencies: {required: [db], notes: keep me}\n")
 
     def test_handler_contract_under_handlers_folder(self) -> None:
         # handlers/contract.yaml files share the node schema (node_type is the node they serve) plus handler_id.
