@@ -94,8 +94,25 @@ class TestCredentials:
         assert places(no_hardcoded_credentials(ctx)) == {("config/app.yaml", 2), (".env", 1)}
 
     def test_private_key_in_docs(self, tmp_path):
-        ctx = node(tmp_path, {"README.md": "# x\n\n-----BEGIN RSA PRIVATE KEY-----\n"})  # pragma: allowlist secret
+        import base64
+        import random
+
+        body = base64.b64encode(random.Random(7).randbytes(180)).decode()
+        pem = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+        ctx = node(tmp_path, {"README.md": "# x\n\n" + pem + "\n-----END RSA PRIVATE KEY-----\n"})
         assert places(no_hardcoded_credentials(ctx)) == {("README.md", 3)}
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "-----BEGIN RSA PRIVATE KEY-----\n",  # a header alone, as in a scanner's docs
+            "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG...\n",  # a truncated fake
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA1234567890abcdefghijklmnopqrstuvwxyz\n-----END",
+        ],
+    )
+    def test_key_headers_without_a_key_pass(self, tmp_path, text):
+        ctx = node(tmp_path, {"tests/test_scan.py": "CODE = " + repr(text) + "\n", "docs/scan.md": text})
+        assert no_hardcoded_credentials(ctx).status is CheckStatus.PASS
 
     def test_entropy(self):
         assert shannon_entropy("aaaa") == 0

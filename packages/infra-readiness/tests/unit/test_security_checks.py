@@ -93,6 +93,11 @@ class TestSecrets:
             'token_topic = "onex.evt.auth.token-issued.v1"\n',
             'password = "[MASKED]"\n',
             'api_key = "<your-api-key>"\n',
+            '__all__ = ["ModelNoRawSqlite3CheckInput"]\n',
+            '_SUPPRESSION_TOKEN: str = "api-key-env-ok:"\n',
+            'context = {"key": "ghp_abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"}\n',  # pragma: allowlist secret
+            'jwt_token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0'
+            'IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"\n',  # pragma: allowlist secret
         ],
     )
     def test_benign_look_alikes_pass(self, tmp_path, text):
@@ -127,6 +132,15 @@ class TestTlsImplementationOfOption:
             "    return ctx\n"
         )
         assert tls_verification_on(node(tmp_path, {"src/pkg/_config.py": source})).status is CheckStatus.PASS
+
+    def test_config_model_spelling_out_its_none_level_is_not_flagged(self, tmp_path):
+        source = (
+            "class Validation:\n"
+            "    def apply(self):\n"
+            "        if self.level == 'none':\n"
+            "            self.check_hostname = False\n"
+        )
+        assert tls_verification_on(node(tmp_path, {"src/pkg/level.py": source})).status is CheckStatus.PASS
 
     def test_switching_it_off_unconditionally_is_flagged(self, tmp_path):
         source = "import httpx\nclient = httpx.Client(verify=False)\n"

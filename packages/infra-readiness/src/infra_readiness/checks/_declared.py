@@ -7,11 +7,13 @@ written in ``[tool.infra-readiness]`` (``auth``, ``sensitive-fields``, ``budgets
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from infra_readiness.context import NodeContext
 
-__all__ = ["contract_data", "lookup", "missing_extra"]
+__all__ = ["contract_data", "lookup", "mentioning", "missing_extra"]
 
 
 def contract_data(node: NodeContext) -> dict[str, Any]:
@@ -54,3 +56,8 @@ def missing_extra(module: str, extra: str) -> str | None:
     if found:
         return None
     return f"{module} is not installed: install infra-readiness[{extra}] (pip install 'infra-readiness[{extra}]')"
+
+
+def mentioning(node: NodeContext, files: list[Path], pattern: re.Pattern[str]) -> list[Path]:
+    """The files of ``files`` whose text matches ``pattern``: a cheap filter so that clean files are never parsed."""
+    return [path for path in files if pattern.search(node.text(path) or "")]

@@ -17,7 +17,7 @@ import re
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
 from infra_readiness.checks._ast import call_name, walk
-from infra_readiness.checks._declared import contract_data, lookup
+from infra_readiness.checks._declared import contract_data, lookup, mentioning
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -29,6 +29,8 @@ _AUTH_NAME = re.compile(
     r"(?i)(auth|login|permission|jwt|token|current_user|api_?key|oauth|bearer|scope|requires_|protected|secured|"
     r"verify_|guard|principal|credential|signature|hmac)"
 )
+#: Only files with a decorator call of a route method are parsed.
+_ROUTE_TEXT = re.compile(r"@[\w.]+\.(?:get|post|put|patch|delete|head|options|route|api_route|websocket)\(")
 _OPEN_PATHS = re.compile(r"^/?(health|healthz|live|livez|ready|readyz|readiness|liveness|metrics|ping|status)/?$")
 
 
@@ -172,7 +174,7 @@ def auth_declared(node: NodeContext) -> Outcome:
     """Every HTTP handler the node exposes (in code or contract) requires auth, or the node declares its auth."""
     open_routes: list[Finding] = []
     total = 0
-    for path, tree in node.python_trees(node.source_files):
+    for path, tree in node.python_trees(mentioning(node, node.source_files, _ROUTE_TEXT)):
         for route in routes(tree):
             if _OPEN_PATHS.match(route.path):
                 continue

@@ -9,6 +9,7 @@ from infra_models.enums import Severity
 from infra_models.node import NodeKind
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
 from infra_readiness.checks._ast import call_name, imports, walk
+from infra_readiness.checks.onex import CHECKS as ONEX_CHECKS
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -295,4 +296,5 @@ def readiness_config_valid(node: NodeContext) -> Outcome:
     return Outcome.passed(f"{len(config.waivers)} waiver(s) in {', '.join(config.sources)}")
 
 
-CHECKS = (contract_valid, effect_timeouts_retries, compute_is_pure, readiness_config_valid)
+#: The ONEX declarative-node checks (ONX-001..003) travel with the contract checks' entry point.
+CHECKS = (contract_valid, effect_timeouts_retries, compute_is_pure, readiness_config_valid, *ONEX_CHECKS)

@@ -50,6 +50,15 @@ _CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf",
 _TEXT_SUFFIXES = _CONFIG_SUFFIXES | {".py", ".md", ".rst", ".txt", ".sh", ".sql", ".j2", ".tpl", ".pem", ".key"}
 #: Passwords that only ever appear in examples, such as ``postgresql://user:pw@host/db``.
 _PLACEHOLDER_PASSWORDS = frozenset({"pw", "pass", "password", "passwd", "pwd", "secret", "user", "username", "xxx"})
+#: A Python file is parsed for SEC-001 only when its text has a credential-like name, a long blob or a URL password.
+_MAY_HOLD_SECRET = re.compile(
+    _SECRET_NAME.pattern + r"|[A-Za-z0-9+/=_-]{24,}|://[^\s/@'\"]+:[^\s/@'\"]+@", re.IGNORECASE
+)
+#: ... and for SEC-002 only when it mentions a verification setting.
+_MAY_SWITCH_TLS_OFF = re.compile(
+    r"verify|CERT_NONE|check_hostname|unverified|disable_warnings|sslmode|ssl\.|insecure|HTTPSVERIFY|TLS_REJECT",
+    re.IGNORECASE,
+)
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=_-]+$")
 
 
@@ -89,6 +98,7 @@ def _placeholder(value: str) -> bool:
         or set(lowered) <= {"*", "x", ".", "-", "_", "#"}
         or lowered in {"none", "null", "~", "true", "false", "redacted", "changeit_in_prod", "example", "dummy"}
         or stripped in _DOCUMENTED_EXAMPLES
+        or _JWT_EXAMPLE_SIGNATURE in stripped
         or _PLACEHOLDER_WORDS.search(value) is not None
     )
 
@@ -109,7 +119,7 @@ def _looks_secret(value: str, name: str = "") -> bool:
         return False
     if re.fullmatch(r"[A-Z][A-Z0-9_]+", value):  # an environment variable name, such as VAULT_TOKEN
         return False
-    if re.fullmatch(r"[a-z]+(?:[_.:-][a-z]+)*", value):  # words: a setting name, an enum value, a kind
+    if re.fullmatch(r"[a-z]+(?:[_.:-][a-z]+)*[:=.]?", value):  # words: a setting name, a marker, an enum value
         return False
     if name and value.lower().replace("-", "_") == name.lower():  # an enum member: TOKEN = "token"
         return False
@@ -118,10 +128,22 @@ def _looks_secret(value: str, name: str = "") -> bool:
     return not value.startswith(("/", "./", "http://", "https://"))
 
 
+_CAMEL = re.compile(r"^[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+$")
+
+
+def _camel_words(value: str) -> bool:
+    """A CamelCase name such as ``ModelNoRawSqlite3CheckInput``: its parts are mostly pronounceable words."""
+    if not _CAMEL.match(value):
+        return False
+    parts = re.findall(r"[A-Z]?[a-z0-9]+", value)
+    return len(parts) >= 3 and sum(bool(re.search(r"[aeiouy]", p.lower())) for p in parts) >= 0.7 * len(parts)
+
+
 def _random_blob(value: str) -> bool:
     """A long, base64-like literal with the entropy of random bytes (a key pasted into code)."""
     return (
         len(value) >= 24
+        and not _camel_words(value)
         and " " not in value
         and not _identifier(value)
         and not _placeholder(value)
@@ -132,6 +154,26 @@ def _random_blob(value: str) -> bool:
         and shannon_entropy(value) >= 4.3
         and not _has_run(value, 5)
     )
+
+
+def _real_token(token: str) -> bool:
+    """A token-format match that is not a documented example or an alphabet (``ghp_abcdefghijkl...``)."""
+    return not _PLACEHOLDER_WORDS.search(token) and not _has_run(token, 6) and _JWT_EXAMPLE_SIGNATURE not in token
+
+
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]{16,}")
+#: jwt.io's example token (signed with the documented key `your-256-bit-secret`).
+_JWT_EXAMPLE_SIGNATURE = "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+
+
+def _key_body(lines: list[str], number: int, line: str) -> bool:
+    """A private-key header followed by a key's worth of base64, not ``MIIE...`` or an alphabet."""
+    after = line.split("-----", 2)[-1].replace("\\n", "\n")
+    snippet = "\n".join([after, *lines[number : number + 30]]).split("-----END", 1)[0]
+    if "..." in snippet or "\u2026" in snippet:
+        return False
+    body = "".join(_PEM_BODY.findall(snippet))
+    return len(body) >= 120 and not _has_run(body, 6)
 
 
 def _has_run(value: str, length: int) -> bool:
@@ -230,7 +272,8 @@ def _scan_text(text: str, *, tokens_only: bool, config: bool) -> list[tuple[int,
             hits += [
                 (number, f"contains {label}")
                 for label, pattern in _TOKEN_PATTERNS
-                if any(not _PLACEHOLDER_WORDS.search(m.group(0)) for m in pattern.finditer(line))
+                if any(_real_token(m.group(0)) for m in pattern.finditer(line))
+                and (label != "a private key" or _key_body(lines, number, line))
             ]
         if tokens_only:
             continue
@@ -274,7 +317,7 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
         # Python code is read through its syntax tree (docstrings and comments hold examples, not secrets).
         tokens_only = in_tests or docs or path.suffix == ".py" or _example_file(path)
         hits = _scan_text(text, tokens_only=tokens_only, config=_is_config(path))
-        if path.suffix == ".py" and not in_tests:
+        if path.suffix == ".py" and not in_tests and _MAY_HOLD_SECRET.search(text):
             tree = node.tree(path)
             if tree is not None:
                 hits += _scan_python(tree, text.splitlines())
@@ -341,6 +384,8 @@ _TLS_CONFIG_ONLY = (
 )
 
 
+#: ``if self.level == "none":``: a configuration model spelling out what its insecure mode means.
+_INSECURE_MODES = frozenset({"none", "insecure", "disabled", "disable", "off", "no_verify", "noverify", "dev"})
 _OPTION_NAMES = frozenset({*_TLS_KEYWORDS, "insecure", "verify_mode", "tls_verify", "ssl"})
 
 
@@ -354,7 +399,12 @@ def _honoured_options(tree: ast.Module) -> set[int]:
                 for sub in ast.walk(node.test)
                 if isinstance(sub, ast.Name | ast.Attribute)
             }
-            if names & _OPTION_NAMES:
+            modes = {
+                str(sub.value).lower()
+                for sub in ast.walk(node.test)
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+            }
+            if names & _OPTION_NAMES or modes & _INSECURE_MODES:
                 branches = [node.body, node.orelse] if isinstance(node, ast.IfExp) else [*node.body, *node.orelse]
                 for branch in branches:
                     for part in branch if isinstance(branch, list) else [branch]:
@@ -456,7 +506,7 @@ def tls_verification_on(node: NodeContext) -> Outcome:
             continue
         lines = text.splitlines()
         if path.suffix == ".py":
-            tree = node.tree(path)
+            tree = node.tree(path) if _MAY_SWITCH_TLS_OFF.search(text) else None
             hits = [] if tree is None else _tls_python(tree) + _tls_strings(tree)
             hits = [(n, m) for n, m in hits if not (1 <= n <= len(lines) and _ALLOW_TLS in lines[n - 1])]
         else:

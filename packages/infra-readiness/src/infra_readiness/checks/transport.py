@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
 from infra_readiness.checks._ast import call_name, docstrings, imports, walk
-from infra_readiness.checks._declared import contract_data, lookup
+from infra_readiness.checks._declared import contract_data, lookup, mentioning
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -41,6 +41,9 @@ _HTTP_CALLS = re.compile(
 _URL_KEYWORDS = frozenset({"url", "base_url", "endpoint"})
 _PG_DSN = re.compile(r"^postgres(?:ql)?(?:\+\w+)?://", re.IGNORECASE)
 _ENCRYPTION = re.compile(r"(?i)(encrypt|aesgcm|chacha20poly1305|fernet|seal|PayloadEncryption)")
+#: Only files that mention a broker, a DSN or a plain URL are parsed for transport settings.
+_TRANSPORT_TEXT = re.compile(r"bootstrap|security[._]protocol|postgres|http://|Kafka", re.IGNORECASE)
+_ENCRYPTION_TEXT = re.compile(r"infra_security|cryptography|nacl|tink")
 _ENCRYPTION_MODULES = frozenset({"infra_security", "cryptography", "nacl", "tink"})
 
 
@@ -118,7 +121,7 @@ def sensitive_fields(node: NodeContext) -> list[str]:
 
 
 def _encrypts(node: NodeContext) -> str | None:
-    for path, tree in node.python_trees(node.source_files):
+    for path, tree in node.python_trees(mentioning(node, node.source_files, _ENCRYPTION_TEXT)):
         module = next((i.module for i in imports(tree) if i.top in _ENCRYPTION_MODULES), None)
         if module and any(
             isinstance(sub, ast.Call) and _ENCRYPTION.search(call_name(sub) or "-") for sub in walk(tree)
@@ -141,7 +144,7 @@ def _encrypts(node: NodeContext) -> str | None:
 def transport_encrypted(node: NodeContext) -> Outcome:
     """Kafka, PostgreSQL and HTTP clients use TLS; sensitive contract fields are encrypted in the payload."""
     findings: list[Finding] = []
-    for path, tree in node.python_trees(node.source_files):
+    for path, tree in node.python_trees(mentioning(node, node.source_files, _TRANSPORT_TEXT)):
         findings += [
             Finding(message=message, severity=Severity.HIGH, file=node.rel(path), line=line)
             for line, message in sorted(set(_transport_hits(tree)))
