@@ -1,24 +1,32 @@
-"""Benchmark: drain N pending events from PostgreSQL to Kafka, against the raw producer in the same run.
+"""Benchmark: drain N committed events from PostgreSQL to Kafka, beside the raw producer and the v1 relay.
 
     hatch run bench infra-outbox -- --events 20000
     python packages/infra-outbox/bench/bench_relay.py --db postgresql+psycopg://... --bootstrap 127.0.0.1:9092
 
-Scenarios (256-byte payloads, 1,000 keys): the raw confluent-kafka producer sending the same records (the
-limit), a naive relay (claim one row, send, flush, mark), one Relay, four Relays in four processes; then the
-commit-to-ack latency (p50/p99) while a writer commits a steady 1,000 events/s and one relay serves them.
+Figures, all measured in the same run (256-byte payloads, 1,000 keys):
+  raw      the raw confluent-kafka producer sending the same records (the anchor)
+  v2       one infra-outbox relay (this version) draining them from PostgreSQL
+  v1       the v1 work-queue relay (lease UPDATE, mark UPDATE), from git commit V1_COMMIT, if git is available
+  latency  commit-to-ack p50/p99 while a writer commits a steady 1,000 events/s and one v2 relay serves them
+  dead     n_dead_tup on the event tables after publishing --dead-events events (v2 and v1)
+  horizon  v2 and v1 throughput while a REPEATABLE READ transaction holds the xmin horizon for the whole drain
 Reads INFRA_TEST_POSTGRES_URL and INFRA_TEST_KAFKA_BOOTSTRAP when --db/--bootstrap are not given.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -26,11 +34,14 @@ from sqlalchemy import text
 
 from infra_outbox import NewEvent, Outbox, Relay, RelaySettings
 from infra_outbox.db import make_engine
+from infra_outbox.event import LogEvent
 from infra_outbox.send import record_headers
 from infra_outbox.tables import create_all
 
 PAYLOAD = 256
 KEYS = 1000
+V1_COMMIT = "be8b43b"  # the last commit of the v1 relay
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def fresh_database(admin_url: str) -> str:
@@ -39,9 +50,7 @@ def fresh_database(admin_url: str) -> str:
     with engine.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    create_all(make_engine(url))
-    return url
+    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 def drop_database(admin_url: str, url: str) -> None:
@@ -75,24 +84,19 @@ def fill(url: str, topic: str, n: int) -> None:
         ]
         with engine.begin() as conn:
             outbox.enqueue_many(conn, batch)
-    engine.dispose()
-
-
-def analyze(url: str) -> None:
-    engine = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
     engine.dispose()
 
 
 def raw_producer(bootstrap: str, topic: str, n: int) -> float:
     producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5})
     producer.list_topics(timeout=10)
-    from infra_outbox.lease import ClaimedEvent
-
+    now = time.time()
     records = [
-        ClaimedEvent(
+        LogEvent(
             i,
+            0,
             str(uuid.uuid4()),
             "bench",
             topic,
@@ -102,8 +106,7 @@ def raw_producer(bootstrap: str, topic: str, n: int) -> float:
             payload(i),
             "application/json",
             None,
-            1,
-            time.time(),
+            now,
         )
         for i in range(n)
     ]
@@ -127,72 +130,124 @@ def raw_producer(bootstrap: str, topic: str, n: int) -> float:
     return n / elapsed
 
 
-def naive_relay(url: str, bootstrap: str, n: int) -> float:
-    """Claim one row, send, flush, mark: what most hand-written relays do."""
-    engine = make_engine(url)
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all"})
-    producer.list_topics(timeout=10)
-    claim = text(
-        "SELECT id, topic, key, payload FROM infra_outbox WHERE status = 'pending' "
-        "ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED"
-    )
-    mark = text("UPDATE infra_outbox SET status = 'published', published_at = :now WHERE id = :id")
-    start = time.perf_counter()
-    sent = 0
-    while sent < n:
-        with engine.begin() as conn:
-            row = conn.execute(claim).first()
-            if row is None:
-                break
-            producer.produce(row.topic, bytes(row.payload), row.key)
-            producer.flush(30)
-            conn.execute(mark, {"now": time.time(), "id": row.id})
-        sent += 1
-    elapsed = time.perf_counter() - start
-    engine.dispose()
-    return sent / elapsed
+class Horizon:
+    """A REPEATABLE READ transaction that holds the xmin horizon (PgQue's benchmark scenario) until closed."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url).execution_options(isolation_level="REPEATABLE READ")
+        self.conn = self.engine.connect()
+        self.conn.execute(text("SELECT count(*) FROM pg_class"))  # takes the snapshot
+
+    def close(self) -> None:
+        self.conn.rollback()
+        self.conn.close()
+        self.engine.dispose()
 
 
-def _relay_worker(url: str, bootstrap: str, batch_size: int, barrier: object, out: object) -> None:
+def v2_drain(url: str, bootstrap: str, n: int, batch_size: int, *, hold_horizon: bool = False) -> float:
     relay = Relay(url, bootstrap, settings=RelaySettings(batch_size=batch_size))
     relay.check_broker()
-    barrier.wait()  # type: ignore[attr-defined]
-    start = time.perf_counter()
-    report = relay.drain()
-    out.put((report.published, start, time.perf_counter()))  # type: ignore[attr-defined]
+    horizon = Horizon(url) if hold_horizon else None
+    try:
+        start = time.perf_counter()
+        report = relay.drain()
+        elapsed = time.perf_counter() - start
+    finally:
+        if horizon is not None:
+            horizon.close()
     relay.close()
+    assert report.published == n, f"v2 relay published {report.published} of {n}"
+    return n / elapsed
 
 
-def relays(url: str, bootstrap: str, n: int, count: int, batch_size: int) -> float:
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(count)
-    out = ctx.Queue()
-    procs = [ctx.Process(target=_relay_worker, args=(url, bootstrap, batch_size, barrier, out)) for _ in range(count)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=600) for _ in procs]
-    for p in procs:
-        p.join()
-    published = sum(r[0] for r in results)
-    assert published == n, f"{count} relay(s) published {published} of {n}"
-    return n / (max(r[2] for r in results) - min(r[1] for r in results))
+def dead_tuples(url: str, prefix: str) -> int:
+    engine = make_engine(url)
+    time.sleep(1.5)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+        value = conn.execute(
+            text("SELECT coalesce(sum(n_dead_tup), 0) FROM pg_stat_user_tables WHERE relname LIKE :p"),
+            {"p": prefix},
+        ).scalar_one()
+    engine.dispose()
+    return int(value)
+
+
+_V1_RUNNER = r"""
+import json, sys, time
+from sqlalchemy import text
+from infra_outbox import NewEvent, Outbox, Relay, RelaySettings
+from infra_outbox.db import make_engine
+from infra_outbox.tables import create_all
+url, bootstrap, topic, n, batch, hold = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1"
+engine = make_engine(url)
+create_all(engine)
+outbox = Outbox(notify=False)
+pad = lambda i: (f'{{"n":{i},"pad":"'.encode() + b"x" * 240)[:254] + b'"}'
+for start in range(0, n, 5000):
+    with engine.begin() as conn:
+        outbox.enqueue_many(conn, [NewEvent(topic=topic, key=f"key-{i % 1000}", event_type="bench", payload=pad(i))
+                                   for i in range(start, min(n, start + 5000))])
+with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    conn.execute(text("VACUUM ANALYZE"))
+relay = Relay(url, bootstrap, settings=RelaySettings(batch_size=batch))
+relay.check_broker()
+horizon = None
+if hold:
+    horizon = make_engine(url).execution_options(isolation_level="REPEATABLE READ").connect()
+    horizon.execute(text("SELECT count(*) FROM pg_class"))
+start = time.perf_counter()
+report = relay.drain()
+elapsed = time.perf_counter() - start
+if horizon is not None:
+    horizon.rollback(); horizon.close()
+relay.close()
+time.sleep(1.5)
+with engine.connect() as conn:
+    conn.execute(text("SELECT pg_stat_force_next_flush()"))
+    dead = conn.execute(text("SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'infra_outbox'")).scalar_one()
+print(json.dumps({"rate": report.published / elapsed, "published": report.published, "dead": int(dead)}))
+"""
+
+
+def v1_source() -> Path | None:
+    """The v1 package source, extracted from git (None when the history is not available)."""
+    target = Path(tempfile.mkdtemp(prefix="infra-outbox-v1-"))
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", V1_COMMIT, "packages/infra-outbox/src"], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target / "packages" / "infra-outbox" / "src"
+
+
+def v1_drain(source: Path, url: str, bootstrap: str, topic: str, n: int, batch: int, *, hold: bool = False) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    out = subprocess.run(
+        [sys.executable, "-c", _V1_RUNNER, url, bootstrap, topic, str(n), str(batch), "1" if hold else "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"v1 relay failed: {out.stderr[-2000:]}")
+    result: dict = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["published"] == n, result
+    return result
 
 
 class _MeasuredRelay(Relay):
-    """A relay that keeps (about when written, commit-to-ack seconds) for every event it publishes."""
+    """A relay that keeps (written at, commit-to-ack seconds) for every event it publishes."""
 
     samples: list[tuple[float, float]]
 
-    def _finish(self, flight):  # type: ignore[no-untyped-def]
-        report = super()._finish(flight)
+    def _observe(self, report):  # type: ignore[no-untyped-def]
+        super()._observe(report)
         now = time.time()
         self.samples.extend((now - x, x) for x in report.latencies)
-        if os.environ.get("BENCH_DEBUG") and report.latencies and max(report.latencies) > 0.05:
-            print(
-                f"slow batch: {report.claimed} events, worst {max(report.latencies):.3f} s, claim "
-                f"{report.claim_seconds:.3f} s, send {report.send_seconds:.3f} s, mark {report.settle_seconds:.3f} s"
-            )
-        return report
 
 
 def _latency_relay(url: str, bootstrap: str, ready: object, stop: object, out: object) -> None:
@@ -214,6 +269,7 @@ def latency(
     proc = ctx.Process(target=_latency_relay, args=(url, bootstrap, ready, stop, out))
     proc.start()
     ready.wait(60)
+    time.sleep(0.5)
     engine = make_engine(url)
     outbox = Outbox()
     tick = 0.005
@@ -242,8 +298,6 @@ def latency(
     samples = sorted(x for written_at, x in out.get(timeout=60) if written_at >= measure_from)
     proc.join(30)
     engine.dispose()
-    if os.environ.get("BENCH_DEBUG"):
-        print("  worst latencies (s):", [round(x, 3) for x in samples[-10:]], len(samples))
     if not samples:
         return float("nan"), float("nan"), int(achieved)
     p50 = statistics.median(samples)
@@ -255,12 +309,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default=os.environ.get("INFRA_TEST_POSTGRES_URL"), help="PostgreSQL admin URL")
     parser.add_argument("--bootstrap", default=os.environ.get("INFRA_TEST_KAFKA_BOOTSTRAP"))
-    parser.add_argument("--events", type=int, default=20_000, help="events to drain per scenario")
-    parser.add_argument("--naive-events", type=int, default=1_000, help="events for the (slow) naive relay")
+    parser.add_argument("--events", type=int, default=20_000, help="events to drain per throughput scenario")
+    parser.add_argument("--dead-events", type=int, default=100_000, help="events for the dead-tuple scenario")
     parser.add_argument("--batch-size", type=int, default=2_000)
     parser.add_argument("--rate", type=int, default=1_000, help="events/s for the latency run")
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of the latency run")
-    parser.add_argument("--skip", action="append", default=[], help="skip a scenario: raw, naive, one, four, latency")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of raw / v2 / v1 (medians are printed)")
+    parser.add_argument(
+        "--skip", action="append", default=[], help="skip a scenario: raw, v2, v1, latency, dead, horizon"
+    )
     args = parser.parse_args()
     if not args.db or not args.bootstrap:
         print(
@@ -269,42 +326,72 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    n = args.events
-    print(f"{n} events, {PAYLOAD}-byte payloads, {KEYS} keys, batch {args.batch_size}, {os.cpu_count()} CPUs")
-    figures: dict[str, float] = {}
+    n, batch = args.events, args.batch_size
+    print(f"{n} events, {PAYLOAD}-byte payloads, {KEYS} keys, batch {batch}, {os.cpu_count()} CPUs", flush=True)
+    source = None if "v1" in args.skip else v1_source()
+    if "v1" not in args.skip and source is None:
+        print(f"  v1: skipped (git commit {V1_COMMIT} not available)")
 
-    def run(name: str, fn, *, events: int) -> None:  # type: ignore[no-untyped-def]
-        if name in args.skip:
-            return
+    def scenario(fn, *, v1: bool = False, events: int = n):  # type: ignore[no-untyped-def]
         url = fresh_database(args.db)
         topic = new_topic(args.bootstrap)
         try:
-            fill(url, topic, events)
-            analyze(url)
-            figures[name] = fn(url, topic, events)
-            print(f"  {name:<10} {figures[name]:>10,.0f} events/s", flush=True)
+            if not v1:
+                engine = make_engine(url)
+                create_all(engine)
+                engine.dispose()
+                fill(url, topic, events)
+            return fn(url, topic)
         finally:
             drop_database(args.db, url)
 
-    run("raw", lambda url, topic, k: raw_producer(args.bootstrap, topic, k), events=n)
-    run("naive", lambda url, topic, k: naive_relay(url, args.bootstrap, k), events=min(n, args.naive_events))
-    run("one", lambda url, topic, k: relays(url, args.bootstrap, k, 1, args.batch_size), events=n)
-    run("four", lambda url, topic, k: relays(url, args.bootstrap, k, 4, args.batch_size), events=n)
-    raw = figures.get("raw")
-    if raw:
-        for name in ("naive", "one", "four"):
-            if name in figures:
-                print(f"  {name} / raw producer = {figures[name] / raw:.2f}")
-    if "one" in figures and "naive" in figures:
-        print(f"  one relay / naive relay = {figures['one'] / figures['naive']:.1f}x")
+    rates: dict[str, list[float]] = {"raw": [], "v2": [], "v1": []}
+    for _ in range(args.repeat):
+        if "raw" not in args.skip:
+            rates["raw"].append(scenario(lambda url, topic: raw_producer(args.bootstrap, topic, n)))
+        if "v2" not in args.skip:
+            rates["v2"].append(scenario(lambda url, topic: v2_drain(url, args.bootstrap, n, batch)))
+        if source is not None:
+            rates["v1"].append(
+                scenario(lambda url, topic: v1_drain(source, url, args.bootstrap, topic, n, batch)["rate"], v1=True)
+            )
+    medians = {k: statistics.median(v) for k, v in rates.items() if v}
+    for name, rate in medians.items():
+        print(f"  {name:<4} {rate:>10,.0f} events/s   (runs: {', '.join(f'{r:,.0f}' for r in rates[name])})")
+    if "raw" in medians and "v2" in medians:
+        print(f"  v2 relay / raw producer = {medians['v2'] / medians['raw']:.2f}   (target >= 0.50)")
+    if "v1" in medians and "v2" in medians:
+        print(f"  v2 relay / v1 relay     = {medians['v2'] / medians['v1']:.1f}x  (target >= 2.5x)")
     if "latency" not in args.skip:
-        url = fresh_database(args.db)
-        topic = new_topic(args.bootstrap)
-        try:
-            p50, p99, achieved = latency(url, args.bootstrap, topic, args.rate, args.seconds)
-        finally:
-            drop_database(args.db, url)
-        print(f"  commit-to-ack at {achieved:,} events/s (after a 1 s warm-up): p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+        p50, p99, achieved = scenario(
+            lambda url, topic: latency(url, args.bootstrap, topic, args.rate, args.seconds), events=0
+        )
+        print(f"  commit-to-ack at {achieved:,} events/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 < 50 ms)")
+    if "dead" not in args.skip:
+        m = args.dead_events
+
+        def v2_dead(url: str, topic: str) -> int:
+            v2_drain(url, args.bootstrap, m, batch)
+            return dead_tuples(url, "infra_outbox_log%")
+
+        print(f"  n_dead_tup after publishing {m:,} events: v2 log {scenario(v2_dead, events=m)}", end="", flush=True)
+        if source is not None:
+            v1 = scenario(lambda url, topic: v1_drain(source, url, args.bootstrap, topic, m, batch), v1=True)
+            print(f", v1 table {v1['dead']:,}", end="")
+        print("   (target 0)")
+    if "horizon" not in args.skip:
+        free = scenario(lambda url, topic: v2_drain(url, args.bootstrap, n, batch))
+        held = scenario(lambda url, topic: v2_drain(url, args.bootstrap, n, batch, hold_horizon=True))
+        line = f"  xmin horizon held: v2 {held:,.0f} vs {free:,.0f} events/s free = {held / free:.2f}"
+        if source is not None:
+            v1_free = scenario(
+                lambda url, topic: v1_drain(source, url, args.bootstrap, topic, n, batch)["rate"], v1=True
+            )
+            v1_held = scenario(
+                lambda url, topic: v1_drain(source, url, args.bootstrap, topic, n, batch, hold=True)["rate"], v1=True
+            )
+            line += f"; v1 {v1_held:,.0f} vs {v1_free:,.0f} = {v1_held / v1_free:.2f}"
+        print(line + "   (target v2 within 10%)")
     return 0
 
 

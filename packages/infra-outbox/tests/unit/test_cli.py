@@ -162,3 +162,38 @@ class TestBadInput:
         code, _, err = invoke("relay", "--db", url, "--bootstrap-servers", "h:1", "--dead-letter-topic", name)
         assert code == 2
         assert "not a valid Kafka topic name" in err
+
+
+class TestRelayWaitsForServers:
+    """A relay started while the database or the broker is down waits (with a log line); it does not exit 2."""
+
+    @staticmethod
+    def _start(*args: str) -> tuple[int | None, str]:
+        import subprocess
+        import sys
+        import time
+
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "infra_outbox", "relay", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(4.0)
+        code = proc.poll()
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+        return code, err
+
+    def test_database_down(self) -> None:
+        pytest.importorskip("psycopg", reason="needs the postgres extra")
+        code, err = self._start("--db", "postgresql+psycopg://u@127.0.0.1:1/x", "--bootstrap-servers", "h:1")
+        assert code is None, err  # still running after 4 s
+        assert "waiting for the database: cannot connect to" in err
+        assert "Traceback" not in err
+
+    def test_broker_down(self, url: str) -> None:
+        code, err = self._start("--db", url, "--bootstrap-servers", "127.0.0.1:1", "--broker-timeout", "0.5")
+        assert code is None, err
+        assert "waiting for Kafka: no Kafka broker answered at '127.0.0.1:1'" in err
+        assert "Traceback" not in err
