@@ -275,7 +275,7 @@ class _BoundedComposer:
                 chars += size
                 if count > max_nodes or chars > max_chars:
                     raise self._too_many(event.start_mark, count, chars)
-                node = scalar_node(tag, value, event.start_mark, event.end_mark, style=event.style)
+                node = scalar_node(tag, value, event.start_mark, event.end_mark, event.style)
                 if event.anchor is not None:
                     self._check_new_anchor(event)
                     anchors[event.anchor] = (node, 1, size, 1)
