@@ -47,19 +47,39 @@ app.add_typer(_ratelimit.app, name="ratelimit", help="Try rate-limit policies.")
 
 
 def main() -> None:
-    """Entry point of the ``infra-security`` script: no input ends in a traceback.
+    """Entry point of the ``infra-security`` script: every error is one ``error:`` line, never a traceback.
 
-    Expected errors are handled by each command (one line, exit 2). Anything that still escapes is reported as
-    one line naming the exception, with exit 2 (``INFRA_SECURITY_DEBUG=1`` re-raises it for a traceback).
+    Commands handle their expected errors (one line, exit 2). Usage errors (unknown option, bad value) are printed
+    as one line too, with exit 2. Anything that still escapes is reported as one line naming the exception, with
+    exit 2 (``INFRA_SECURITY_DEBUG=1`` re-raises it, for a traceback).
     """
     try:
-        app(prog_name="infra-security")
+        code = app(prog_name="infra-security", standalone_mode=False)
+    except typer.Abort:
+        _one_line("aborted")
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted\n")
+        _one_line("interrupted")
         raise SystemExit(130) from None
-    except Exception as exc:  # the last line of defence: a bug must not print a traceback at a user
+    except Exception as exc:
+        # Click's exceptions (Typer vendors its own copy of click, so they are recognised by shape): usage
+        # errors are bad input, exit 2; "no arguments" shows the help as click does.
+        if callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int):
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                exc.show()  # type: ignore[attr-defined]
+                raise SystemExit(exc.exit_code) from None  # type: ignore[attr-defined]
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            _one_line(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
+            raise SystemExit(2) from None
         if os.environ.get("INFRA_SECURITY_DEBUG"):
             raise
-        message = " ".join(str(exc).split())[:300] or "no message"
-        sys.stderr.write(f"error: {type(exc).__name__}: {message} (set INFRA_SECURITY_DEBUG=1 for details)\n")
+        # The last line of defence: a bug must not print a traceback at a user.
+        _one_line(f"{type(exc).__name__}: {exc} (set INFRA_SECURITY_DEBUG=1 for details)")
         raise SystemExit(2) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: str) -> None:
+    text = " ".join(message.split())[:500] or "unknown error"
+    sys.stderr.write(f"error: {text}\n")

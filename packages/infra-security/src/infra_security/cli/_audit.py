@@ -215,6 +215,10 @@ def export_verify_keys(
     typer.echo(f"created {out} (chain, redaction and verify keys; no signing key)")
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
 @app.command(name="hash")
 def hash_value(
     value: Annotated[str, typer.Argument(help="The value to look for (a string; JSON with --json).")],
@@ -228,7 +232,7 @@ def hash_value(
 
     audit_keys = _keys(keys, None)
     try:
-        parsed = json.loads(value) if as_json else value
+        parsed = json.loads(value, parse_constant=_no_constant) if as_json else value
         typer.echo(Redactor(audit_keys.redaction_key).hash_value(parsed))
     except json.JSONDecodeError as exc:
         fail(f"VALUE is not JSON: {exc}")

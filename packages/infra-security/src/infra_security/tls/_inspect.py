@@ -34,6 +34,26 @@ __all__ = [
 ]
 
 _CURVES = {"secp256r1": "prime256v1", "secp384r1": "secp384r1", "secp521r1": "secp521r1"}
+# Names of the signature algorithms seen on TLS certificates (RFC 4055, 5758, 8410), by OID.
+_SIGNATURE_NAMES = {
+    "1.2.840.113549.1.1.4": "md5WithRSAEncryption",
+    "1.2.840.113549.1.1.5": "sha1WithRSAEncryption",
+    "1.2.840.113549.1.1.10": "rsassaPss",
+    "1.2.840.113549.1.1.11": "sha256WithRSAEncryption",
+    "1.2.840.113549.1.1.12": "sha384WithRSAEncryption",
+    "1.2.840.113549.1.1.13": "sha512WithRSAEncryption",
+    "1.2.840.113549.1.1.14": "sha224WithRSAEncryption",
+    "1.2.840.10045.4.1": "ecdsa-with-SHA1",
+    "1.2.840.10045.4.3.1": "ecdsa-with-SHA224",
+    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256",
+    "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
+    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512",
+    "1.2.840.10040.4.3": "dsa-with-sha1",
+    "1.3.101.112": "ed25519",
+    "1.3.101.113": "ed448",
+}
+# Hashes no longer acceptable in a certificate signature (chosen-prefix collisions: SHA-1 since 2020, MD5 long ago).
+_WEAK_SIGNATURE_HASHES = {"md5", "sha1", "sha224"}
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,7 @@ class CertificateInfo:
     key_size: int
     curve: str | None
     signature_algorithm: str
+    signature_hash: str | None
     sans: list[str]
     is_ca: bool
     not_before: str
@@ -136,7 +157,11 @@ def describe_certificate(cert: Any, *, now: datetime) -> CertificateInfo:
         is_ca = False
     not_before = cert.not_valid_before_utc
     not_after = cert.not_valid_after_utc
-    sig = cert.signature_algorithm_oid
+    oid = cert.signature_algorithm_oid.dotted_string
+    try:
+        hash_algorithm = cert.signature_hash_algorithm
+    except Exception:  # an algorithm cryptography does not know (UnsupportedAlgorithm): named by its OID
+        hash_algorithm = None
     return CertificateInfo(
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
@@ -144,7 +169,8 @@ def describe_certificate(cert: Any, *, now: datetime) -> CertificateInfo:
         key_type=key_type,
         key_size=size,
         curve=curve,
-        signature_algorithm=getattr(sig, "_name", sig.dotted_string),
+        signature_algorithm=_SIGNATURE_NAMES.get(oid, oid),
+        signature_hash=None if hash_algorithm is None else hash_algorithm.name,
         sans=sans,
         is_ca=is_ca,
         not_before=not_before.isoformat(),
@@ -178,6 +204,27 @@ def inspect_certificates(
     for info in infos[1:]:
         if info.days_to_expiry < 0:
             report.findings.append(Finding("chain.expired", "error", f"chain certificate {info.subject} has expired"))
+    for index, (cert, info) in enumerate(zip(certs, infos, strict=True)):
+        weak = info.signature_hash in _WEAK_SIGNATURE_HASHES or info.signature_algorithm == "dsa-with-sha1"
+        if weak and not (index > 0 and cert.issuer == cert.subject):  # a root's self-signature is not relied on
+            what = "certificate" if index == 0 else f"chain certificate {info.subject}"
+            report.findings.append(
+                Finding(
+                    "cert.weak_signature",
+                    "error",
+                    f"{what} is signed with {info.signature_algorithm}: {info.signature_hash or 'its hash'} is "
+                    "broken for signatures; reissue it signed with SHA-256 or better",
+                )
+            )
+    if len(certs) == 1 and not roots and certs[0].issuer == certs[0].subject:
+        report.findings.append(
+            Finding(
+                "cert.self_signed",
+                "error",
+                "the certificate is self-signed and no --ca-file says who trusts it: clients will reject it; "
+                "use a CA-issued certificate, or pass the CA that is meant to trust it with --ca-file",
+            )
+        )
     report.chain_verified = _check_chain(certs, roots, report.findings) if (roots or len(certs) > 1) else None
     return report
 
@@ -269,8 +316,17 @@ def _leaf_findings(leaf: CertificateInfo, prof: MozillaProfile, warn_days: float
                 f"curve {leaf.curve} not allowed by the {name} profile (allowed: {', '.join(prof.certificate_curves)})",
             )
         )
-    if not leaf.sans and not leaf.is_ca:
+    if not leaf.sans:
         out.append(Finding("cert.no_san", "error", "no subjectAltName: clients match host names against SAN only"))
+    if leaf.is_ca:
+        out.append(
+            Finding(
+                "cert.leaf_is_ca",
+                "error",
+                "the first certificate (the server's) has CA:TRUE: a CA certificate is not a server certificate; "
+                "put the leaf first, or issue a leaf with CA:FALSE",
+            )
+        )
     return out
 
 

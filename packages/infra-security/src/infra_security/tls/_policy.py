@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 
 from infra_models.enums import DeploymentEnvironment
-from infra_models.security import SecurityPolicy, TlsConfig, TlsVersion
+from infra_models.security import SecurityPolicy, TlsConfig, TlsProfile, TlsVersion
 from infra_security.errors import TlsPolicyError
 
-__all__ = ["enforce_tls_policy", "policy_for"]
+__all__ = ["weak_ciphers", "enforce_tls_policy", "policy_for"]
 
 _log = logging.getLogger("infra_security.tls")
 
@@ -54,6 +54,13 @@ def enforce_tls_policy(
             problems.append(f"{env} requires mutual TLS: set cert_file and key_file")
     elif pol.require_mtls and not config.require_client_cert:
         problems.append(f"{env} requires mutual TLS: set require_client_cert=true and ca_file")
+    if config.ciphers and pol.require_verification:
+        weak = weak_ciphers(config.ciphers)
+        if weak:
+            problems.append(
+                f"ciphers={config.ciphers!r} selects {', '.join(weak)}, outside the Mozilla intermediate profile; "
+                "drop the override (the profile's ciphers apply) or list only profile ciphers"
+            )
     if problems:
         raise TlsPolicyError(
             "TLS configuration breaks the " + env + " policy: " + "; ".join(problems),
@@ -66,3 +73,23 @@ def enforce_tls_policy(
     for warning in warnings:
         _log.warning("TLS: %s", warning)
     return warnings
+
+
+def weak_ciphers(cipher_string: str) -> list[str]:
+    """TLS 1.2 ciphers an OpenSSL cipher string selects that the Mozilla intermediate profile does not list.
+
+    An empty list for a string within the profile; a string OpenSSL cannot parse selects nothing here (the context
+    builder reports it).
+    """
+    import ssl
+
+    from infra_security.tls._profiles import get_profile
+
+    allowed = set(get_profile(TlsProfile.INTERMEDIATE).ciphers)
+    probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        probe.set_ciphers(cipher_string)
+    except ssl.SSLError:
+        return []
+    selected = [c["name"] for c in probe.get_ciphers() if c.get("protocol") != "TLSv1.3"]
+    return [name for name in selected if name not in allowed]
