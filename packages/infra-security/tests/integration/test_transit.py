@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -100,3 +101,32 @@ def test_local_keyring_ciphertext_is_not_a_transit_envelope(transit: tuple[hvac.
     local = PayloadEncryption("orders", keyring=Keyring.generate("orders")).encrypt("x")
     with pytest.raises(DecryptionError, match="not a Transit envelope"):
         encryptor(transit).decrypt(local)
+
+
+def test_raised_min_decryption_version_stops_a_running_process(transit: tuple[hvac.Client, str]) -> None:
+    """Issue 14 defect 6a: the data-key cache kept decrypting retired versions after the server retired them."""
+    client, mount = transit
+    enc = encryptor(transit, policy_ttl=0.5)
+    old = enc.encrypt({"v": 1})
+    assert enc.decrypt(old) == {"v": 1}  # its data key is now cached in this process
+    client.secrets.transit.rotate_key(name="orders", mount_point=mount)
+    new = enc.encrypt({"v": 2})
+    client.secrets.transit.update_key_configuration(name="orders", min_decryption_version=2, mount_point=mount)
+    time.sleep(0.6)  # the policy is re-read at most policy_ttl seconds later
+    with pytest.raises(TransitError, match="too old|min_decryption_version 2"):
+        enc.decrypt(old)
+    with pytest.raises(TransitError):  # and not served from the cache on a second try either
+        enc.decrypt(old)
+    assert enc.decrypt(new) == {"v": 2}
+    enc.backend.refresh_key_policy()  # type: ignore[attr-defined]
+    assert enc.decrypt(new) == {"v": 2}
+
+
+@pytest.mark.parametrize("garbage", [b"\xff", b"\x80\x81", "é".encode(), b":"])
+def test_tampered_wrapped_key_is_a_typed_error(transit: tuple[hvac.Client, str], garbage: bytes) -> None:
+    """Issue 14 defect 6b: a tampered wrapped key raised UnicodeDecodeError."""
+    enc = encryptor(transit)
+    blob = bytearray(enc.encrypt({"a": 1}))
+    blob[12 : 12 + len(garbage)] = garbage  # inside "vault:v1:<base64>"
+    with pytest.raises(DecryptionError, match="malformed"):
+        encryptor(transit).decrypt(bytes(blob))

@@ -308,3 +308,20 @@ class TestNonces:
         for t in threads:
             t.join()
         assert len(set(seen)) == 20000
+
+
+class TestTransitWrappedKeyShape:
+    """Issue 14 defect 6b without a server: a non-ASCII wrapped key is a DecryptionError before any call."""
+
+    @pytest.mark.parametrize("garbage", [b"\xff", "é".encode(), b"\x00", b" "])
+    def test_typed_error(self, garbage: bytes) -> None:
+        from infra_security.crypto._transit import TransitEnvelope
+
+        class NoServer:
+            def __getattr__(self, name: str) -> object:
+                raise AssertionError("no Transit call may happen for a malformed ciphertext")
+
+        wrapped = b"vault:v1:" + b"QUJD" * 11 + garbage
+        blob = bytes([2]) + len(wrapped).to_bytes(2, "big") + wrapped + b"\x01" + bytes(28)
+        with pytest.raises(DecryptionError, match="malformed"):
+            TransitEnvelope("orders", NoServer(), policy_ttl=float("inf")).open(blob, b"")

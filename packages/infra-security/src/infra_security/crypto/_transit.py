@@ -14,8 +14,12 @@ Example:
 from __future__ import annotations
 
 import base64
+import logging
+import math
 import os
+import re
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -25,6 +29,8 @@ from infra_security.crypto._aead import CONTENT_BYTES, FORMAT_TRANSIT, KEY_SIZE,
 from infra_security.errors import DecryptionError, TransitError
 
 __all__ = ["TransitEnvelope"]
+
+_log = logging.getLogger("infra_security.crypto")
 
 
 class TransitEnvelope:
@@ -40,6 +46,7 @@ class TransitEnvelope:
         mount_point: str = "transit",
         messages_per_data_key: int = 1,
         cache_size: int = 1024,
+        policy_ttl: float = 30.0,
     ) -> None:
         if messages_per_data_key < 1:
             raise ValueError("messages_per_data_key must be at least 1")
@@ -64,6 +71,11 @@ class TransitEnvelope:
         self._current: tuple[AESGCM, bytes] | None = None
         self._uses = 0
         self.data_keys_issued = 0
+        # The key's min_decryption_version as last read (0: unknown), and when: cached data keys below it are
+        # refused, so raising it on the server stops this process within policy_ttl seconds.
+        self.policy_ttl = policy_ttl
+        self._min_version = 0
+        self._policy_read_at = -math.inf
 
     # --- EnvelopeBackend ----------------------------------------------------------------------------
 
@@ -118,10 +130,41 @@ class TransitEnvelope:
             self._uses += 1
             return self._current
 
-    def _unwrap(self, wrapped: bytes) -> AESGCM:
+    def refresh_key_policy(self) -> int:
+        """Read the Transit key's ``min_decryption_version`` now; cached data keys below it are dropped.
+
+        Called by decryption every ``policy_ttl`` seconds. Needs ``read`` on ``transit/keys/<name>``; without it
+        the cache is emptied and kept off, so every decryption asks Transit, which enforces the version itself.
+        """
+        try:
+            reply = self.client.secrets.transit.read_key(name=self.name, mount_point=self.mount_point)
+            minimum = int(reply["data"]["min_decryption_version"])
+        except Exception as exc:
+            _log.warning("cannot read Transit key %r policy (%s); data-key cache disabled", self.name, exc)
+            minimum = -1
         with self._lock:
-            cached = self._cache.get(wrapped)
+            self._policy_read_at = time.monotonic()
+            self._min_version = minimum
+            if minimum < 0:
+                self._cache.clear()
+            else:
+                for wrapped in [w for w in self._cache if _version(w) < minimum]:
+                    del self._cache[wrapped]
+        return minimum
+
+    def _unwrap(self, wrapped: bytes) -> AESGCM:
+        if time.monotonic() - self._policy_read_at >= self.policy_ttl:
+            self.refresh_key_policy()
+        with self._lock:
+            cached = self._cache.get(wrapped) if self._min_version >= 0 else None
             if cached is not None:
+                if _version(wrapped) < self._min_version:
+                    del self._cache[wrapped]
+                    raise TransitError(
+                        f"data key of transit:{self.name}:v{_version(wrapped)} is below the key's "
+                        f"min_decryption_version {self._min_version}: rewrap old ciphertexts before retiring versions",
+                        code="security.transit_version_retired",
+                    )
                 self._cache.move_to_end(wrapped)
                 return cached
         data = self._call("decrypt", self.client.secrets.transit.decrypt_data, ciphertext=wrapped.decode("ascii"))
@@ -137,7 +180,7 @@ class TransitEnvelope:
         return aead
 
     def _remember(self, wrapped: bytes, aead: AESGCM) -> None:
-        if self._cache_size:
+        if self._cache_size and self._min_version >= 0:
             self._cache[wrapped] = aead
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -167,7 +210,17 @@ class TransitEnvelope:
         wrapped = bytes(blob[3 : 3 + size])
         if len(wrapped) != size or len(blob) < 4 + size or not wrapped.startswith(b"vault:v"):
             raise DecryptionError("ciphertext is truncated or its wrapped data key is malformed")
+        if not _WRAPPED.fullmatch(wrapped):
+            raise DecryptionError("the wrapped data key is malformed (expected vault:vN:<base64>); tampered?")
         return wrapped, 4 + size
+
+
+_WRAPPED = re.compile(rb"vault:v[1-9][0-9]{0,9}:[A-Za-z0-9+/=]+")
+
+
+def _version(wrapped: bytes) -> int:
+    """The Transit key version of a well-formed wrapped key (``vault:vN:...``)."""
+    return int(wrapped[7 : wrapped.index(b":", 7)])
 
 
 def _header(wrapped: bytes) -> bytes:
