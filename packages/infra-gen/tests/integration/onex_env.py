@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import fcntl
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["OMNIBASE_CORE", "find_python312", "onex_venv"]
+__all__ = ["OMNIBASE_CORE", "REQUIREMENTS", "find_python312", "onex_venv"]
 
 OMNIBASE_CORE = "0.47.57"
 """The omnibase-core release generated nodes are tested against (0.47.x, the line the issue names)."""
+
+REQUIREMENTS = (f"omnibase-core=={OMNIBASE_CORE}", "pytest>=8", "types-PyYAML")
+"""What the venv holds: omnibase-core, pytest to run the generated tests, PyYAML's stubs for mypy --strict."""
 
 ROOT = Path(__file__).resolve().parents[4]
 _STAMP = ".infra-gen-complete"
@@ -54,7 +58,7 @@ def find_python312() -> str | None:
 
 
 def onex_venv(python312: str, *, cache: Path | None = None) -> Path:
-    """The venv's python, building the venv on first use: Python 3.12, omnibase-core==OMNIBASE_CORE, pytest.
+    """The venv's python, building the venv on first use: Python 3.12 and REQUIREMENTS.
 
     Raises:
         RuntimeError: uv is missing or an install failed (the message carries uv's output).
@@ -64,7 +68,8 @@ def onex_venv(python312: str, *, cache: Path | None = None) -> Path:
         raise RuntimeError("uv is needed to build the omnibase-core venv (tools/bootstrap.sh installs it)")
     base = cache or ROOT / ".cache"
     base.mkdir(parents=True, exist_ok=True)
-    venv = base / f"onex-venv-omnibase-core-{OMNIBASE_CORE}"
+    key = hashlib.sha256("\n".join(REQUIREMENTS).encode()).hexdigest()[:8]
+    venv = base / f"onex-venv-omnibase-core-{OMNIBASE_CORE}-{key}"
     python = venv / "bin" / "python"
     with open(base / f"{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -74,7 +79,7 @@ def onex_venv(python312: str, *, cache: Path | None = None) -> Path:
         env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
         steps = [
             [uv, "venv", "--quiet", "--python", python312, str(venv)],
-            [uv, "pip", "install", "--quiet", "--python", str(python), f"omnibase-core=={OMNIBASE_CORE}", "pytest>=8"],
+            [uv, "pip", "install", "--quiet", "--python", str(python), *REQUIREMENTS],
         ]
         for step in steps:
             done = subprocess.run(step, capture_output=True, text=True, timeout=600, check=False, env=env)

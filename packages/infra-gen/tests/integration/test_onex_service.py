@@ -148,3 +148,16 @@ def test_a_broken_handler_makes_the_generated_tests_fail(onex_python: Path, serv
         assert done.returncode != 0, done.stdout[-3000:]
     finally:
         handler.write_text(original, encoding="utf-8")
+
+
+def test_generated_code_is_strictly_typed(onex_python: Path, service: Path) -> None:
+    """mypy --strict over the generated nodes and tests, against the real omnibase-core (the archetypes' generics)."""
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--explicit-package-bases",
+            "--python-executable", str(onex_python), "src", "tests",
+        ],
+        cwd=service, env={**os.environ, "MYPYPATH": str(service / "src")},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

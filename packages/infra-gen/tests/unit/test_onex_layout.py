@@ -155,7 +155,14 @@ class TestLayout:
         (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef)]
         archetype = f"Node{kind.title()}"
         assert cls.name == f"NodeVaultReader{kind.title()}"
-        assert [b.id for b in cls.bases if isinstance(b, ast.Name)] == [archetype]
+        (base,) = cls.bases
+        if kind in {"compute", "reducer"}:  # generic archetypes, parametrised by the node's input and output models
+            assert isinstance(base, ast.Subscript) and isinstance(base.value, ast.Name)
+            assert base.value.id == archetype
+            output = "State" if kind == "reducer" else "Output"
+            assert ast.unparse(base.slice) == f"(ModelVaultReaderInput, ModelVaultReader{output})"
+        else:
+            assert isinstance(base, ast.Name) and base.id == archetype
         assert f"from omnibase_core.nodes.node_{kind} import {archetype}" in source
         assert [type(n).__name__ for n in cls.body] == ["Expr"], "only a docstring"
 

@@ -212,8 +212,18 @@ def onex_context(spec: OnexNodeSpec) -> dict[str, Any]:
     command, event = subscribe[0], publish[0]
     models = spec.models()
     contract = spec.contract()
+    base, imports = archetype, ""
+    if spec.kind in (NodeKind.COMPUTE, NodeKind.REDUCER):  # generic archetypes: parametrised by the node's models
+        output_file = "state" if spec.kind is NodeKind.REDUCER else "output"
+        base = f"{archetype}[{models['input']}, {models['output']}]"
+        prefix = f"{spec.module}.models.model_{spec.name.snake}"
+        imports = (
+            f"\n\nfrom {prefix}_input import {models['input']}\nfrom {prefix}_{output_file} import {models['output']}"
+        )
     return {
         "project_dir": "service",
+        "archetype_base": base,
+        "node_imports": imports,
         "node_dir": spec.node_dir,
         "node_name": spec.name.snake,
         "node_pascal": spec.name.pascal,
