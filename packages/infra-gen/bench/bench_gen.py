@@ -1,6 +1,7 @@
 """Benchmark infra-gen against plain cookiecutter and copier rendering the same template.
 
 Cases (medians, same run, same machine): one node in-process (plan + atomic apply, validation included), one
+ONEX node into a service package (node folder and tests folder in one plan), one
 node through the ``infra-gen`` CLI (process start included), 100 nodes in one batch; the anchors render the very
 same files: cookiecutter's API (``no_input``) and copier's ``run_copy`` (``defaults``), one node and 100 nodes.
 Targets: in-process < 50 ms, CLI < 400 ms, 100 nodes < 2 s, and faster than plain cookiecutter.
@@ -73,6 +74,17 @@ def main() -> int:
                 KIND, NAME, external_system=EXTERNAL, dry_run=True
             ),
             runs,
+        )
+        # The ONEX layout: a node folder and its tests written into a service package (one plan, two roots).
+        service = work / "service"
+        (service / "src" / "svc" / "nodes").mkdir(parents=True)
+        (service / "pyproject.toml").write_text(
+            '[project]\nname = "svc"\nversion = "0.1.0"\ndependencies = ["omnibase-core>=0.47"]\n', encoding="utf-8"
+        )
+        onex_nodes = service / "src" / "svc" / "nodes"
+        NodeGenerator(onex_nodes).generate_node(KIND, "warm_up", external_system=EXTERNAL)
+        results["infra-gen in-process, one ONEX node into a service"] = median_ms(
+            lambda i: NodeGenerator(onex_nodes).generate_node(KIND, f"{NAME}_{i}", external_system=EXTERNAL), runs
         )
         cli = shutil.which("infra-gen") or str(Path(sys.executable).with_name("infra-gen"))
 
