@@ -217,3 +217,12 @@ class TestPlansOverBothRoots:
         with pytest.raises(InvalidNameError):
             NodeGenerator(nodes).generate_node("effect", "class")
         assert not (tmp_path / "tests").exists()
+
+
+class TestCheckAndUpdate:
+    def test_an_onex_node_is_told_why_check_does_not_apply(self, tmp_path: Path) -> None:
+        nodes = make_service(tmp_path)
+        node = NodeGenerator(nodes).generate_node("compute", "vault_reader").project_dir
+        result = CliRunner().invoke(app, ["check", str(node)])
+        assert result.exit_code == 2
+        assert "ONEX node inside a service keeps no state file" in result.output
