@@ -79,7 +79,7 @@ def get_cmd(  # noqa: PLR0917 - typer options
         raise _abort(exc.message) from None
     finally:
         manager.close()
-    shown = value if reveal else "*" * min(len(value), 8)
+    shown = value if reveal else "********"  # always eight: the mask reveals nothing, not even the length
     data = {"service": service, "name": name, "source": secret.source, "version": secret.version, "value": shown}
     if fmt is Format.json:
         typer.echo(json.dumps(data))

@@ -94,6 +94,7 @@ class LeaseKeeper:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
         #: Counters for tests and metrics.
         self.reauths = 0
 
@@ -198,12 +199,13 @@ class LeaseKeeper:
         return revoked
 
     def start(self) -> None:
-        """Run :meth:`tick` in a daemon thread until :meth:`stop`."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="infra-security-leases", daemon=True)
-        self._thread.start()
+        """Run :meth:`tick` in a daemon thread until :meth:`stop` (one thread, however many callers race here)."""
+        with self._start_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="infra-security-leases", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
         """Stop the background thread."""
@@ -215,6 +217,8 @@ class LeaseKeeper:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            wait = self.tick()
+            # Clear before the tick, not after: a lease tracked while tick() runs sets the event again, so the
+            # wait below returns at once instead of sleeping through it (a lost wake-up of up to 60 s).
             self._wake.clear()
+            wait = self.tick()
             self._wake.wait(timeout=min(max(wait, 0.05), 60.0))

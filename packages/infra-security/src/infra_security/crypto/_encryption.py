@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -268,9 +269,13 @@ def _encode(payload: Any) -> tuple[int, bytes]:
     kind = type(payload)
     if kind is dict or kind is list:  # the common case first, without ABC checks (errors are explained below)
         try:
-            return CONTENT_JSON, _dumps(payload)
+            data = _dumps(payload)
         except TypeError:
             pass
+        else:
+            if b"null" in data:  # orjson writes NaN and Infinity as null: refuse them rather than change the value
+                _refuse_non_finite(payload)
+            return CONTENT_JSON, data
     if isinstance(payload, bytes):
         return CONTENT_BYTES, payload
     if isinstance(payload, bytearray | memoryview):
@@ -278,13 +283,33 @@ def _encode(payload: Any) -> tuple[int, bytes]:
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json")
     try:
-        return CONTENT_JSON, orjson.dumps(payload)
+        data = orjson.dumps(payload)
+        if b"null" in data:
+            _refuse_non_finite(payload)
+        return CONTENT_JSON, data
     except TypeError as exc:
         raise EncryptionError(
             f"payload of type {type(payload).__name__} is not JSON-serialisable ({exc}); pass JSON values, "
             "a pydantic model or bytes",
             code="security.payload_invalid",
         ) from exc
+
+
+def _refuse_non_finite(payload: Any) -> None:
+    """Raise when a JSON payload holds NaN or Infinity (JSON has neither; orjson would write null)."""
+    stack = [payload]
+    while stack:
+        item = stack.pop()
+        if type(item) is float and not math.isfinite(item):
+            raise EncryptionError(
+                f"payload holds {item!r}, which JSON cannot represent (it would decrypt as null); send a finite "
+                "number or a string",
+                code="security.payload_invalid",
+            )
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def _decode(content_type: int, plaintext: bytes) -> Any:

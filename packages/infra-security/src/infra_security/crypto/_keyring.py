@@ -102,6 +102,7 @@ class Keyring:
         self._usage_limit = usage_limit
         self._auto_rotate = auto_rotate
         self._lock = threading.Lock()
+        self._rotate_lock = threading.Lock()
         start = {k.key_id: k.encryptions for k in data.keys}
         if counter is not None:
             self._counter: UsageCounter = counter
@@ -235,10 +236,9 @@ class Keyring:
                 "bound, NIST SP 800-38D); run `infra-security keys rotate` or enable auto_rotate",
                 details={"key_id": self.label(key_id), "limit": self._usage_limit},
             )
-        with self._lock:
-            current = self._primary_id
-        if current == key_id:
-            self.rotate()
+        with self._rotate_lock:  # check and rotate as one step: racing threads rotate once, not once each
+            if self._primary_id == key_id:
+                self.rotate()
         new_id = self._primary_id
         assert new_id is not None
         if self._counter.add(new_id) > self._usage_limit:

@@ -45,6 +45,12 @@ def compile_policy(policy: RateLimitPolicy) -> CompiledPolicy:
     GCRA admits ``limit + burst`` requests at once from a fresh key, then one every ``period / limit`` seconds.
     The sliding window admits ``limit + burst`` per sliding ``period``.
     """
+    if ":" in policy.name:
+        raise RateLimitPolicyError(
+            f"policy name `{policy.name}` contains `:`, which separates the parts of a rate-limit key (two policies "
+            "could share a counter); use `.`, `-` or `_` instead",
+            details={"policy": policy.name, "field": "name"},
+        )
     # Models are validated, but a model built with model_construct() skips validation: check again.
     if not isinstance(policy.limit, int) or policy.limit <= 0:
         raise RateLimitPolicyError(

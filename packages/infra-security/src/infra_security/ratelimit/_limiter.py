@@ -117,7 +117,7 @@ class RateLimiter:
             return RateLimitDecision(True, 0, 0, 0.0, 0.0, None, "")
         key = self._key(resolved, client, endpoint)
         policy = resolved.compiled
-        if weight != 1:
+        if weight != 1 or type(weight) is not int:  # 1.0 and True are not weights
             self._check_weight(policy, weight)
         try:
             outcome = self.backend.decide(key, policy, weight)
@@ -134,7 +134,7 @@ class RateLimiter:
             return RateLimitDecision(True, 0, 0, 0.0, 0.0, None, "")
         key = self._key(resolved, client, endpoint)
         policy = resolved.compiled
-        if weight != 1:
+        if weight != 1 or type(weight) is not int:  # 1.0 and True are not weights
             self._check_weight(policy, weight)
         try:
             outcome = await self.backend.adecide(key, policy, weight)
@@ -220,11 +220,11 @@ class RateLimiter:
 
     @staticmethod
     def _check_weight(policy: CompiledPolicy, weight: int) -> None:
-        if weight <= 0 or weight > policy.capacity:
+        if type(weight) is not int or weight <= 0 or weight > policy.capacity:
             raise RateLimitPolicyError(
-                f"weight {weight} is outside 1..{policy.capacity} for policy `{policy.name}` "
+                f"weight {weight!r} must be a whole number in 1..{policy.capacity} for policy `{policy.name}` "
                 f"(capacity = limit + burst)",
-                details={"policy": policy.name, "weight": weight},
+                details={"policy": policy.name, "weight": repr(weight)},
             )
 
     @staticmethod
