@@ -8,11 +8,10 @@ the same bounds as everywhere else, so it cannot stall the start.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 from infra_readiness.files import read_text
-from infra_readiness.importcheck import ImportRequest, prestart
+from infra_readiness.importcheck import ImportRequest, prestart, top_level_imports
 from infra_readiness.locate import (
     discover_nodes,
     find_contract,
@@ -76,19 +75,10 @@ def prestart_imports(path: Path, *, recursive: bool) -> None:
 
 
 def _module_level_imports(folder: Path, limit: int = 500) -> set[str]:
-    from infra_readiness.checks._ast import module_level_imports
-
     found: set[str] = set()
     files = [f for f in sorted(folder.rglob("*.py")) if not {"tests", "test"} & set(f.relative_to(folder).parts)]
-    for count, file in enumerate(files):
-        if count >= limit:
-            break
+    for file in files[:limit]:
         text = read_text(file, [])
-        if text is None:
-            continue
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        found.update(item.top for item in module_level_imports(tree))
+        if text is not None:
+            found |= top_level_imports(text)
     return found

@@ -75,6 +75,12 @@ class FileCache:
             self._tree_chars += len(source)
         return parsed, problem
 
+    def forget_trees_of(self, paths: list[Path]) -> None:
+        """Drop the trees of ``paths`` (a rated node's tests in the project's test tree)."""
+        for path in paths:
+            if self._trees.pop(path, None) is not None:
+                self._tree_chars -= self._tree_sizes.pop(path, 0)
+
     def forget_trees(self, folder: Path) -> None:
         """Drop the trees of files under ``folder`` (a node already rated), freeing their share of the budget."""
         prefix = os.path.join(folder, "")

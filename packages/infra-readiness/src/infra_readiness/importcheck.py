@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -19,9 +20,18 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["ImportProbe", "ImportRequest", "ImportResult", "prestart", "take_prestarted"]
+__all__ = ["ImportProbe", "ImportRequest", "ImportResult", "prestart", "take_prestarted", "top_level_imports"]
 
 _FORKING = hasattr(os, "fork") and sys.platform.startswith("linux")
+_TOP_IMPORT = re.compile(r"^(?:from|import)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def top_level_imports(source: str) -> set[str]:
+    """Top-level packages imported by unindented ``import``/``from`` lines: what to preload, found without parsing.
+
+    A hint for the warm worker only (an import it misses is simply imported in the child), so a regex is enough.
+    """
+    return set(_TOP_IMPORT.findall(source)) - {"__future__"}
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,22 @@ class ProjectFacts:
         )
         if module:
             chosen.update(dict.fromkeys(self._references(module.split(".")[0]).get(module, ())))
+        if folder.startswith("node_"):  # the ONEX naming: a test naming the node folder (a contract path...) tests it
+            chosen.update(dict.fromkeys(self._node_names.get(folder, ())))
         return sorted(chosen)
+
+    @cached_property
+    def _node_names(self) -> dict[str, set[Path]]:
+        """Test files by every ``node_<name>`` word they contain."""
+        word = re.compile(r"\bnode_\w+")
+        index: dict[str, set[Path]] = {}
+        for path in self.test_files:
+            text, _ = self._files.text(path)
+            if text is None or "node_" not in text:
+                continue
+            for name in set(word.findall(text)):
+                index.setdefault(name, set()).add(path)
+        return index
 
     def _references(self, top: str) -> dict[str, set[Path]]:
         """Test files by every dotted prefix of the names under ``top`` they mention (imports, patch targets)."""

@@ -9,10 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from infra_models.readiness import CheckResult, CheckStatus, ReadinessReport, Waiver
 from infra_readiness.__about__ import __version__
-from infra_readiness.checks._ast import module_level_imports
 from infra_readiness.context import NodeContext
 from infra_readiness.files import printable
-from infra_readiness.importcheck import ImportProbe, ImportRequest, ImportResult, take_prestarted
+from infra_readiness.importcheck import ImportProbe, ImportRequest, ImportResult, take_prestarted, top_level_imports
 from infra_readiness.ladder import BLOCKING, gating, rate
 from infra_readiness.plugin import Check, Outcome
 from infra_readiness.registry import load_checks
@@ -160,6 +159,7 @@ def check_contexts(
         reports.append(report)
         if not any(later.root.is_relative_to(node.root) for later in nodes[index + 1 :]):
             node.cache.files.forget_trees(node.root)  # rated: its trees are not needed again
+            node.cache.files.forget_trees_of(node.test_files)
         if progress is not None:
             progress(report)
     return reports
@@ -177,8 +177,9 @@ def _start_imports(nodes: Sequence[NodeContext], checks: Sequence[Check]) -> Non
     preload: set[str] = set()
     if len(wanted) > 1:  # warming the shared worker pays off only when several nodes import the same libraries
         for node in wanted:
-            for _, tree in node.python_trees(node.source_files):
-                preload.update(i.top for i in module_level_imports(tree) if i.top not in own and i.top != "__future__")
+            for path in node.source_files:
+                preload |= top_level_imports(node.text(path) or "")
+        preload -= own
     requests = [_request(n) for n in wanted]
     early = {r: take_prestarted(r) for r in requests} if python is None else {}
     late = [(n, r) for n, r in zip(wanted, requests, strict=True) if early.get(r) is None]
