@@ -179,7 +179,8 @@ from sqlalchemy import text
 from infra_outbox import NewEvent, Outbox, Relay, RelaySettings
 from infra_outbox.db import make_engine
 from infra_outbox.tables import create_all
-url, bootstrap, topic, n, batch, hold = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1"
+url, bootstrap, topic = sys.argv[1:4]
+n, batch, hold = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6] == "1"
 engine = make_engine(url)
 create_all(engine)
 outbox = Outbox(notify=False)

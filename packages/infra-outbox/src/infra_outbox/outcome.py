@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from infra_outbox.event import LogEvent
-from infra_outbox.send import Delivery
+from infra_outbox.send import SentBatch
 
 __all__ = ["Decision", "decide"]
 
@@ -21,26 +21,35 @@ class Decision:
     latencies: list[float] = field(default_factory=list)
 
 
-def decide(events: Sequence[LogEvent], results: Sequence[Delivery], parked: set[tuple[str, str]]) -> Decision:
+def decide(events: Sequence[LogEvent], sent: SentBatch | None, parked: set[tuple[str, str]]) -> Decision:
     """Per key, publish the prefix before the first failure; the failure and everything after it wait.
 
     ``parked`` (keys waiting behind an earlier failure) is updated with the keys that fail here. An event of a
     parked key is never counted as published, even if Kafka took it, so it is sent again after the failure.
     """
     decision = Decision()
-    for event, result in zip(events, results, strict=True):
-        scope = event.scope
+    if sent is None:
+        decision.behind.extend(events)
+        return decision
+    published, latencies = decision.published, decision.latencies
+    results, acked_at = sent.results, sent.acked_at
+    for index, event in enumerate(events):
+        scope = None if event.key is None else (event.topic, event.key)
+        result = results[index]
+        if result is None and acked_at[index] and (scope is None or not parked or scope not in parked):
+            published.append(event)
+            latencies.append(acked_at[index] - event.created_at)
+            continue
+        if result is None:
+            result = sent.delivery(index)
         if scope is not None and scope in parked:
             decision.behind.append(event)
         elif not result.done:
             decision.behind.append(event)  # not sent: its key stopped earlier in the page
             if scope is not None:
                 parked.add(scope)
-        elif result.error is None:
-            decision.published.append(event)
-            decision.latencies.append(result.acked_at - event.created_at)
         else:
-            decision.failed.append((event, result.error, result.permanent))
+            decision.failed.append((event, result.error or "no delivery report", result.permanent))
             if scope is not None:
                 parked.add(scope)
     return decision

@@ -13,7 +13,9 @@ SQLite has one writer at a time, so rowid order is commit order and the cursor i
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,20 +48,10 @@ class Page:
 
 
 def _event(row: Any) -> LogEvent:
-    return LogEvent(
-        int(row[0]),
-        int(row[1]),
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        row[7],
-        bytes(row[8]),
-        row[9],
-        row[10],
-        float(row[11]),
-    )
+    event = LogEvent(*row)  # the drivers return int, str, bytes and float for these columns
+    if type(event.payload) is not bytes:  # memoryview from some drivers
+        event.payload = bytes(event.payload)
+    return event
 
 
 class Reader:
@@ -70,10 +62,28 @@ class Reader:
         self.page_size = page_size
         self.postgres = engine.dialect.name == "postgresql"
         self._queues: dict[tuple[Any, ...], deque[int]] = {}
+        self._prefetched: tuple[list[int], Future[list[LogEvent]]] | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     def reset(self) -> None:
         """Forget cached batch id lists (after the owned shards changed or a write failed)."""
         self._queues.clear()
+        self._prefetched = None
+
+    def close(self) -> None:
+        """Stop the background reader."""
+        self._prefetched = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    def _fetch(self, ids: list[int]) -> list[LogEvent]:
+        """The events with these ids, in id order, straight from psycopg in binary format (no row wrapping)."""
+        with self.engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+                cursor.execute(f"{_SELECT} WHERE id = ANY(%s) ORDER BY id", (ids,))
+                return [LogEvent(*row) for row in cursor.fetchall()]
 
     def next_page(self, states: list[ShardState]) -> Page:
         """The next page of ``states`` (shards with the same snapshots); the cursors in ``states`` are not moved."""
@@ -110,14 +120,25 @@ class Reader:
                 low = min(done.values())
                 if low:
                     conditions.append(f"id > {low}")
-                rows = conn.execute(text(f"SELECT id, shard FROM {LOG_TABLE} WHERE {' AND '.join(conditions)}")).all()  # noqa: S608 - table names and integer literals only
-                queue = deque(sorted(int(i) for i, s in rows if int(i) > done[int(s)]))
+                driver = conn.connection.driver_connection
+                with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+                    where = " AND ".join(conditions)
+                    cursor.execute(f"SELECT id, shard FROM {LOG_TABLE} WHERE {where}")  # noqa: S608 - integer literals
+                    rows = cursor.fetchall()
+                queue = deque(sorted(i for i, s in rows if i > done[s]))
                 self._queues = {key: queue}  # one group reads at a time: keep only this list
             take = [queue.popleft() for _ in range(min(self.page_size, len(queue)))]
-            events: list[LogEvent] = []
-            if take:
-                rows = conn.execute(text(f"{_SELECT} WHERE id = ANY(:ids) ORDER BY id"), {"ids": take}).all()
-                events = [_event(r) for r in rows]
+        events: list[LogEvent] = []
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is not None and prefetched[0] == take:
+            events = prefetched[1].result()
+        elif take:
+            events = self._fetch(take)
+        if queue:  # a big batch: fetch the next page in the background while this one goes to Kafka
+            following = list(itertools.islice(queue, self.page_size))
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="infra-outbox-read")
+            self._prefetched = (following, self._executor.submit(self._fetch, following))
         complete = not queue
         if complete:
             self._queues.pop(key, None)

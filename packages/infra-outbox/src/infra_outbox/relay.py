@@ -13,6 +13,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from infra_outbox.metrics import RelayMetrics
     from infra_outbox.ownership import ShardState
     from infra_outbox.reader import Page
-    from infra_outbox.send import Delivery, ProducerLike, SentBatch
+    from infra_outbox.send import ProducerLike, SentBatch
 
 __all__ = ["BatchReport", "Relay", "RelaySettings"]
 
@@ -49,11 +50,14 @@ class RelaySettings:
     notify: bool = True
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     stats_interval: float = 2.0
+    pipeline_depth: int = 2  # pages sent ahead while Kafka acknowledges the oldest
     progress_interval: float = 30.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.pipeline_depth < 0:
+            raise ValueError(f"pipeline_depth must be at least 0, got {self.pipeline_depth}")
         if self.lease_seconds <= 0:
             raise ValueError(f"lease_seconds must be positive, got {self.lease_seconds}")
         if self.dead_letter_topic is not None:
@@ -261,8 +265,10 @@ class Relay:
             else:
                 state.snap, state.batch_snap, state.last_id = page.snap, page.batch_snap, page.last_id
         held_back = self.parked | self._failing
-        to_send = [e for e in page.events if e.scope is None or e.scope not in held_back]
-        parked_now = [e for e in page.events if e.scope is not None and e.scope in held_back]
+        to_send, parked_now = page.events, []
+        if held_back:
+            to_send = [e for e in page.events if e.key is None or (e.topic, e.key) not in held_back]
+            parked_now = [e for e in page.events if e.key is not None and (e.topic, e.key) in held_back]
         sent = None
         if to_send:
             sent = produce_events(
@@ -274,14 +280,16 @@ class Relay:
             )
         return _Flight(page, states, to_send, parked_now, sent)
 
-    def _results(self, events: list[LogEvent], sent: SentBatch | None) -> list[Delivery]:
+    def _results(self, events: list[LogEvent], sent: SentBatch | None) -> SentBatch | None:
         from infra_outbox.send import await_sent, isolate
 
         if sent is None:
-            return []
+            return None
         timeout = self.kafka.message_timeout_ms / 1000.0 + 5.0
         results = await_sent(sent, timeout=timeout)
-        suspects = [i for i, r in enumerate(results) if r.sent and (r.permanent or r.size_rejected)]
+        suspects = [
+            i for i, r in enumerate(results.results) if r is not None and r.sent and (r.permanent or r.size_rejected)
+        ]
         if suspects:
             # The broker rejects a whole partition batch for one bad record: judge each suspect alone.
             log.warning("%d record(s) rejected by the broker; re-sending each alone to find the guilty", len(suspects))
@@ -294,7 +302,7 @@ class Relay:
                 timeout=timeout,
                 max_record_bytes=self.settings.max_record_bytes,
             )
-        if any(r.fatal for r in results):
+        if any(r is not None and r.fatal for r in results.results):
             log.error("the Kafka producer hit a fatal error; it will be recreated")
             for producer in self.pool.all():
                 producer.flush(5.0)
@@ -427,22 +435,21 @@ class Relay:
         total = BatchReport()
         total.add(self._held_round())
         pages = 0
-        current: _Flight | None = None
+        flights: deque[_Flight] = deque()
         try:
             for states in self._groups():
                 while max_pages is None or pages < max_pages:
-                    following = self._start(states)
+                    flight = self._start(states)
                     pages += 1
-                    if current is not None:
-                        total.add(self._finish(current))
-                    current = following
-                    if following.page.complete or not following.page.events or self._stop.is_set():
+                    flights.append(flight)
+                    if len(flights) > self.settings.pipeline_depth:
+                        total.add(self._finish(flights.popleft()))
+                    if flight.page.complete or not flight.page.events or self._stop.is_set():
                         break
                     if self._clock() >= self._next_heartbeat:
                         break
-            if current is not None:
-                total.add(self._finish(current))
-                current = None
+            while flights:
+                total.add(self._finish(flights.popleft()))
         except _FencedError as exc:
             log.warning(
                 "relay %s lost shards %s while sending: their cursors stay for the new owner",
@@ -560,6 +567,7 @@ class Relay:
 
     def close(self) -> None:
         """Flush the producers, give the shards back, and release the database connections the relay created."""
+        self.reader.close()
         for producer in self.pool.all():
             producer.flush(5.0)
         if self.ownership.owned:

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from infra_outbox.backoff import describe_error, is_permanent
@@ -85,18 +86,35 @@ def record_headers(event: LogEvent) -> list[tuple[str, str]]:
 
 @dataclass(slots=True)
 class SentBatch:
-    """Produced events whose delivery reports are still coming in."""
+    """Produced events whose delivery reports are still coming in.
 
-    results: list[Delivery]
+    To keep the common case cheap, an acknowledged event has no :class:`Delivery`: ``results[i]`` is None and
+    ``acked_at[i]`` its acknowledgement time; ``results[i]`` holds a Delivery only for a failure or a record that
+    was not produced (None with ``acked_at[i] == 0`` also means not produced).
+    """
+
+    results: list[Delivery | None]
+    acked_at: list[float]
+    produced: bytearray
     producers: list[Any] = field(default_factory=list)
     outstanding: list[int] = field(default_factory=lambda: [0])
 
+    def ok(self, index: int) -> bool:
+        """Whether Kafka acknowledged event ``index``."""
+        return self.results[index] is None and self.acked_at[index] > 0.0
+
+    def delivery(self, index: int) -> Delivery:
+        """The outcome of event ``index`` as a :class:`Delivery`."""
+        result = self.results[index]
+        if result is not None:
+            return result
+        acked = self.acked_at[index]
+        return Delivery(sent=bool(self.produced[index]), done=acked > 0.0, acked_at=acked)
+
 
 def _precheck(pool: ProducerPool, event: LogEvent, headers: list[tuple[str, str]], max_record_bytes: int) -> str | None:
+    """Why the event cannot be sent even alone (its one-record batch is over the topic's limit), or None."""
     limit = min(pool.limit(event.topic), max_record_bytes + 1024)
-    rough = len(event.payload) + 4 * len(event.key or "") + 2 * len(event.headers or "") + 400
-    if rough <= limit:  # the common case: far below the limit, no need for the exact size
-        return None
     size = record_batch_size(None if event.key is None else event.key.encode(), event.payload, headers)
     if size > limit:
         return (
@@ -121,46 +139,70 @@ def produce_events(
     """
     from confluent_kafka import KafkaException
 
-    sent = SentBatch(results=[Delivery() for _ in events])
-    results, outstanding = sent.results, sent.outstanding
+    count = len(events)
+    sent = SentBatch(results=[None] * count, acked_at=[0.0] * count, produced=bytearray(count))
+    results, acked_at, produced, outstanding = sent.results, sent.acked_at, sent.produced, sent.outstanding
     stopped: set[tuple[str, str]] = set() if failing is None else failing
     used: dict[int, Any] = {}
 
     def on_delivery(index: int, err: Any, _msg: Any) -> None:
-        result = results[index]
-        result.done = True
-        result.acked_at = clock()
+        acked_at[index] = at = clock()
         outstanding[0] -= 1
         if err is not None:
-            result.error = describe_error(err, events[index].topic)
-            result.permanent = is_permanent(err)
-            result.fatal = bool(err.fatal())
-            result.size_rejected = "SIZE_TOO_LARGE" in result.error or "RECORD_LIST_TOO_LARGE" in result.error
+            error = describe_error(err, events[index].topic)
+            results[index] = Delivery(
+                sent=True,
+                done=True,
+                acked_at=at,
+                error=error,
+                permanent=is_permanent(err),
+                fatal=bool(err.fatal()),
+                size_rejected="SIZE_TOO_LARGE" in error or "RECORD_LIST_TOO_LARGE" in error,
+            )
             scope = events[index].scope
             if scope is not None:
                 stopped.add(scope)
 
+    last_topic: str | None = None
+    producer: Any = None
+    limit = 0
     for index, event in enumerate(events):
-        scope = event.scope
-        if scope is not None and scope in stopped:
+        key = event.key
+        if key is not None and stopped and (event.topic, key) in stopped:
             continue
-        try:
-            headers = record_headers(event)
+        if event.topic != last_topic:
+            last_topic = event.topic
+            producer = pool.for_topic(last_topic)
+            used[id(producer)] = producer
+            limit = min(pool.limit(last_topic), max_record_bytes + 1024)
+        problem = None
+        if event.aggregate_id is None and not event.headers:  # the common shape, built inline
+            headers = [
+                (EVENT_ID, event.event_id),
+                (EVENT_TYPE, event.event_type),
+                (CONTENT_TYPE, event.content_type),
+                (CREATED_AT, repr(event.created_at)),
+            ]
+            if event.seq is not None:
+                headers.append((EVENT_SEQ, str(event.seq)))
+        else:
+            try:
+                headers = record_headers(event)
+            except ValueError as exc:
+                problem = f"INVALID_RECORD: {exc}"
+                headers = []
+        if problem is None and len(event.payload) + 4 * len(key or "") + 2 * len(event.headers or "") + 400 > limit:
             problem = _precheck(pool, event, headers, max_record_bytes)
-        except ValueError as exc:
-            problem = f"INVALID_RECORD: {exc}"
         if problem is not None:
             results[index] = Delivery(done=True, error=problem, permanent=True)
-            if scope is not None:
-                stopped.add(scope)
+            if key is not None:
+                stopped.add((event.topic, key))
             continue
-        producer = pool.for_topic(event.topic)
-        used[id(producer)] = producer
-        callback = _bind(on_delivery, index)
+        callback = partial(on_delivery, index)
         while True:
             try:
                 outstanding[0] += 1
-                producer.produce(event.topic, event.payload, event.key, headers=headers, on_delivery=callback)
+                producer.produce(event.topic, event.payload, key, headers=headers, on_delivery=callback)
             except BufferError:
                 outstanding[0] -= 1
                 producer.poll(0.05)  # local queue full: serve delivery reports, then retry this record
@@ -168,13 +210,12 @@ def produce_events(
             except KafkaException as exc:
                 outstanding[0] -= 1
                 err = exc.args[0]
-                results[index] = Delivery(
-                    done=True, error=describe_error(err, event.topic), permanent=is_permanent(err)
-                )
-                if scope is not None:
-                    stopped.add(scope)
+                error = describe_error(err, event.topic)
+                results[index] = Delivery(done=True, error=error, permanent=is_permanent(err))
+                if key is not None:
+                    stopped.add((event.topic, key))
             else:
-                results[index].sent = True
+                produced[index] = 1
             break
     sent.producers = list(used.values())
     for producer in sent.producers:
@@ -182,7 +223,7 @@ def produce_events(
     return sent
 
 
-def await_sent(sent: SentBatch, *, timeout: float) -> list[Delivery]:
+def await_sent(sent: SentBatch, *, timeout: float) -> SentBatch:
     """Serve delivery reports until every produced event has one (at most ``timeout`` s)."""
     deadline = time.monotonic() + timeout
     while sent.outstanding[0] > 0:
@@ -191,23 +232,23 @@ def await_sent(sent: SentBatch, *, timeout: float) -> list[Delivery]:
             break
         for producer in sent.producers:
             producer.poll(min(left, 0.05) if len(sent.producers) > 1 else min(left, 0.1))
-    for result in sent.results:
-        if result.sent and not result.done:
-            result.done = True
-            result.error = f"no acknowledgement within {timeout:.0f} s"
-    return sent.results
+    if sent.outstanding[0] > 0:
+        for index, was_produced in enumerate(sent.produced):
+            if was_produced and sent.acked_at[index] == 0.0:
+                sent.results[index] = Delivery(sent=True, done=True, error=f"no acknowledgement within {timeout:.0f} s")
+    return sent
 
 
 def isolate(
     pool: ProducerPool,
     events: Sequence[LogEvent],
-    results: list[Delivery],
+    sent: SentBatch,
     suspects: Sequence[int],
     *,
     clock: Callable[[], float],
     timeout: float,
     max_record_bytes: int,
-) -> list[Delivery]:
+) -> SentBatch:
     """Re-send each suspect alone, with nothing else in flight, and keep those verdicts.
 
     A broker rejects a whole partition batch for one bad record. Every producer is flushed first (so no record of
@@ -221,17 +262,17 @@ def isolate(
         event = events[index]
         scope = event.scope
         if scope is not None and scope in failed:
-            results[index] = Delivery()  # not sent: held behind the failed event of its key
+            sent.results[index] = Delivery()  # not sent: held behind the failed event of its key
             continue
         pool.forget(event.topic)
-        sent = produce_events(pool, [event], clock=clock, max_record_bytes=max_record_bytes)
-        for producer in sent.producers:
+        single = produce_events(pool, [event], clock=clock, max_record_bytes=max_record_bytes)
+        for producer in single.producers:
             producer.flush(timeout)
-        [alone] = await_sent(sent, timeout=timeout)
-        results[index] = alone
-        if alone.error is not None and scope is not None:
+        await_sent(single, timeout=timeout)
+        sent.results[index], sent.acked_at[index] = single.results[0], single.acked_at[0]
+        if not single.ok(0) and scope is not None:
             failed.add(scope)
-    return results
+    return sent
 
 
 def copy_to_dead_letter(
@@ -278,7 +319,3 @@ def copy_to_dead_letter(
                 errors.get(event.id, f"no acknowledgement within {timeout:.0f} s"),
             )
     return acked
-
-
-def _bind(callback: Callable[[int, Any, Any], None], index: int) -> Callable[[Any, Any], None]:
-    return lambda err, msg: callback(index, err, msg)

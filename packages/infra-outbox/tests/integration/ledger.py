@@ -163,6 +163,7 @@ class Writer(threading.Thread):
         seed: int = 0,
         tolerate_errors: bool = False,
         hold: float = 0.0,
+        pad: int = 0,
     ) -> None:
         super().__init__(daemon=True)
         self.url = url
@@ -173,6 +174,7 @@ class Writer(threading.Thread):
         self.rng = random.Random(seed)
         self.tolerate_errors = tolerate_errors
         self.hold = hold
+        self.pad = pad
         self.stop_event = threading.Event()
         self.errors = 0
         self.error: BaseException | None = None
@@ -186,7 +188,10 @@ class Writer(threading.Thread):
             while not self.stop_event.is_set():
                 batch = [
                     NewEvent(
-                        topic=self.topic, key=f"k{self.rng.randrange(self.keys)}", event_type="t", payload={"n": i}
+                        topic=self.topic,
+                        key=f"k{self.rng.randrange(self.keys)}",
+                        event_type="t",
+                        payload={"n": i, "pad": "x" * self.pad} if self.pad else {"n": i},
                     )
                     for i in range(self.rng.randint(1, 3))
                 ]
