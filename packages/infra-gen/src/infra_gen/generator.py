@@ -101,6 +101,15 @@ class NodeGenerator:
         from infra_gen.onex.spec import OnexNodeSpec
 
         node = parse_name(name)
+        # `node_vault_reader_effect` or `vault_reader_effect` names the folder node_vault_reader_effect, not
+        # node_node_vault_reader_effect_effect: the layout adds the prefix and the kind itself.
+        words = node.words
+        if len(words) > 1 and words[0] == "node":
+            words = words[1:]
+        if len(words) > 1 and words[-1] == kind.value.lower():
+            words = words[:-1]
+        if words != node.words:
+            node = parse_name("_".join(words))
         text = " ".join(description.split()) or f"{node.pascal} {kind.value.lower()} node."
         extra = dict(given or {})
         spec = OnexNodeSpec(

@@ -226,3 +226,46 @@ class TestCheckAndUpdate:
         result = CliRunner().invoke(app, ["check", str(node)])
         assert result.exit_code == 2
         assert "ONEX node inside a service keeps no state file" in result.output
+
+
+class TestOnexAnswers:
+    @pytest.mark.parametrize(
+        "name", ["vault_reader", "vault_reader_effect", "node_vault_reader_effect", "NodeVaultReader"]
+    )
+    def test_prefix_and_kind_in_the_name_are_not_doubled(self, tmp_path: Path, name: str) -> None:
+        nodes = make_service(tmp_path)
+        result = NodeGenerator(nodes).generate_node("effect", name)
+        assert result.project_dir == nodes / "node_vault_reader_effect"
+        assert "class NodeVaultReaderEffect(NodeEffect)" in (result.project_dir / "node.py").read_text()
+
+    def test_a_new_nodes_folder_gets_an_init_an_existing_one_is_kept(self, tmp_path: Path) -> None:
+        nodes = make_service(tmp_path)
+        (nodes / "__init__.py").write_text("# mine\n", encoding="utf-8")
+        NodeGenerator(nodes).generate_node("compute", "a_one")
+        assert (nodes / "__init__.py").read_text(encoding="utf-8") == "# mine\n"
+        fresh = nodes.parent / "more_nodes"
+        NodeGenerator(fresh).generate_node("compute", "a_two")
+        assert (fresh / "__init__.py").read_text(encoding="utf-8") == '"""Nodes of vault-svc."""\n'
+        NodeGenerator(fresh).generate_node("compute", "a_three")  # the second node finds it: no conflict
+
+    @pytest.mark.parametrize(
+        "description",
+        ['"""; import os; os.system("x")  #', 'back\\slash " quote', "a\nb\r\nc", "emoji 🔐 and \x00 NUL", "é ✓ '''"],
+    )
+    def test_hostile_descriptions_stay_text(self, tmp_path: Path, description: str) -> None:
+        nodes = make_service(tmp_path)
+        for kind in KINDS:
+            result = NodeGenerator(nodes).generate_node(kind, f"text_{kind}_probe", business_description=description)
+            for file in result.project_dir.rglob("*.py"):
+                tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+                assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import) and n.names[0].name == "os"]
+            contract = yaml.safe_load((result.project_dir / "contract.yaml").read_text(encoding="utf-8"))
+            assert contract["description"] == " ".join(description.split())
+
+    def test_text_that_is_not_utf8_is_refused(self, tmp_path: Path) -> None:
+        nodes = make_service(tmp_path)
+        with pytest.raises(InvalidAnswerError, match="not UTF-8"):
+            NodeGenerator(nodes).generate_node("compute", "bad_text", business_description="caf\udce9")
+        with pytest.raises(InvalidAnswerError, match="not UTF-8"):
+            NodeGenerator(tmp_path / "alone").generate_node("compute", "bad_text", business_description="caf\udce9")
+        assert not (tmp_path / "alone").exists() and not (tmp_path / "tests").exists()

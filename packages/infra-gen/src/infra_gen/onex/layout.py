@@ -35,6 +35,10 @@ def render_onex_node(spec: OnexNodeSpec, *, template_dir: Path | None = None) ->
         prefix = {"nodes": nodes_rel, "tests": tests_rel}[area]
         target = f"{prefix}/{rest}" if prefix != "." else rest
         files[target] = RenderedFile(target, file.content, file.executable)
+    init = service.nodes_dir / "__init__.py"
+    if not init.exists():  # a new nodes folder becomes a regular package; an existing __init__.py is never touched
+        rel = init.relative_to(service.root).as_posix()
+        files[rel] = RenderedFile(rel, f'"""Nodes of {service.service}."""\n'.encode())
     return dict(sorted(files.items()))
 
 
