@@ -74,8 +74,11 @@ class Ownership:
         pairs = [(s, self.owned[s].epoch) for s in shard_ids]
         return and_(tuple_(shards.c.shard, shards.c.epoch).in_(pairs), shards.c.owner == self.relay_id)
 
-    def heartbeat(self) -> tuple[list[int], list[int]]:
-        """Renew leases, register as live, take or release shards toward a fair share; return (gained, lost)."""
+    def heartbeat(self, *, rebalance: bool = True) -> tuple[list[int], list[int]]:
+        """Renew leases, register as live, take or release shards toward a fair share; return (gained, lost).
+
+        With ``rebalance`` False (pages of the owned shards are in flight) only the leases are renewed.
+        """
         now = self._clock()
         until = now + self.lease_seconds
         with self.engine.begin() as conn:
@@ -98,7 +101,7 @@ class Ownership:
                     select(func.count()).select_from(relays).where(relays.c.seen_at >= now - self.lease_seconds)
                 ).scalar_one()
             )
-            target = math.ceil(self.shard_count / max(1, live))
+            target = math.ceil(self.shard_count / max(1, live)) if rebalance else len(self.owned)
             gained: list[int] = []
             if len(self.owned) > target:
                 extra = sorted(self.owned)[target:]

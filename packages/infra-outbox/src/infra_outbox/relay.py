@@ -229,13 +229,13 @@ class Relay:
 
     # -- rounds ------------------------------------------------------------------------------------------
 
-    def _heartbeat(self, *, force: bool = False) -> None:
+    def _heartbeat(self, *, force: bool = False, rebalance: bool = True) -> None:
         now = self._clock()
         if not force and now < self._next_heartbeat:
             return
         from infra_outbox.held import parked_keys
 
-        gained, lost = self.ownership.heartbeat()
+        gained, lost = self.ownership.heartbeat(rebalance=rebalance)
         if gained or lost:
             self.reader.reset()
         with self.engine.connect() as conn:
@@ -255,7 +255,8 @@ class Relay:
         from infra_outbox.send import produce_events
 
         if self.ownership.lease_until - self._clock() < self.kafka.message_timeout_ms / 1000.0 + 1.0:
-            self._heartbeat(force=True)  # never send with less lease left than a record may stay in flight
+            # Never send with less lease left than a record may stay in flight; pages may be in flight: renew only.
+            self._heartbeat(force=True, rebalance=False)
         page = self.reader.next_page(states)
         for state in states:
             if page.batch_snap is None:  # SQLite: the cursor is the last rowid
