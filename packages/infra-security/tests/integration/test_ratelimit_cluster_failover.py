@@ -1,0 +1,339 @@
+"""The Redis Cluster backend when a primary freezes or dies: a private 6-node cluster of this module only.
+
+The nodes are started with the launcher's own ``start_redis_cluster`` (``tools/services.py``) on free ports in a
+temporary folder, with a 1 s node timeout so a failover takes a few seconds, and stopped by PID; the shared
+cluster is never frozen or killed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.retry import Retry
+
+from infra_models.security import RateLimitPolicy
+from infra_models.testing import in_ci
+from infra_security.errors import RateLimitBackendError
+from infra_security.ratelimit._limiter import RateLimiter
+from infra_security.ratelimit._redis_cluster import RedisClusterBackend, cluster_key
+
+pytestmark = pytest.mark.integration
+
+_ROOT = Path(__file__).resolve().parents[4]
+TIMEOUT = 0.3
+#: A decision against a frozen or dead primary answers within the socket timeout, plus the client's slot-map
+#: refresh (redis-py sleeps 0.25 s on CLUSTERDOWN before it refreshes), plus scheduling slack on a busy machine.
+BOUND = 2 * TIMEOUT + 0.25 + 0.75
+
+
+def _launcher() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("infra_test_services_cluster", _ROOT / "tools" / "services.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@dataclass
+class PrivateCluster:
+    """Six redis-server processes of this test; ``pids[i]`` serves ``ports[i]``."""
+
+    ports: list[int]
+    pids: list[int]
+    url: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.url = f"redis://127.0.0.1:{self.ports[0]}"
+
+    def pid_of(self, port: int) -> int:
+        return self.pids[self.ports.index(port)]
+
+    def stop(self) -> None:
+        for pid in self.pids:
+            for sig in (signal.SIGCONT, signal.SIGKILL):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    break
+
+
+@pytest.fixture
+def private_cluster(tmp_path: Path) -> Iterator[PrivateCluster]:
+    """A 3-primary, 3-replica cluster of this test only (1 s node timeout), killed by PID at the end."""
+    if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
+        message = "redis-server/redis-cli not found: run `python tools/services.py up` once to install them"
+        if in_ci():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    ports = _free_ports(12)
+    pids = _launcher().start_redis_cluster(tmp_path, ports[:6], ports[6:], node_timeout_ms=1000)
+    cluster = PrivateCluster(ports[:6], pids)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def client_of(cluster: PrivateCluster) -> RedisCluster:
+    return RedisCluster.from_url(
+        cluster.url, retry=Retry(NoBackoff(), 0), socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT
+    )
+
+
+def recorded(client: RedisCluster, key_prefix: str, key: str) -> int:
+    """How many units the sliding-window state of ``key`` holds in its current window."""
+    value = client.hget(cluster_key(key_prefix, "sliding_window", key), "c")
+    return int(value or 0)
+
+
+BIG = RateLimitPolicy(name="p", limit=1_000_000, period_seconds=86_400, algorithm="sliding_window")
+
+
+PAUSE = 0.5  # longer than TIMEOUT, shorter than 2 x TIMEOUT and than the 1 s node timeout (no failover)
+
+
+def pause(pid: int) -> threading.Timer:
+    """SIGSTOP ``pid`` now and SIGCONT it after PAUSE: a primary that stalls (fork, swap, a slow command)."""
+    os.kill(pid, signal.SIGSTOP)
+    timer = threading.Timer(PAUSE, os.kill, (pid, signal.SIGCONT))
+    timer.start()
+    return timer
+
+
+class TestStalledPrimary:
+    @pytest.mark.timeout(120)
+    def test_each_mode_answers_within_the_timeout_and_the_stalled_decision_counts_once(
+        self, private_cluster: PrivateCluster
+    ) -> None:
+        client = client_of(private_cluster)
+        backend = RedisClusterBackend(client, prefix=f"rlf-{uuid.uuid4().hex[:8]}:", local_cache=False, timeout=TIMEOUT)
+        limiters = {
+            mode: RateLimiter(default=BIG, backend=backend, on_backend_error=mode)
+            for mode in ("open", "closed", "raise")
+        }
+        key = limiters["open"].hit(client="c", endpoint="e").key
+        pid = private_cluster.pid_of(
+            int(client.get_node_from_key(cluster_key(backend._prefix, "sliding_window", key)).port)
+        )
+        sent = 1
+        for mode, limiter in limiters.items():
+            timer = pause(pid)  # its primary takes the command and answers only after PAUSE
+            try:
+                start = time.monotonic()
+                if mode == "raise":
+                    with pytest.raises(RateLimitBackendError, match=r"(?i)time"):
+                        limiter.hit(client="c", endpoint="e")
+                else:
+                    decision = limiter.hit(client="c", endpoint="e")
+                    assert decision.degraded and decision.allowed is (mode == "open")
+                elapsed = time.monotonic() - start
+            finally:
+                timer.join()
+                os.kill(pid, signal.SIGCONT)
+            sent += 1
+            assert elapsed < TIMEOUT + 0.5, (mode, elapsed)
+            # The command reached the stalled server before the timeout and runs when it wakes: once. A client
+            # that retried after the timeout would send it again, still within the pause: counted twice.
+            time.sleep(0.3)
+            assert recorded(client, backend._prefix, key) == sent, mode
+        assert limiters["raise"].hit(client="c", endpoint="e").remaining == 1_000_000 - sent - 1
+
+    @pytest.mark.timeout(60)
+    def test_why_clients_with_retries_are_refused(self, private_cluster: PrivateCluster) -> None:
+        """redis-py's default cluster client (3 retries) records one decision twice when its primary stalls."""
+        client = RedisCluster.from_url(private_cluster.url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT)
+        key_prefix = f"rlr-{uuid.uuid4().hex[:8]}:"
+        quiet = RedisClusterBackend(client_of(private_cluster), prefix=key_prefix, local_cache=False)
+        key = RateLimiter(default=BIG, backend=quiet).hit(client="c", endpoint="e").key
+        redis_key = cluster_key(key_prefix, "sliding_window", key)
+        pid = private_cluster.pid_of(int(client.get_node_from_key(redis_key).port))
+        args = ["sliding_window", 1, 1, 1_000_000, 86_400_000_000, ""]
+        timer = pause(pid)
+        try:
+            reply = client.evalsha(quiet._script.sha, 1, redis_key, *args)  # same script, retrying client
+        finally:
+            timer.join()
+            os.kill(pid, signal.SIGCONT)
+        time.sleep(0.3)
+        assert reply[0] == 1  # the caller saw one admitted decision ...
+        assert recorded(client, key_prefix, key) == 3  # ... and the server recorded two (plus the first hit)
+
+
+@dataclass
+class Tally:
+    """What one hammering thread saw, for its own key."""
+
+    key: str = ""
+    ok_before_kill: int = 0
+    ok_after_kill: int = 0
+    maybe_ran: int = 0  # failures after the command may have been sent (timeout, connection lost mid-reply)
+    not_sent: int = 0  # failures where the server surely did not run it (refused, CLUSTERDOWN, ...)
+    degraded: list[tuple[str, bool]] = field(default_factory=list)
+    raised: int = 0
+    slowest_failure: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+class RecordingBackend(RedisClusterBackend):
+    """The real backend, remembering its last failure (the limiter turns it into a degraded decision)."""
+
+    last_failure: RateLimitBackendError | None = None
+
+    def decide(self, key: str, policy: Any, weight: int) -> Any:
+        try:
+            return super().decide(key, policy, weight)
+        except RateLimitBackendError as exc:
+            self.last_failure = exc
+            raise
+
+
+def _may_have_run(exc: BaseException | None) -> bool:
+    if exc is None:
+        return True
+    cause = exc.__cause__
+    text = str(cause)
+    if type(cause).__name__ == "TimeoutError":
+        return "connecting" not in text.lower()
+    if type(cause).__name__ == "ConnectionError":
+        return "connecting to" not in text and "Connection refused" not in text
+    return False
+
+
+class TestKilledPrimary:
+    @pytest.mark.timeout(180)
+    def test_failover_mid_run_keeps_the_modes_and_never_counts_a_decision_twice(
+        self, private_cluster: PrivateCluster
+    ) -> None:
+        seed = client_of(private_cluster)
+        key_prefix = f"rlk-{uuid.uuid4().hex[:8]}:"
+        probe = RateLimiter(default=BIG, backend=RedisClusterBackend(seed, prefix=key_prefix, local_cache=False))
+        victim_port = int(seed.get_node_from_key(cluster_key(key_prefix, "sliding_window", "p:c0:e")).port)
+        # nine clients whose keys live on the victim primary, three per failure mode
+        clients: list[str] = []
+        i = 0
+        while len(clients) < 9:
+            name = f"c{i}"
+            if (
+                int(seed.get_node_from_key(cluster_key(key_prefix, "sliding_window", f"p:{name}:e")).port)
+                == victim_port
+            ):
+                clients.append(name)
+            i += 1
+        modes = ["open", "closed", "raise"] * 3
+        killed = threading.Event()
+        stop = threading.Event()
+        tallies = [Tally() for _ in clients]
+
+        def hammer(n: int) -> None:
+            backend = RecordingBackend(
+                client_of(private_cluster), prefix=key_prefix, local_cache=False, timeout=TIMEOUT
+            )
+            limiter = RateLimiter(default=BIG, backend=backend, on_backend_error=modes[n])  # type: ignore[arg-type]
+            tally = tallies[n]
+            saw_outage = False  # successes after this thread saw the dead primary fail are on the promoted one
+            while not stop.is_set():
+                after = saw_outage
+                start = time.monotonic()
+                try:
+                    decision = limiter.hit(client=clients[n], endpoint="e")
+                except RateLimitBackendError as exc:
+                    tally.raised += 1
+                    saw_outage = killed.is_set()
+                    tally.slowest_failure = max(tally.slowest_failure, time.monotonic() - start)
+                    if _may_have_run(exc):
+                        tally.maybe_ran += 1
+                    else:
+                        tally.not_sent += 1
+                    continue
+                except Exception as exc:  # anything else is a bug: recorded and failed below
+                    tally.errors.append(repr(exc))
+                    continue
+                tally.key = decision.key
+                if decision.degraded:
+                    tally.slowest_failure = max(tally.slowest_failure, time.monotonic() - start)
+                    tally.degraded.append((modes[n], decision.allowed))
+                    saw_outage = killed.is_set()
+                    if _may_have_run(backend.last_failure):
+                        tally.maybe_ran += 1
+                    else:
+                        tally.not_sent += 1
+                elif after:
+                    tally.ok_after_kill += 1
+                else:
+                    tally.ok_before_kill += 1
+
+        threads = [threading.Thread(target=hammer, args=(n,)) for n in range(len(clients))]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        os.kill(private_cluster.pid_of(victim_port), signal.SIGKILL)  # the primary of every hammered key
+        killed.set()
+        # run until every thread has decided on the promoted replica for a while (or give up after 30 s)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and min(t.ok_after_kill for t in tallies) < 20:
+            time.sleep(0.1)
+        stop.set()
+        for t in threads:
+            t.join(30)
+
+        for n, tally in enumerate(tallies):
+            assert tally.errors == [], tally.errors
+            assert tally.ok_after_kill >= 20, f"{clients[n]} never decided again after the failover"
+            mode = modes[n]
+            assert all(allowed is (mode == "open") for _, allowed in tally.degraded), (mode, tally.degraded[:3])
+            assert (tally.raised > 0) is (mode == "raise")
+            assert (len(tally.degraded) > 0) is (mode != "raise")
+            assert tally.slowest_failure < BOUND, (mode, tally.slowest_failure)
+
+        after = client_of(private_cluster)
+        new_port = int(after.get_node_from_key(cluster_key(key_prefix, "sliding_window", "p:c0:e")).port)
+        assert new_port != victim_port  # a replica was promoted
+        for n, tally in enumerate(tallies):
+            count = recorded(after, key_prefix, tally.key)
+            # Never counted twice: at most every decision that returned plus every one that may have run.
+            assert count <= tally.ok_before_kill + tally.ok_after_kill + tally.maybe_ran, (clients[n], count, tally)
+            # Nothing decided on the promoted primary is lost (only writes not yet replicated from the dead one).
+            assert count >= tally.ok_after_kill, (clients[n], count, tally)
+        del probe
+        print(
+            "TALLIES",
+            [
+                (
+                    t.ok_before_kill,
+                    t.ok_after_kill,
+                    t.maybe_ran,
+                    t.not_sent,
+                    len(t.degraded),
+                    t.raised,
+                    round(t.slowest_failure, 3),
+                    recorded(after, key_prefix, t.key),
+                )
+                for t in tallies
+            ],
+        )
