@@ -232,7 +232,6 @@ class TestKilledPrimary:
     ) -> None:
         seed = client_of(private_cluster)
         key_prefix = f"rlk-{uuid.uuid4().hex[:8]}:"
-        probe = RateLimiter(default=BIG, backend=RedisClusterBackend(seed, prefix=key_prefix, local_cache=False))
         victim_port = int(seed.get_node_from_key(cluster_key(key_prefix, "sliding_window", "p:c0:e")).port)
         # nine clients whose keys live on the victim primary, three per failure mode
         clients: list[str] = []
@@ -320,20 +319,3 @@ class TestKilledPrimary:
             assert count <= tally.ok_before_kill + tally.ok_after_kill + tally.maybe_ran, (clients[n], count, tally)
             # Nothing decided on the promoted primary is lost (only writes not yet replicated from the dead one).
             assert count >= tally.ok_after_kill, (clients[n], count, tally)
-        del probe
-        print(
-            "TALLIES",
-            [
-                (
-                    t.ok_before_kill,
-                    t.ok_after_kill,
-                    t.maybe_ran,
-                    t.not_sent,
-                    len(t.degraded),
-                    t.raised,
-                    round(t.slowest_failure, 3),
-                    recorded(after, key_prefix, t.key),
-                )
-                for t in tallies
-            ],
-        )
