@@ -35,6 +35,7 @@ from releasing import changelog
 from releasing.errors import UsageError
 from releasing.gitutil import commit_of, extract, git, show_file
 from releasing.history import Release, previous_release, release_of, releases
+from releasing.lower_bound import LowerBoundReport, check_lower_bound
 from releasing.schema_diff import BREAKING, diff_schema_sets
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -92,6 +93,7 @@ class ApiReport:
     checked: Comparison | None = None
     pending: Comparison | None = None
     declared: list[str] = field(default_factory=list)
+    lower_bound: LowerBoundReport | None = None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -126,6 +128,15 @@ class ApiReport:
             "version_check": self.checked.as_dict() if self.checked else None,
             "pending": self.pending.as_dict() if self.pending else None,
             "declared_breaking": self.declared,
+            "lower_bound": (
+                {
+                    "version": self.lower_bound.version,
+                    "source": self.lower_bound.source,
+                    "missing": self.lower_bound.missing,
+                }
+                if self.lower_bound
+                else None
+            ),
             "breaking": self.breaking,
             "added": self.added,
             "ok": self.ok,
@@ -347,10 +358,24 @@ def _check_pending(report: ApiReport, pkg: Package, comp: Comparison) -> None:
         report.notes.append(f"{len(comp.added)} addition(s) pending: the next release needs at least a {need} bump")
 
 
-def check_api(ws: Workspace, pkg: Package) -> ApiReport:
+def _check_lower_bound(report: ApiReport, ws: Workspace, pkg: Package, cache: dict[str, Any]) -> None:
+    """The lowest infra-models the package claims must export what the package imports from it."""
+    report.lower_bound = found = check_lower_bound(ws, pkg, cache)
+    if found is None or not found.missing:
+        return
+    req = pkg.requirement_on("infra-models")
+    report.problems.append(
+        f"`{req}` claims infra-models {found.version} ({found.source}), which lacks {len(found.missing)} name(s) "
+        f"{pkg.dist} imports: {'; '.join(found.missing)}. Release infra-models with them "
+        "(`python tools/release.py bump infra-models patch`, committed) and raise the lower bound to that version"
+    )
+
+
+def check_api(ws: Workspace, pkg: Package, cache: dict[str, Any] | None = None) -> ApiReport:
     """Compare the working tree's API of `pkg` with its releases (see the module docstring)."""
     known = releases(ws.root, pkg)
     report = ApiReport(pkg.dist, pkg.version, known[0] if known else None)
+    _check_lower_bound(report, ws, pkg, cache if cache is not None else {})
     if not known:
         return report
     if Version(pkg.version) < Version(known[0].version):

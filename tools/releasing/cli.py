@@ -138,11 +138,16 @@ def cmd_api_check(ws: Workspace, args: argparse.Namespace) -> int:
         _emit([{"package": d, **c.as_dict()} for d, c in comps], args.format, "\n".join(text))
         return 0
 
-    reports = [check_api(ws, ws.get(d)) for d in _targets(ws, args)]
+    cache: dict[str, Any] = {}
+    reports = [check_api(ws, ws.get(d), cache) for d in _targets(ws, args)]
     lines = []
     for r in reports:
+        bound = r.lower_bound
+        if bound is not None and not bound.missing:
+            lines.append(f"{r.dist}: its lowest infra-models {bound.version} exports every name it imports")
         if r.last is None:
             lines.append(f"{r.dist}: no release yet (no tag, no released CHANGELOG heading): nothing to compare")
+            lines += [f"  FAIL: {p}" for p in r.problems]
             continue
         status = "OK" if r.ok else "FAIL"
         lines.append(f"{r.dist} {r.version}: {status} (last release {r.last.version}, {r.last.source})")

@@ -394,3 +394,70 @@ class TestAgainstARef:
         code, _, err = run(repo, "api-check", "infra-gen", "--against", "nope")
         assert code == 2
         assert "git ref 'nope' not found" in err
+
+
+class TestLowerBound:
+    """The lowest infra-models a sibling claims must export the names the sibling imports from it."""
+
+    def _models_grow_after_release(self, repo, run):
+        assert run(repo, "bump", "infra-models", "current", "--date", "2026-01-01")[0] == 0
+        repo.commit("infra-models 0.1.0")
+        init = repo.read("packages/infra-models/src/infra_models/__init__.py")
+        repo.write(
+            "packages/infra-models/src/infra_models/__init__.py",
+            init.replace('__all__ = ["hello"]', '__all__ = ["added", "hello"]')
+            + "\n\ndef added() -> int:\n    return 1\n",
+        )
+        repo.write("packages/infra-models/src/infra_models/extra.py", "def more() -> int:\n    return 2\n")
+        repo.commit("infra-models grows after 0.1.0")
+
+    @pytest.mark.parametrize(
+        ("source", "missing"),
+        [
+            (
+                "from infra_models import added, hello\n",
+                "infra_models.added (packages/infra-gen/src/infra_gen/use.py:1)",
+            ),
+            (
+                "import infra_models as m\n\nX = m.added\n",
+                "infra_models.added (packages/infra-gen/src/infra_gen/use.py:3)",
+            ),
+            (
+                "from infra_models.extra import more\n",
+                "infra_models.extra.more (packages/infra-gen/src/infra_gen/use.py:1)",
+            ),
+            ("import infra_models.extra\n", "infra_models.extra (packages/infra-gen/src/infra_gen/use.py:1)"),
+        ],
+    )
+    def test_a_name_added_after_the_bound_fails(self, repo, run, source, missing):
+        self._models_grow_after_release(repo, run)
+        repo.write("packages/infra-gen/src/infra_gen/use.py", source)
+        code, report, _ = _api(run, repo, "infra-gen")
+        assert code == 1
+        assert report["lower_bound"]["missing"] == [missing]
+        assert (
+            "`infra-models<0.2,>=0.1` claims infra-models 0.1.0 (changelog heading), which lacks 1 name(s)"
+            in (report["problem"])
+        )
+        code, out, _ = run(repo, "api-check", "infra-gen")
+        assert code == 1
+        assert missing in out
+
+    def test_release_and_raised_bound_pass(self, repo, run):
+        self._models_grow_after_release(repo, run)
+        repo.write("packages/infra-gen/src/infra_gen/use.py", "from infra_models import added\n")
+        _entry(repo, "infra-models", "`added`.")
+        assert run(repo, "bump", "infra-models", "patch", "--date", "2026-01-02")[0] == 0
+        pyproject = repo.read("packages/infra-gen/pyproject.toml")
+        repo.write("packages/infra-gen/pyproject.toml", pyproject.replace(">=0.1,<0.2", ">=0.1.1,<0.2"))
+        repo.commit("infra-models 0.1.1; infra-gen claims it")
+        code, report, _ = _api(run, repo, "infra-gen")
+        assert code == 0, report
+        assert report["lower_bound"] == {"version": "0.1.1", "source": "changelog heading", "missing": []}
+
+    def test_names_present_at_the_bound_pass(self, repo, run):
+        self._models_grow_after_release(repo, run)
+        repo.write("packages/infra-gen/src/infra_gen/use.py", "import infra_models\n\nX = infra_models.hello\n")
+        code, out, _ = run(repo, "api-check", "infra-gen")
+        assert code == 0, out
+        assert "infra-gen: its lowest infra-models 0.1.0 exports every name it imports" in out
