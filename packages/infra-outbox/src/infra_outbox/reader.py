@@ -64,11 +64,13 @@ class Reader:
         self._queues: dict[tuple[Any, ...], deque[int]] = {}
         self._prefetched: tuple[list[int], Future[list[LogEvent]]] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._pending_snap: tuple[tuple[int, ...], Snapshot | None, Snapshot] | None = None
 
     def reset(self) -> None:
         """Forget cached batch id lists (after the owned shards changed or a write failed)."""
         self._queues.clear()
         self._prefetched = None
+        self._pending_snap = None
 
     def close(self) -> None:
         """Stop the background reader."""
@@ -102,15 +104,49 @@ class Reader:
         last = int(rows[-1][0]) if rows else max(done.values())
         return Page(tuple(sorted(done)), events, None, None, max(last, low), complete=len(rows) < self.page_size)
 
+    def _whole_batch(self, group: tuple[int, ...], snap: Snapshot | None) -> Page | None:
+        """Start a batch in one statement: its snapshot and, when it fits a page, all its events.
+
+        Inside one statement the rows PostgreSQL lets us see are exactly those visible in the statement's own
+        snapshot, which ``pg_current_snapshot()`` returns: so the snapshot and the batch agree. A batch larger
+        than a page returns None after recording its snapshot for :meth:`_postgres_page` (an id list, then pages).
+        """
+        conditions = [f"shard IN ({','.join(map(str, group))})"]
+        if snap is not None:
+            conditions.append(snap.sql_not_visible())
+        where = " AND ".join(conditions)
+        query = (
+            f"WITH b AS MATERIALIZED (SELECT {', '.join(EVENT_COLUMNS)} FROM {LOG_TABLE} WHERE {where}) "  # noqa: S608
+            f"SELECT pg_current_snapshot()::text, b.* FROM (SELECT 1) AS one "
+            f"LEFT JOIN (SELECT * FROM b ORDER BY id LIMIT {self.page_size + 1}) AS b ON true"
+        )
+        with self.engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+                cursor.execute(query)
+                rows = cursor.fetchall()
+        batch_snap = Snapshot.parse(rows[0][0])
+        if len(rows) > self.page_size:
+            self._pending_snap = (group, snap, batch_snap)
+            return None
+        events = [LogEvent(*row[1:]) for row in rows if row[1] is not None]
+        return Page(group, events, snap, batch_snap, 0, complete=True)
+
     def _postgres_page(self, states: list[ShardState]) -> Page:
         first = states[0]
         snap, batch_snap = first.snap, first.batch_snap
         done = {s.shard: s.last_id for s in states}
         group = tuple(sorted(done))
+        pending, self._pending_snap = self._pending_snap, None
+        if batch_snap is None and pending is not None and pending[:2] == (group, snap):
+            batch_snap = pending[2]  # the big batch _whole_batch found: pages from its first id
+            done = dict.fromkeys(group, 0)
+        if batch_snap is None:  # a new batch: everything committed up to now
+            fast = self._whole_batch(group, snap)
+            if fast is not None:
+                return fast
+            return self._postgres_page(states)  # a big batch was started: read it page by page
         with self.engine.connect() as conn:
-            if batch_snap is None:  # a new batch: everything committed up to now
-                batch_snap = Snapshot.parse(conn.execute(text("SELECT pg_current_snapshot()::text")).scalar_one())
-                done = dict.fromkeys(group, 0)
             key = (group, str(snap), str(batch_snap))
             queue = self._queues.get(key)
             if queue is None:

@@ -116,6 +116,20 @@ def _producer_config(kafka: KafkaProducerConfig | Mapping[str, Any] | str) -> Ka
     return KafkaProducerConfig.model_validate(dict(kafka))
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the database is unavailable": SQLAlchemy's, and psycopg's (pages are read straight)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    errors: list[type[BaseException]] = [SQLAlchemyError]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
 class _FencedError(Exception):
     """A cursor write matched fewer shards than expected: another relay owns them now."""
 
@@ -176,6 +190,7 @@ class Relay:
         self.parked: set[tuple[str, str]] = set()
         self._failing: set[tuple[str, str]] = set()  # keys that failed in a page not finished yet
         self._held_waiting = True  # check the held table on the first round
+        self._needs_reload = False
         self._next_heartbeat = float("-inf")
         self._next_stats = float("-inf")
         self._next_retention = float("-inf")
@@ -312,7 +327,7 @@ class Relay:
 
     def _finish(self, flight: _Flight) -> BatchReport:
         """Wait for the page's acknowledgements, hold what failed, and move the cursors (fenced) in one commit."""
-        from sqlalchemy import update
+        from sqlalchemy import text, update
 
         from infra_outbox.held import Hold, hold_rows
         from infra_outbox.outcome import decide
@@ -349,6 +364,10 @@ class Relay:
             else:
                 values["last_id"] = page.last_id
             with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    # A cursor move lost in a database crash only means the page is sent again (at least once),
+                    # and the held rows go with it: no need to wait for the WAL flush.
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
                 hold_rows(conn, holds, now)
                 moved = conn.execute(update(shards).where(self.ownership.fence(shard_ids)).values(**values)).rowcount
                 if moved != len(shard_ids):
@@ -427,11 +446,17 @@ class Relay:
         return int(count.scalar_one()) == len(shard_ids)
 
     def _reset_after_failure(self) -> None:
+        """After a failed round, go back to the cursors as stored (the database may have lost a cursor move)."""
         self.reader.reset()
+        self._needs_reload = True
         self.ownership.reload()
+        self._needs_reload = False
 
     def run_once(self, *, max_pages: int | None = None) -> BatchReport:
         """One round: heartbeat, held events, then the log pages of every owned shard; return what happened."""
+        if self._needs_reload:
+            self._reset_after_failure()
+            self._next_heartbeat = float("-inf")
         self._heartbeat()
         total = BatchReport()
         total.add(self._held_round())
@@ -478,9 +503,9 @@ class Relay:
 
     def run(self) -> None:
         """Relay until :meth:`stop` is called; database and broker outages are waited out, not fatal."""
-        from sqlalchemy.exc import SQLAlchemyError
-
         from infra_outbox.wakeup import make_waiter
+
+        database_errors = _database_errors()
 
         waiter = make_waiter(
             self.engine, self._stop, notify=self.settings.notify, max_interval=self.settings.max_interval
@@ -497,7 +522,7 @@ class Relay:
                 try:
                     report = self.run_once()
                     self._housekeeping()
-                except SQLAlchemyError as exc:
+                except database_errors as exc:
                     log.warning("database unavailable (%s); retrying in %.1f s", str(exc).splitlines()[0], outage)
                     self._stop.wait(outage)
                     outage = min(outage * 2, 10.0)
@@ -515,7 +540,7 @@ class Relay:
             try:
                 self.ownership.release_all()
                 self._next_heartbeat = float("-inf")
-            except SQLAlchemyError as exc:
+            except database_errors as exc:
                 log.warning("could not release shards at stop (%s); they free up when the lease ends", exc)
             t = self.totals
             log.info(
