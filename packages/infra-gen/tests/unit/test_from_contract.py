@@ -15,7 +15,40 @@ from typer.testing import CliRunner
 from infra_gen.cli import app
 from infra_gen.generator import NodeGenerator
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "infra-models" / "examples" / "onex" / "contract.yaml"
+LEDGER = """\
+# A real-format ONEX node contract, as omnibase_infra writes them (infra-models ships the same as its example).
+name: "node_ledger_append_effect"
+contract_name: "node_ledger_append_effect"
+node_name: "node_ledger_append_effect"
+contract_version: {major: 1, minor: 0, patch: 0}
+node_version: "0.1.0"
+node_type: "EFFECT_GENERIC"
+description: "Appends events to the ledger table and confirms each append."
+input_model:
+  name: "ModelLedgerAppendRequest"
+  module: "ledger_service.nodes.node_ledger_append_effect.models.model_ledger_append_request"
+  description: "One event to append."
+output_model:
+  name: "ModelLedgerAppendResult"
+  module: "ledger_service.nodes.node_ledger_append_effect.models.model_ledger_append_result"
+  description: "Where the event landed."
+event_bus:
+  subscribe_topics: ["onex.cmd.ledger-service.ledger-append.v1"]
+  publish_topics: ["onex.evt.ledger-service.ledger-appended.v1"]
+handler_routing:
+  routing_strategy: "operation_match"
+  handlers:
+    - operation: "ledger.append"
+      handler:
+        name: "HandlerLedgerAppend"
+        module: "ledger_service.nodes.node_ledger_append_effect.handlers.handler_ledger_append"
+dependencies:
+  - {name: "protocol_postgres_pool", type: "protocol", description: "Connection pool to the ledger database."}
+io_operations:
+  - {operation: "ledger.append", idempotent: true}
+metadata:
+  owner: "ledger-team"
+"""
 
 # The shape of a real omnibase_infra orchestrator contract: payload_type_match routing, dlq topics, FSM-less.
 ORCHESTRATOR = """\
@@ -80,9 +113,11 @@ class TestRealOnexContracts:
         assert (node / "handlers" / "handler_invoice.py").is_file()
         assert (tmp_path / "tests" / "unit" / "nodes" / "node_invoice_orchestrator").is_dir()
 
-    def test_the_infra_models_example_contract(self, tmp_path: Path) -> None:
+    def test_a_contract_with_dependencies_and_extra_sections(self, tmp_path: Path) -> None:
         nodes = make_service(tmp_path)
-        result = NodeGenerator(nodes).generate_from_contract(EXAMPLE)
+        given = tmp_path / "ledger.yaml"
+        given.write_text(LEDGER, encoding="utf-8")
+        result = NodeGenerator(nodes).generate_from_contract(given)
         assert result.project_dir == nodes / "node_ledger_append_effect"
         contract = yaml.safe_load((result.project_dir / "contract.yaml").read_text(encoding="utf-8"))
         assert contract["io_operations"] == [{"operation": "ledger.append", "idempotent": True}]
@@ -90,7 +125,9 @@ class TestRealOnexContracts:
         assert contract["event_bus"]["publish_topics"] == ["onex.evt.ledger-service.ledger-appended.v1"]
 
     def test_outside_a_service_a_stand_alone_package(self, tmp_path: Path) -> None:
-        result = NodeGenerator(tmp_path).generate_from_contract(EXAMPLE)
+        given = tmp_path / "ledger.yaml"
+        given.write_text(LEDGER, encoding="utf-8")
+        result = NodeGenerator(tmp_path).generate_from_contract(given)
         assert result.project_dir == tmp_path / "ledger-append"
         assert (result.project_dir / "src" / "ledger_append" / "node.py").is_file()
 
