@@ -234,3 +234,27 @@ class TestMigration:
             assert by_key == {"k0": [2, 3, 4], "k2": [1, 2]}
             relay.close()
             engine.dispose()
+
+
+class TestBadInputOnPostgres:
+    def test_bad_keys_are_refused_before_postgres_and_the_transaction_goes_on(self, pg_db: str) -> None:
+        from infra_outbox.errors import EventError
+
+        engine = make_engine(pg_db)
+        outbox = Outbox()
+        with engine.begin() as conn:
+            outbox.enqueue(conn, topic="t", key="ok", event_type="n", payload=1)
+            for bad in ("nul\x00", "lone\ud800", "\U0001f600" * 300):
+                with pytest.raises(EventError):
+                    outbox.enqueue(conn, topic="t", key=bad, event_type="n", payload=2)
+            outbox.enqueue(conn, topic="t", key="\u00e9" * 512, event_type="n", payload=3)  # 1,024 bytes: fine
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM infra_outbox_log")).scalar_one() == 2
+
+    def test_missing_dead_letter_topic_is_refused_at_start(self, pg_db: str, kafka_bootstrap: str) -> None:
+        result = CliRunner().invoke(
+            app,
+            ["relay", "--db", pg_db, "--bootstrap-servers", kafka_bootstrap, "--dead-letter-topic", "no-such-dlq-x1"],
+        )
+        assert result.exit_code == 2
+        assert "dead-letter topic 'no-such-dlq-x1' does not exist on the broker" in result.stderr

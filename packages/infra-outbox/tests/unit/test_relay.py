@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -348,3 +349,44 @@ class TestRetention:
         assert relay.housekeeping() == 2
         with engine.connect() as conn:
             assert [json.loads(p) for (p,) in conn.execute(select(log.c.payload))] == [3]
+
+
+class TestLogLines:
+    def test_start_progress_and_stop_are_logged(
+        self, engine: Engine, producer: FakeProducer, clock: Clock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        import threading
+
+        write(engine, clock, ("a", 1), ("b", 2))
+        relay = Relay(
+            engine, "h:9", settings=RelaySettings(max_interval=0.05, progress_interval=0.0), producer=producer
+        )
+        with caplog.at_level(logging.INFO, logger="infra_outbox.relay"):
+            thread = threading.Thread(target=relay.run)
+            thread.start()
+            deadline = time.monotonic() + 5
+            while len(producer.delivered) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.2)
+            relay.stop()
+            thread.join(10)
+        text_ = caplog.text
+        assert f"relay {relay.relay_id} started" in text_
+        assert f"relay {relay.relay_id} took shards" in text_
+        assert f"relay {relay.relay_id} progress: 2 published" in text_
+        assert f"relay {relay.relay_id} stopped: 2 published, 0 retried, 0 dead" in text_
+        assert f"relay {relay.relay_id} released shards" in text_
+
+
+class TestDocs:
+    def test_guide_states_the_autovacuum_settings_the_ddl_creates(self) -> None:
+        """The guide once gave a wrong threshold: it must describe what `db init` really creates."""
+        from pathlib import Path
+
+        from infra_outbox.tables import postgres_log_ddl
+
+        guide = (Path(__file__).resolve().parents[4] / "docs" / "infra-outbox.md").read_text()
+        ddl = " ".join(postgres_log_ddl()).lower()
+        assert "autovacuum" not in ddl  # the log keeps PostgreSQL's defaults: nothing to vacuum there
+        assert "keep PostgreSQL's default" in guide.replace("\n", " ")
+        assert "5,000 rows" not in guide and "scale_factor" not in guide
