@@ -264,8 +264,8 @@ class TestStagedCrashes:
             relays = [_staged_relay(url, kafka_bootstrap) for _ in range(2)]
             crashes = 0
             try:
-                deadline = time.monotonic() + 10.0
-                while time.monotonic() < deadline:
+                started = time.monotonic()  # at least 10 s and 4 staged crashes (at most 40 s on a busy machine)
+                while time.monotonic() - started < 40 and (time.monotonic() - started < 10 or crashes < 4):
                     time.sleep(0.2)
                     for i, proc in enumerate(relays):
                         if proc.poll() is not None:
@@ -313,7 +313,8 @@ class TestDeadKeyAndSmallTopic:
             relays = [_relay_process(url, kafka_bootstrap) for _ in range(3)]
             kills = 0
             try:
-                for _ in range(3):
+                started = time.monotonic()  # three kills, and at least 200 events written (at most 30 s)
+                while kills < 3 or (len(ledger.committed) < 200 and time.monotonic() - started < 30):
                     time.sleep(1.5)
                     relays[kills % 3].send_signal(signal.SIGKILL)
                     relays[kills % 3].wait(10)
@@ -336,7 +337,7 @@ class TestDeadKeyAndSmallTopic:
             records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         assert "dead" not in {r.key for r in records}  # nothing of the parked key overtook its dead head
         summary = ledger.check([r for r in records if r.key != "dead"], max_duplicates=kills * 3 * BATCH)
-        assert summary["events"] > 100, summary
+        assert summary["events"] >= 150, summary
         assert drain_seconds < 30, drain_seconds
 
     def test_topic_limit_1500_with_1kb_events_no_innocent_dead(self, postgres_url: str, kafka_bootstrap: str) -> None:
