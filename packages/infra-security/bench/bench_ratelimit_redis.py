@@ -1,0 +1,255 @@
+"""Rate-limit decisions on one Redis server and on a Redis Cluster, beside a bare INCR measured in the same run.
+
+    hatch run bench infra-security     (or: python packages/infra-security/bench/bench_ratelimit_redis.py)
+
+Needs INFRA_TEST_REDIS_URL and INFRA_TEST_REDIS_CLUSTER_URL (`python tools/services.py up`;
+`eval "$(python tools/services.py env)"`); a missing one skips its half. Prints, for each:
+
+* where one decision spends its time, one thread: bare INCR (the anchor: one round trip), EVALSHA of a script
+  that returns at once (scripting's own cost), EVALSHA of the decision script (its Lua), the backend's
+  ``decide`` and the limiter's ``hit`` (the Python around it), each as decisions/s and as a ratio to INCR, with
+  the server's own microseconds per call from ``INFO commandstats``;
+* the same with 8 threads, one shared client (its pool) and one client per thread;
+* pipelines of 8 commands (what batching concurrent callers' decisions would buy), EVALSHA vs INCR.
+
+The machine's load average is printed before and after: on a busy machine, ratios move.
+Target (issue 17): decisions >= 0.9x INCR on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from infra_models.security import RateLimitPolicy
+from infra_security.ratelimit._limiter import RateLimiter
+from infra_security.ratelimit._redis import RedisBackend, load_script
+from infra_security.ratelimit._redis_cluster import RedisClusterBackend, cluster_key
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "1.5"))
+THREADS = 8
+KEYS = [f"client-{i}" for i in range(100)]
+ROOMY = RateLimitPolicy(name="bench", limit=10**9, period_seconds=60, burst=0)
+
+
+def rate(fn: Callable[[int], object], seconds: float) -> float:
+    """Calls per second of fn(i) for about `seconds`, after a short warm-up."""
+    for i in range(200):
+        fn(i)
+    n, i = 0, 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(200):
+            fn(i)
+            i += 1
+        n += 200
+        now = time.perf_counter()
+        if now >= deadline:
+            return n / (now - start)
+
+
+def threaded_rate(make: Callable[[], Callable[[int], object]], seconds: float) -> float:
+    """Total calls per second of THREADS threads, each calling its own ``make()`` function."""
+    fns = [make() for _ in range(THREADS)]
+    counts = [0] * THREADS
+    go = threading.Barrier(THREADS + 1)
+    stop = threading.Event()
+
+    def run(n: int) -> None:
+        fn = fns[n]
+        for i in range(50):
+            fn(i)
+        go.wait()
+        i = 0
+        while not stop.is_set():
+            fn(i)
+            i += 1
+        counts[n] = i
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    go.wait()
+    start = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    elapsed = time.perf_counter() - start
+    for t in threads:
+        t.join()
+    return sum(counts) / elapsed
+
+
+def interleaved(fns: dict[str, Callable[[], float]], rounds: int = 5) -> dict[str, float]:
+    """Median of each measurement over alternating rounds, so a load spike does not land on one side only."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            samples[name].append(fn())
+    return {name: sorted(v)[len(v) // 2] for name, v in samples.items()}
+
+
+def row(name: str, value: float, anchor: float, extra: str = "") -> None:
+    print(f"  {name:<48} {value:>10,.0f} dec/s  {value / anchor:5.2f}x INCR  {1e6 / value:7.1f} us  {extra}")
+
+
+def server_usec(client: Any, command: str, fn: Callable[[int], object]) -> str:
+    """The server's own microseconds per `command`, over 1000 calls of fn (averaged over a cluster's primaries)."""
+    nodes = [n.redis_connection for n in client.get_primaries()] if hasattr(client, "get_primaries") else [client]
+    for node in nodes:
+        node.config_resetstat()
+    for i in range(1000):
+        fn(i)
+    totals = [node.info("commandstats").get(f"cmdstat_{command}", {}) for node in nodes]
+    usec = sum(float(t.get("usec", 0)) for t in totals)
+    calls = sum(int(t.get("calls", 0)) for t in totals)
+    return f"server {usec / calls:.2f} us/call" if calls else ""
+
+
+class _AnswersAtOnce:
+    """A client whose EVALSHA answers "allowed" without a server: what remains is the limiter's own Python."""
+
+    class _Script:
+        sha = "0" * 40
+        script = "return 1"
+
+    def register_script(self, script: str) -> Any:
+        return self._Script()
+
+    def evalsha(self, *args: Any) -> list[int]:
+        return [1, 10**9 - 1, 0, 60_000_000, 0]
+
+    def script_load(self, script: str) -> str:
+        return self._Script.sha
+
+
+def python_only_hit(is_cluster: bool) -> Callable[[int], object]:
+    """limiter.hit on a client that answers at once."""
+    backend = (RedisClusterBackend if is_cluster else RedisBackend)(_AnswersAtOnce(), prefix="bench:")
+    limiter = RateLimiter(default=ROOMY, backend=backend)
+    return lambda i: limiter.hit(client=KEYS[i % 100], endpoint="/e")
+
+
+def bench(name: str, client: Any, backend: RedisBackend, make_client: Callable[[], Any]) -> None:
+    prefix = backend._prefix
+    limiter = RateLimiter(default=ROOMY, backend=backend)
+    script = load_script()
+    lua_sha = client.script_load(script)
+    trivial_sha = client.script_load("return 1")
+    is_cluster = isinstance(backend, RedisClusterBackend)
+
+    def key_of(i: int, algorithm: str = "gcra") -> str:
+        k = f"bench:{KEYS[i % 100]}:/e"
+        return cluster_key(prefix, algorithm, k) if is_cluster else f"{prefix}g:{k}"
+
+    incr_keys = [key_of(i).replace(":g:", ":i:") for i in range(100)]
+    lua_args = ["gcra", 1, 60, 10**9, 60_000_000, ""]
+    calls: dict[str, Callable[[int], object]] = {
+        "incr": lambda i: client.incr(incr_keys[i % 100]),
+        "trivial": lambda i: client.evalsha(trivial_sha, 1, incr_keys[i % 100]),
+        "lua": lambda i: client.evalsha(lua_sha, 1, key_of(i), *lua_args),
+        "hit": lambda i: limiter.hit(client=KEYS[i % 100], endpoint="/e"),
+    }
+    one_thread = {name: (lambda fn=fn: rate(fn, SECONDS / 3)) for name, fn in calls.items()}
+    print(f"{name}: one thread")
+    rates = interleaved(one_thread)
+    incr = rates["incr"]
+    row("INCR (anchor: redis-py incr, one round trip)", incr, incr, server_usec(client, "incrby", calls["incr"]))
+    row(
+        "EVALSHA 'return 1' (scripting's own cost)",
+        rates["trivial"],
+        incr,
+        server_usec(client, "evalsha", calls["trivial"]),
+    )
+    row("EVALSHA ratelimit.lua (the decision, raw)", rates["lua"], incr, server_usec(client, "evalsha", calls["lua"]))
+    row("RateLimiter.hit (decision + Python around it)", rates["hit"], incr)
+    extra_lua = 1e6 / rates["lua"] - 1e6 / incr
+    extra_py = 1e6 / rates["hit"] - 1e6 / rates["lua"]
+    print(f"  per decision beyond INCR: {extra_lua:+.1f} us in EVALSHA + Lua, {extra_py:+.1f} us in Python")
+    python_only = rate(python_only_hit(is_cluster), SECONDS / 3)
+    print(
+        f"  Python of one hit with the round trip taken out (a client that answers at once): {1e6 / python_only:.1f} us"
+    )
+
+    def per_thread_client() -> Callable[[int], object]:
+        own = make_client()
+        own_backend = (RedisClusterBackend if is_cluster else RedisBackend)(own, prefix=prefix)
+        own_limiter = RateLimiter(default=ROOMY, backend=own_backend)
+        return lambda i: own_limiter.hit(client=KEYS[i % 100], endpoint="/e")
+
+    def per_thread_incr() -> Callable[[int], object]:
+        own = make_client()
+        return lambda i: own.incr(incr_keys[i % 100])
+
+    many: dict[str, Callable[[], float]] = {
+        "incr": lambda: threaded_rate(lambda: lambda i: client.incr(incr_keys[i % 100]), SECONDS / 3),
+        "shared": lambda: threaded_rate(
+            lambda: lambda i: limiter.hit(client=KEYS[i % 100], endpoint="/e"), SECONDS / 3
+        ),
+        "incr_own": lambda: threaded_rate(per_thread_incr, SECONDS / 3),
+        "own": lambda: threaded_rate(per_thread_client, SECONDS / 3),
+    }
+    print(f"{name}: {THREADS} threads")
+    rates = interleaved(many)
+    print(f"  {'INCR, one shared client (anchor)':<48} {rates['incr']:>10,.0f} dec/s")
+    row("RateLimiter.hit, one shared client", rates["shared"], rates["incr"])
+    print(f"  {'INCR, one client per thread (anchor)':<48} {rates['incr_own']:>10,.0f} dec/s")
+    row("RateLimiter.hit, one client per thread", rates["own"], rates["incr_own"])
+
+    def pipelined(make_cmd: Callable[[Any, int], None]) -> Callable[[int], object]:
+        def run(i: int) -> None:
+            pipe = client.pipeline(transaction=False)
+            for j in range(8):
+                make_cmd(pipe, i * 8 + j)
+            pipe.execute()
+
+        return run
+
+    pipes: dict[str, Callable[[], float]] = {
+        "incr": lambda: 8 * rate(pipelined(lambda p, i: p.incr(incr_keys[i % 100])), SECONDS / 3),
+        "lua": lambda: (
+            8
+            * rate(pipelined(lambda p, i: p.execute_command("EVALSHA", lua_sha, 1, key_of(i), *lua_args)), SECONDS / 3)
+        ),
+    }
+    print(f"{name}: pipelines of 8 (batching concurrent callers), one thread")
+    rates = interleaved(pipes)
+    print(f"  {'INCR x8 per round trip (anchor)':<48} {rates['incr']:>10,.0f} dec/s")
+    row("EVALSHA ratelimit.lua x8 per round trip", rates["lua"], rates["incr"])
+
+
+def main() -> int:
+    """Run the single-server half and the cluster half (each needs its service)."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.cluster import RedisCluster
+    from redis.retry import Retry
+
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
+    prefix = f"bench-{uuid.uuid4().hex[:8]}:"
+    url = os.environ.get("INFRA_TEST_REDIS_URL")
+    if url:
+        client = redis.Redis.from_url(url)
+        bench("single Redis", client, RedisBackend(client, prefix=prefix), lambda: redis.Redis.from_url(url))
+    else:
+        print("single Redis: skipped (INFRA_TEST_REDIS_URL not set)")
+    cluster_url = os.environ.get("INFRA_TEST_REDIS_CLUSTER_URL")
+    if cluster_url:
+
+        def make() -> Any:
+            return RedisCluster.from_url(cluster_url, retry=Retry(NoBackoff(), 0), socket_timeout=2)
+
+        cluster = make()
+        bench("Redis Cluster (3 primaries)", cluster, RedisClusterBackend(cluster, prefix=prefix), make)
+    else:
+        print("Redis Cluster: skipped (INFRA_TEST_REDIS_CLUSTER_URL not set)")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
