@@ -5,7 +5,7 @@ Builds the sdist, then the wheel from that sdist (so a file missing from the sdi
 pyroma (which must score 10/10). It also checks what those tools do not: the LICENSE is inside both archives,
 the README that becomes the PyPI page has no relative links (dead there), and, with `--test-python`, the unit
 tests shipped in the sdist pass from the unpacked sdist, away from the repository (no test reads a repo file).
-Run through hatch: `hatch run dists:check [PACKAGE ...]` (the `dists` environment holds the tools).
+Run through hatch: `hatch run dists [PACKAGE ...] [--unpacked-tests]`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def tool(name: str) -> str:
     here = Path(sys.executable).parent / name
     found = str(here) if here.is_file() else shutil.which(name)
     if found is None:
-        raise SystemExit(f"check_dists: `{name}` is not installed; run through `hatch run dists:check`")
+        raise SystemExit(f"check_dists: `{name}` is not installed; run through `hatch run dists`")
     return found
 
 
@@ -161,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="check_dists", description=__doc__.splitlines()[0])
     parser.add_argument("packages", nargs="*", metavar="PACKAGE", help=f"default: all ({', '.join(known)})")
     parser.add_argument(
-        "--test-python",
-        metavar="PYTHON",
-        help="run the sdist's unit tests from the unpacked sdist with this interpreter (one that has the packages)",
+        "--unpacked-tests",
+        action="store_true",
+        help="also run each sdist's unit tests from the unpacked sdist (this interpreter must have the packages)",
     )
     args = parser.parse_args(argv)
     unknown = [name for name in args.packages if name not in known]
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown package(s) {unknown}; choose from {known}")
     failed = 0
     for dist in args.packages or known:
-        result = check_package(dist, args.test_python)
+        result = check_package(dist, sys.executable if args.unpacked_tests else None)
         status = "ok" if not result.problems else "FAILED"
         print(f"{dist}: {status} ({result.seconds:.1f} s)", flush=True)
         for problem in result.problems:
