@@ -21,7 +21,7 @@ hatch run release changelog-check
 hatch run release api-check --all
 hatch run release verify-install --all --jobs 2
 # Each sdist and wheel as PyPI shows it: twine --strict, check-wheel-contents, pyroma 10/10, unit tests unpacked.
-hatch run dists:check --test-python "$(hatch env find default)/bin/python"
+hatch run dists --unpacked-tests
 # This repository's own packages rated by infra-readiness (figures in the README).
 hatch run readiness --min-level STAGING
 
