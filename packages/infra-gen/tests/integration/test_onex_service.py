@@ -199,3 +199,18 @@ def test_generated_code_is_strictly_typed(onex_python: Path, service: Path) -> N
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_a_python312_shim_that_cannot_run_is_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyenv installs a `python3.12` shim that refuses to run unless 3.12 is selected: it must not be taken."""
+    shim = tmp_path / "python3.12"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n", encoding="utf-8")
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
+    found = find_python312()
+    assert found != str(shim)
+    if found is not None:
+        version = subprocess.run(
+            [found, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True, check=False
+        )
+        assert version.stdout.strip() == "(3, 12)"
