@@ -177,3 +177,21 @@ class TestKeyringExhaustionRace:
             t.join()
         assert len(ring.list_keys()) == 2, [k.to_dict() for k in ring.list_keys()]  # one rotation, not two
         assert len(errors) <= 1  # the second may find the new key already used up (limit 1)
+
+
+def test_memory_counter_reads_its_count_without_deprecated_itertools_pickling() -> None:
+    """Python 3.13 deprecates (3.14 removes) ``itertools.count.__reduce__``, which the counter used to read."""
+    import warnings
+
+    from infra_security.crypto import MemoryCounter
+
+    counter = MemoryCounter({7: 41})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert counter.add(7) == 42 and counter.count(7) == 42 and counter.count(8) == 0
+    threads = [threading.Thread(target=lambda: [counter.add(9) for _ in range(2000)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert counter.count(9) == 16_000  # exact under threads
