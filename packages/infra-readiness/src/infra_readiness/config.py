@@ -40,7 +40,7 @@ _KEYS = {
     "audit-dependencies",
     "coverage",
     "budgets",
-    "benchmark",
+    "docstring-coverage",
 }
 _WAIVER_KEYS = {"check", "reason", "owner", "expires"}
 

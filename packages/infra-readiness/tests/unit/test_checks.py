@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from infra_models import CheckStatus
 from infra_readiness.checks.contract import compute_is_pure, effect_timeouts_retries, io_module
-from infra_readiness.checks.docs import headings, readme_sections
+from infra_readiness.checks.docs import changelog_present, headings, readme_sections
 from infra_readiness.checks.package import requirement_bounds
 from infra_readiness.checks.security import no_hardcoded_credentials, shannon_entropy, tls_verification_on
 from infra_readiness.context import NodeContext
@@ -228,7 +228,40 @@ class TestDocs:
         assert headings(text) == [(1, "Title"), (7, "Install"), (10, "Usage")]
 
     def test_effect_needs_configuration(self, tmp_path):
-        ctx = node(tmp_path, {"README.md": "# f\n\n## Installation\n\n## Usage\n"}, EFFECT)
+        readme = "# f\n\n## Installation\n\n`pip install f`\n\n## Usage\n\n```python\nimport f\n```\n"
+        ctx = node(tmp_path, {"README.md": readme}, EFFECT)
         outcome = readme_sections(ctx)
         assert outcome.status is CheckStatus.FAIL
         assert [f.message for f in outcome.findings] == ["no `Configuration` section"]
+
+    @pytest.mark.parametrize(
+        ("readme", "message"),
+        [
+            ("# f\n\n## Installation\n\npip install f\n\n## Usage\n\nTBD.\n", "`Usage` section has no content"),
+            ("# f\n\n## Installation\n\nTODO\n\n## Usage\n\n```python\nimport f\n```\n", "`Installation`"),
+            ("# f\n\n## Install\n\npip install f\n\n## Usage\n\nCall it.\n", "no code example"),
+            ("# f\n\n## Install\n\npip install f\n\n## Usage\n\n```python\ndef broken(:\n```\n", "does not parse"),
+        ],
+    )
+    def test_sections_need_content_and_a_parsing_example(self, tmp_path, readme, message):
+        outcome = readme_sections(node(tmp_path, {"README.md": readme}))
+        assert outcome.status is CheckStatus.FAIL
+        assert message in outcome.findings[0].message
+
+    def test_usage_with_doctest_312_syntax_and_shell_blocks_passes(self, tmp_path):
+        readme = (
+            "# f\n\nInstallation\n============\n\n```bash\n$ pip install f\n```\n\n## Usage\n\n"
+            "```pycon\n>>> from f import run\n>>> run(1)\n2\n```\n\n```python\ntype Pair = tuple[int, int]\n```\n"
+        )
+        outcome = readme_sections(node(tmp_path, {"README.md": readme}))
+        assert outcome.status is CheckStatus.PASS, outcome.findings
+
+    @pytest.mark.parametrize("heading", ["## Version 2.3.0", "## 2.3.0 (2026-01-02)", "## [1.0.0] - 2026-01-01",
+                                         "## v0.4", "## Release 1.2.0", "## Unreleased"])  # fmt: skip
+    def test_changelog_version_headings(self, tmp_path, heading):
+        ctx = node(tmp_path, {"CHANGELOG.md": f"# Changelog\n\n{heading}\n\n- a change\n"})
+        assert changelog_present(ctx).status is CheckStatus.PASS
+
+    def test_changelog_without_versions_fails(self, tmp_path):
+        ctx = node(tmp_path, {"CHANGELOG.md": "# Changelog\n\n## Notes\n\n- a change\n"})
+        assert changelog_present(ctx).status is CheckStatus.FAIL

@@ -35,7 +35,7 @@ class TestCheck:
         assert result.exit_code == 0
         assert "level STAGING" in result.output
         assert "target PRODUCTION" in result.output
-        assert "Blockers to the next level: PERF-001" in result.output
+        assert "Blockers to the next level: PERF-001, TST-006" in result.output
 
     @pytest.mark.parametrize(("floor", "code"), [("development", 0), ("STAGING", 0), ("production", 1)])
     def test_min_level_sets_the_exit_code(self, fixture_node, floor, code):
@@ -86,11 +86,11 @@ class TestCheck:
         text = (workdir / "report.txt").read_text()
         assert "level DEVELOPMENT" in text
         assert "\x1b[" not in text
-        assert "Blockers to the next level: CON-003, DOC-003" in text
+        assert "Blockers to the next level: CON-003, DOC-002, DOC-003, SEC-003" in text
 
     def test_markdown(self, fixture_node):
         fixture_node("production")
-        result = run("check", "production", "-f", "markdown", *TODAY)
+        result = run("check", "production", "-f", "markdown", "--run-tests", *TODAY)
         assert result.output.startswith("## Production readiness")
         assert "**PRODUCTION**" in result.output
 

@@ -82,4 +82,4 @@ class TestGolden:
             path.write_text(text, encoding="utf-8")
         assert text == path.read_text(encoding="utf-8")
         assert "| `./not_ready` | EFFECT | **NOT_READY** | - | `CON-001`, `SEC-001` |" in text
-        assert "| `./staging` | EFFECT | **STAGING** | PRODUCTION ❌ | `PERF-001` |" in text
+        assert "| `./staging` | EFFECT | **STAGING** | PRODUCTION ❌ | `PERF-001`, `TST-006` |" in text

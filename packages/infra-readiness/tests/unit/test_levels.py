@@ -19,16 +19,18 @@ def statuses(report: ReadinessReport) -> dict[str, CheckStatus]:
 
 class TestLadder:
     @pytest.mark.parametrize(
-        ("name", "level", "blockers"),
+        ("name", "run_tests", "level", "blockers"),
         [
-            ("not_ready", ReadinessLevel.NOT_READY, ("CON-001", "SEC-001")),
-            ("development", ReadinessLevel.DEVELOPMENT, ("CON-003", "DOC-003", "SEC-003")),
-            ("staging", ReadinessLevel.STAGING, ("PERF-001",)),
-            ("production", ReadinessLevel.PRODUCTION, ()),
+            ("not_ready", False, ReadinessLevel.NOT_READY, ("CON-001", "SEC-001")),
+            ("development", False, ReadinessLevel.DEVELOPMENT, ("CON-003", "DOC-002", "DOC-003", "SEC-003")),
+            ("staging", False, ReadinessLevel.STAGING, ("PERF-001", "TST-006")),
+            ("staging", True, ReadinessLevel.STAGING, ("PERF-001",)),
+            ("production", False, ReadinessLevel.STAGING, ("TST-006",)),  # PRODUCTION only with the tests run
+            ("production", True, ReadinessLevel.PRODUCTION, ()),
         ],
     )
-    def test_exact_level_and_blockers(self, fixture_node, name, level, blockers):
-        report = check_path(fixture_node(name), today=TODAY)
+    def test_exact_level_and_blockers(self, fixture_node, name, run_tests, level, blockers):
+        report = check_path(fixture_node(name), today=TODAY, run_tests=run_tests)
         assert report.level is level
         assert report.blockers == blockers
         assert not [c for c in report.checks if c.status is CheckStatus.ERROR]
@@ -55,7 +57,7 @@ class TestLadder:
         root = fixture_node("production")
         contract = (root / "contract.yaml").read_text().replace("kind: EFFECT", "kind: REDUCER")
         (root / "contract.yaml").write_text(contract)
-        report = check_path(root, today=TODAY)
+        report = check_path(root, today=TODAY, run_tests=True)
         assert statuses(report)["TST-003"] is CheckStatus.FAIL
         assert report.level is ReadinessLevel.PRODUCTION
         assert any(r.startswith("TST-003") for r in report.recommendations)
@@ -97,6 +99,7 @@ class TestApi:
         assert any(r.startswith("To reach STAGING: CON-003") for r in result.recommendations)
 
     def test_sync(self, fixture_node):
-        result = ProductionReadinessCheck(node_path=fixture_node("production"), today=TODAY).check_readiness_sync()
+        checker = ProductionReadinessCheck(node_path=fixture_node("production"), today=TODAY, run_tests=True)
+        result = checker.check_readiness_sync()
         assert result.level is ReadinessLevel.PRODUCTION
         assert result.issues == ()

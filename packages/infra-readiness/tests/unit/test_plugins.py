@@ -130,7 +130,7 @@ class TestThirdPartyPlugin:
         assert report.level is ReadinessLevel.DEVELOPMENT
         assert report.blockers == ("ACME-001",)
         (root / "LICENSE").write_text("MIT\n")
-        assert check_path(root, today=TODAY).level is ReadinessLevel.PRODUCTION
+        assert check_path(root, today=TODAY, run_tests=True).level is ReadinessLevel.PRODUCTION
 
     def test_plugin_is_listed_and_explained(self, acme_plugin):
         listed = CliRunner().invoke(app, ["checks"])
@@ -170,7 +170,7 @@ def scheduled(node):
 class TestScheduledCheck:
     def test_before_its_date_it_only_recommends(self, fixture_node):
         checks = order_checks([*load_checks(), scheduled])
-        report = check_path(fixture_node("production"), today=date(2026, 12, 31), checks=checks)
+        report = check_path(fixture_node("production"), today=date(2026, 12, 31), checks=checks, run_tests=True)
         result = next(c for c in report.checks if c.check_id == "ACME-003")
         assert result.status is CheckStatus.FAIL
         assert result.message == "no NOTICE file (gates from 2027-01-01)"

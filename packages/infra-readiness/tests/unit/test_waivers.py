@@ -36,7 +36,7 @@ class TestExpiry:
         obs = result(report, "OBS-002")
         assert "expired on 2026-12-31" in obs.message
         assert obs.waiver_reason is None
-        assert report.blockers == ("OBS-002", "PERF-001")
+        assert report.blockers == ("OBS-002", "PERF-001", "TST-006")
         assert any("expired on 2026-12-31" in r for r in report.recommendations)
 
     def test_waived_result_carries_reason_owner_and_expiry(self, fixture_node):
@@ -64,7 +64,7 @@ class TestSettings:
                 '\n[tool.infra-readiness]\ntarget-level = "production"\n\n[[tool.infra-readiness.waivers]]\n'
                 'check = "PERF-001"\nreason = "bench lands in 1.1"\nowner = "ana"\nexpires = "2027-03-01"\n'
             )
-        report = check_path(root, today=date(2026, 11, 28))
+        report = check_path(root, today=date(2026, 11, 28), run_tests=True)
         assert statuses(report)["PERF-001"] is CheckStatus.WAIVED
         assert report.level is ReadinessLevel.PRODUCTION
         assert report.meets_target

@@ -7,8 +7,9 @@ import re
 from infra_models.enums import Severity
 from infra_models.node import NodeKind
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
+from infra_readiness.checks._parse import parse_source
 from infra_readiness.context import NodeContext
-from infra_readiness.plugin import Outcome, check
+from infra_readiness.plugin import Check, Outcome, check
 
 __all__ = ["CHECKS", "changelog_present", "headings", "readme_present", "readme_sections"]
 
@@ -20,7 +21,10 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
 }
 _EFFECT_SECTIONS: dict[str, tuple[str, ...]] = {"Configuration": ("config", "setting", "environment")}
 _RST_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+])\1{2,}\s*$")
-_VERSION_HEADING = re.compile(r"^(unreleased|\[?v?\d+\.\d+)", re.IGNORECASE)
+_VERSION_HEADING = re.compile(
+    r"^(unreleased|\[?v?\d+\.\d+|(?:version|release|v)\s*[:\-]?\s*\[?v?\d+\.\d+|[\w.-]+\s+v?\d+\.\d+\.\d+)",
+    re.IGNORECASE,
+)
 
 
 def headings(text: str) -> list[tuple[int, str]]:
@@ -77,20 +81,128 @@ def readme_present(node: NodeContext) -> Outcome:
     ),
 )
 def readme_sections(node: NodeContext) -> Outcome:
-    """The README has Installation and Usage sections (Configuration too for an EFFECT node)."""
+    """The README has Installation and Usage sections with content (Configuration too for an EFFECT node).
+
+    A section holding only "TBD", "TODO" or nothing fails; the Usage section needs a code example, and a Python
+    example must parse (doctest prompts are stripped; 3.12+ syntax is accepted).
+    """
     path = node.exists(*_README)
     assert path is not None
-    titles = [title.lower() for _, title in headings(node.text(path) or "")]
     wanted = dict(_SECTIONS)
     if node.kind is NodeKind.EFFECT:
         wanted.update(_EFFECT_SECTIONS)
-    missing = [name for name, words in wanted.items() if not any(_mentions(t, words) for t in titles)]
-    if missing:
-        return Outcome.failed(
-            f"README lacks {', '.join(missing)}",
-            [Finding(message=f"no `{name}` section", file=path.name) for name in missing],
-        )
-    return Outcome.passed(f"sections: {', '.join(wanted)}")
+    text = node.text(path) or ""
+    sections = section_bodies(text)
+    findings: list[Finding] = []
+    for name, words in wanted.items():
+        found = [(line, body) for line, title, body in sections if _mentions(title.lower(), words)]
+        if not found:
+            findings.append(Finding(message=f"no `{name}` section", file=node.rel(path)))
+            continue
+        line, body = max(found, key=lambda item: len(_words(item[1])))
+        if _placeholder_body(body):
+            findings.append(
+                Finding(
+                    message=f"the `{name}` section has no content (empty, TBD or TODO)", file=node.rel(path), line=line
+                )
+            )
+        elif name == "Usage":
+            findings += [
+                Finding(message=message, file=node.rel(path), line=line + offset)
+                for offset, message in _usage_problems(body, node)
+            ]
+    if findings:
+        return Outcome.failed(f"README: {len(findings)} section problem(s)", findings)
+    return Outcome.passed(f"sections with content: {', '.join(wanted)}; the Usage example parses")
+
+
+_PLACEHOLDER = re.compile(r"^(tbd|todo|tba|n/?a|coming soon|wip|to be (written|done|added)|\.\.\.|-|fixme)\W*$", re.I)
+_FENCE = re.compile(r"^([ \t]*)(```+|~~~+)[ \t]*([\w+-]*)")
+_SHELL_LANGS = frozenset({"bash", "sh", "shell", "console", "zsh", "powershell", "cmd", "text", "toml", "yaml", "json",
+                          "ini", "env", "dockerfile", "sql", "http"})  # fmt: skip
+
+
+def section_bodies(text: str) -> list[tuple[int, str, str]]:
+    """``(line, title, body)`` of every heading: the body runs to the next heading of the same or a higher level."""
+    lines = text.splitlines()
+    marks = headings(text)
+    out: list[tuple[int, str, str]] = []
+    for index, (line, title) in enumerate(marks):
+        level = _level(lines[line - 1])
+        end = len(lines)
+        for later, _ in marks[index + 1 :]:
+            if _level(lines[later - 1]) <= level:
+                end = later - 1
+                break
+        start = line + (1 if lines[line - 1].startswith("#") else 2)  # RST titles have an underline
+        out.append((line, title, "\n".join(lines[start:end])))
+    return out
+
+
+def _level(line: str) -> int:
+    return len(line) - len(line.lstrip("#")) if line.startswith("#") else 1
+
+
+def _words(body: str) -> list[str]:
+    return re.findall(r"[A-Za-z0-9_]{2,}", body)
+
+
+def _placeholder_body(body: str) -> bool:
+    meaningful = [line.strip() for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return not meaningful or all(_PLACEHOLDER.match(line) for line in meaningful)
+
+
+def code_blocks(body: str) -> list[tuple[int, str, str]]:
+    """``(line offset, language, code)`` of every fenced block in a Markdown section body."""
+    blocks: list[tuple[int, str, str]] = []
+    lines = body.splitlines()
+    index = 0
+    while index < len(lines):
+        match = _FENCE.match(lines[index])
+        if not match:
+            index += 1
+            continue
+        fence, lang, start = match.group(2), match.group(3).lower(), index
+        index += 1
+        code: list[str] = []
+        while index < len(lines) and not lines[index].strip().startswith(fence):
+            code.append(lines[index])
+            index += 1
+        blocks.append((start + 1, lang, "\n".join(code)))
+        index += 1
+    return blocks
+
+
+def _python_of(code: str) -> str:
+    """Doctest prompts (``>>> ``, ``... ``) stripped; other code as it is."""
+    lines = code.splitlines()
+    if any(line.lstrip().startswith(">>>") for line in lines):
+        kept = [line.lstrip()[4:] for line in lines if line.lstrip().startswith((">>>", "..."))]
+        return "\n".join(kept)
+    return code
+
+
+def _usage_problems(body: str, node: NodeContext) -> list[tuple[int, str]]:
+    blocks = code_blocks(body)
+    rst_literal = "::" in body and re.search(r"^\s{2,}\S", body, re.MULTILINE)
+    if not blocks and not rst_literal:
+        return [(1, "the Usage section has no code example (a fenced ``` block)")]
+    problems: list[tuple[int, str]] = []
+    for offset, lang, code in blocks:
+        if lang in _SHELL_LANGS or not code.strip():
+            continue
+        source = _python_of(code)
+        try:
+            parse_source(source, "README usage", python=node.options.python)
+        except (SyntaxError, ValueError) as exc:
+            if lang in {"python", "py", "python3", "pycon"}:
+                problems.append(
+                    (
+                        offset,
+                        f"the Usage example does not parse as Python: {getattr(exc, 'msg', exc)}",
+                    )
+                )
+    return problems
 
 
 def _mentions(title: str, words: tuple[str, ...]) -> bool:
@@ -120,4 +232,10 @@ def changelog_present(node: NodeContext) -> Outcome:
     return Outcome.passed(f"{path.name}: {len(sections)} section(s), latest `{sections[0]}`")
 
 
-CHECKS = (readme_present, readme_sections, changelog_present)
+def _all_checks() -> tuple[Check, ...]:
+    from infra_readiness.checks import api_docs
+
+    return (readme_present, readme_sections, changelog_present, *api_docs.CHECKS)
+
+
+CHECKS = _all_checks()

@@ -4,7 +4,8 @@ bandit (PyCQA) knows the insecure calls: ``pickle.loads``, ``yaml.load`` with an
 for security, shell injection, ``requests`` without a timeout, and about seventy more. Each finding keeps bandit's
 rule id (``B301``) and line. bandit parses files itself with this interpreter's ``ast``; here it is handed the
 trees the checks already parsed, so files in 3.12+ syntax are scanned too. A line bandit should not flag takes
-bandit's own ``# nosec B301`` marker (with the rule id, and a reason beside it).
+bandit's own ``# nosec B301`` marker (with the rule id, and a reason beside it), or ruff's ``# noqa: S301``
+(ruff's flake8-bandit rules carry bandit's numbers).
 """
 
 from __future__ import annotations
@@ -98,6 +99,15 @@ def _safe_yaml_loader(tree: ast.Module | None, line: int) -> bool:
     return False
 
 
+def _reviewed_by_ruff(text: str, line: int, test_id: str) -> bool:
+    """A ``# noqa: S608`` on the line: ruff's flake8-bandit rule S608 is bandit's B608, already reviewed there."""
+    lines = text.splitlines()
+    if not (1 <= line <= len(lines)) or "noqa" not in lines[line - 1]:
+        return False
+    codes = re.search(r"noqa:\s*([A-Z0-9, ]+)", lines[line - 1])
+    return codes is not None and f"S{test_id[1:]}" in {c.strip() for c in codes.group(1).split(",")}
+
+
 @check(
     id="SEC-003",
     title="No insecure code (bandit)",
@@ -120,8 +130,10 @@ def insecure_code_absent(node: NodeContext) -> Outcome:
     findings: list[Finding] = []
     low = 0
     for issue in issues:
-        if issue.test_id in _OWNED_ELSEWHERE or (
-            issue.test_id == "B506" and _safe_yaml_loader(trees.get(Path(issue.fname)), issue.lineno)
+        if (
+            issue.test_id in _OWNED_ELSEWHERE
+            or (issue.test_id == "B506" and _safe_yaml_loader(trees.get(Path(issue.fname)), issue.lineno))
+            or _reviewed_by_ruff(node.text(Path(issue.fname)) or "", issue.lineno, issue.test_id)
         ):
             continue
         if issue.severity not in _GATING or issue.confidence not in _GATING:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
@@ -10,7 +11,7 @@ from infra_readiness.checks._ast import call_name, imports, string_constants, wa
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
-__all__ = ["CHECKS", "health_present", "logging_present", "metrics_present"]
+__all__ = ["CHECKS", "health_present", "logging_present", "metrics_present", "tracing_present"]
 
 _LOGGING = frozenset({"logging", "structlog", "loguru"})
 _METRICS = frozenset({"prometheus_client", "opentelemetry", "statsd", "datadog", "aioprometheus"})
@@ -56,6 +57,14 @@ def logging_present(node: NodeContext) -> Outcome:
     return Outcome.passed("logs through a logging library")
 
 
+def _metrics_import(module: str) -> bool:
+    """A metrics library; OpenTelemetry counts only through its metrics API (its tracing is OBS-004's)."""
+    top = module.split(".", maxsplit=1)[0]
+    if top == "opentelemetry":
+        return "metrics" in module.split(".")
+    return top in _METRICS
+
+
 @check(
     id="OBS-002",
     title="Serving node exports metrics",
@@ -70,7 +79,7 @@ def metrics_present(node: NodeContext) -> Outcome:
     if skip:
         return skip
     for path, tree in node.python_trees(node.source_files):
-        found = next((item.top for item in imports(tree) if item.top in _METRICS), None)
+        found = next((item.top for item in imports(tree) if _metrics_import(item.module)), None)
         if found:
             return Outcome.passed(f"{found} used in {node.rel(path)}")
     return Outcome.failed("no metrics library used", [Finding(message="no prometheus_client or opentelemetry import")])
@@ -101,4 +110,54 @@ def health_present(node: NodeContext) -> Outcome:
     return Outcome.failed("no health check", [Finding(message="no health()/ready() function and no /health route")])
 
 
-CHECKS = (logging_present, metrics_present, health_present)
+_SPAN_CALLS = frozenset({"start_as_current_span", "start_span", "use_span"})
+_PROPAGATION_CALLS = frozenset({"inject"})
+_TRACING_TEXT = re.compile(r"opentelemetry|traceparent|ddtrace|start_as_current_span|start_span")
+
+
+def _tracing_in(tree: ast.Module) -> str | None:
+    """How a module traces: OpenTelemetry spans, trace context injected into message headers, or ``traceparent``."""
+    modules = {item.module for item in imports(tree)}
+    otel = any(m.startswith("opentelemetry") for m in modules)
+    for sub in walk(tree):
+        if isinstance(sub, ast.Call):
+            short = call_name(sub).rsplit(".", 1)[-1]
+            if otel and short in _SPAN_CALLS:
+                return f"OpenTelemetry span (`{short}`)"
+            if otel and short in _PROPAGATION_CALLS:
+                return "trace context injected into headers (opentelemetry.propagate.inject)"
+        elif isinstance(sub, ast.Constant) and sub.value == "traceparent":
+            return "W3C `traceparent` header propagated"
+    if any(m.split(".")[0] == "ddtrace" for m in modules):
+        return "ddtrace"
+    return None
+
+
+@check(
+    id="OBS-004",
+    title="Serving node traces its work",
+    category=CheckCategory.OBSERVABILITY,
+    gates=ReadinessLevel.PRODUCTION,
+    severity=Severity.MEDIUM,
+    remediation=(
+        "Open an OpenTelemetry span around each handled message or request (`tracer.start_as_current_span`) and "
+        "propagate the trace context into outgoing Kafka headers (`opentelemetry.propagate.inject(headers)`)."
+    ),
+)
+def tracing_present(node: NodeContext) -> Outcome:
+    """A node that serves traces its work: OpenTelemetry spans, or trace context propagated into message headers."""
+    skip = _not_serving(node)
+    if skip:
+        return skip
+    candidates = [p for p in node.source_files if _TRACING_TEXT.search(node.text(p) or "")]
+    for path, tree in node.python_trees(candidates):
+        how = _tracing_in(tree)
+        if how:
+            return Outcome.passed(f"{how} in {node.rel(path)}")
+    return Outcome.failed(
+        "no tracing",
+        [Finding(message="no OpenTelemetry span and no trace context (traceparent) propagated into headers")],
+    )
+
+
+CHECKS = (logging_present, metrics_present, health_present, tracing_present)
