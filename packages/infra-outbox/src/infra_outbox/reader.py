@@ -115,10 +115,15 @@ class Reader:
         if snap is not None:
             conditions.append(snap.sql_not_visible())
         where = " AND ".join(conditions)
+        page = self.page_size
+        columns = ", ".join(EVENT_COLUMNS)
         query = (
-            f"WITH b AS MATERIALIZED (SELECT {', '.join(EVENT_COLUMNS)} FROM {LOG_TABLE} WHERE {where}) "  # noqa: S608
-            f"SELECT pg_current_snapshot()::text, b.* FROM (SELECT 1) AS one "
-            f"LEFT JOIN (SELECT * FROM b ORDER BY id LIMIT {self.page_size + 1}) AS b ON true"
+            f"WITH b AS MATERIALIZED (SELECT id FROM {LOG_TABLE} WHERE {where}), "  # noqa: S608 - literals only
+            "n AS (SELECT count(*) AS c FROM b) "
+            f"SELECT pg_current_snapshot()::text, n.c, "
+            f"CASE WHEN n.c > {page} THEN (SELECT array_agg(id ORDER BY id) FROM b) END, e.* "
+            f"FROM n LEFT JOIN LATERAL (SELECT {columns} FROM {LOG_TABLE} "
+            f"WHERE n.c <= {page} AND id IN (SELECT id FROM b) ORDER BY id) AS e ON true"
         )
         with self.engine.connect() as conn:
             driver = conn.connection.driver_connection
@@ -126,10 +131,11 @@ class Reader:
                 cursor.execute(query)
                 rows = cursor.fetchall()
         batch_snap = Snapshot.parse(rows[0][0])
-        if len(rows) > self.page_size:
+        if rows[0][1] > page:  # a big batch: keep its sorted ids and read it page by page
             self._pending_snap = (group, snap, batch_snap)
+            self._queues = {(group, str(snap), str(batch_snap)): deque(rows[0][2])}
             return None
-        events = [LogEvent(*row[1:]) for row in rows if row[1] is not None]
+        events = [LogEvent(*row[3:]) for row in rows if row[3] is not None]
         return Page(group, events, snap, batch_snap, 0, complete=True)
 
     def _postgres_page(self, states: list[ShardState]) -> Page:
