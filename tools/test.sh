@@ -14,6 +14,7 @@ setup_done=$(date +%s)
 
 hatch run lint
 hatch run types
+hatch run docs   # the documentation site, --strict: a broken link or API page fails
 hatch run test
 # Release checks: each wheel installed alone in a fresh venv with its own tests run against it, the public API
 # against the last release, and the changelog rule.
