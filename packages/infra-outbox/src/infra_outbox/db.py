@@ -10,7 +10,7 @@ from infra_outbox.tables import metadata
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-__all__ = ["SUPPORTED_DIALECTS", "check_schema", "connect", "make_engine"]
+__all__ = ["SUPPORTED_DIALECTS", "check_schema", "connect", "database_errors_of_drivers", "make_engine"]
 
 SUPPORTED_DIALECTS = ("postgresql", "sqlite")
 
@@ -126,3 +126,17 @@ def check_schema(engine: Engine, *, missing_ok: bool = False) -> None:
                 code="outbox.schema_outdated",
                 details={"table": table.name, "missing": missing},
             )
+
+
+def database_errors_of_drivers() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the database is unavailable": SQLAlchemy's, and psycopg's (pages are read straight)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    errors: list[type[BaseException]] = [SQLAlchemyError]
+    try:
+        import psycopg
+    except ImportError:
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
