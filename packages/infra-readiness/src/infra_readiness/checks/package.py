@@ -124,8 +124,8 @@ def imports_cleanly(node: NodeContext) -> Outcome:
     absent = declared_but_absent(result.error, node)
     if absent is not None:
         return Outcome.skipped(
-            f"not judged here: `import {node.import_name}` needs `{absent}`, which pyproject.toml declares but this "
-            "interpreter does not have; run with --python <the project's interpreter> to check the import"
+            f"not judged here: `import {node.import_name}` needs {absent}; "
+            "run with --python <the project's interpreter> to check the import"
         )
     file = node.rel(Path(result.file).resolve()) if result.file else None
     return Outcome.failed(
@@ -187,6 +187,7 @@ def dependencies_bounded(node: NodeContext) -> Outcome:
 
 
 _NO_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([\w.]+)'")
+_NO_METADATA = re.compile(r"^PackageNotFoundError: No package metadata was found for ([\w.\-]+)")
 #: Import names that differ from their distribution's name (the common ones).
 _DIST_OF = {
     "yaml": "pyyaml",
@@ -209,6 +210,11 @@ def declared_but_absent(error: str, node: NodeContext) -> str | None:
 
     A module of the project itself (its own import name) is never such a dependency: that failure is the node's.
     """
+    metadata = _NO_METADATA.match(error)
+    if metadata is not None:  # `version("<dist>")` at import time: the project itself is not installed here
+        wanted_dist = canonicalize_name(metadata.group(1))
+        if wanted_dist == canonicalize_name(str(node.project.get("name", ""))):
+            return f"the metadata of `{metadata.group(1)}` (this project: it is not installed in this interpreter)"
     match = _NO_MODULE.match(error)
     if match is None:
         return None
@@ -228,7 +234,7 @@ def declared_but_absent(error: str, node: NodeContext) -> str | None:
         except InvalidRequirement:
             continue
         if name in wanted:
-            return top
+            return f"`{top}` (declared in pyproject.toml, not installed in this interpreter)"
     return None
 
 
