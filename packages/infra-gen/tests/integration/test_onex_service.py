@@ -185,7 +185,7 @@ def test_a_broken_handler_makes_the_generated_tests_fail(onex_python: Path, serv
         handler.write_text(original, encoding="utf-8")
 
 
-def test_generated_code_is_strictly_typed(onex_python: Path, service: Path) -> None:
+def test_generated_code_is_strictly_typed_and_lint_clean(onex_python: Path, service: Path) -> None:
     """mypy --strict over the generated nodes and tests, against the real omnibase-core (the archetypes' generics)."""
     # omnibase-core's own modules are analysed too (the archetypes' generics): their results are cached beside the
     # venv, so only the first run pays for them.
@@ -199,6 +199,11 @@ def test_generated_code_is_strictly_typed(onex_python: Path, service: Path) -> N
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    # The lint rules that do not depend on a service's own settings (line length, import sections do): no
+    # undefined or unused names, no syntax errors, no bugbear findings.
+    lint = [sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", "--select", "F,E9,B", "."]
+    checked = subprocess.run(lint, cwd=service, capture_output=True, text=True, timeout=120, check=False)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-1000:]
 
 
 def test_a_python312_shim_that_cannot_run_is_passed_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -214,12 +214,8 @@ def onex_context(spec: OnexNodeSpec) -> dict[str, Any]:
     contract = spec.contract()
     base, imports = archetype, ""
     if spec.kind in (NodeKind.COMPUTE, NodeKind.REDUCER):  # generic archetypes: parametrised by the node's models
-        output_file = "state" if spec.kind is NodeKind.REDUCER else "output"
         base = f"{archetype}[{models['input']}, {models['output']}]"
-        prefix = f"{spec.module}.models.model_{spec.name.snake}"
-        imports = (
-            f"\n\nfrom {prefix}_input import {models['input']}\nfrom {prefix}_{output_file} import {models['output']}"
-        )
+        imports = f"\n\nfrom {spec.module}.models import {', '.join(sorted((models['input'], models['output'])))}"
     return {
         "project_dir": "service",
         "archetype_base": base,
