@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from infra_models.readiness import CheckStatus, ReadinessReport
+from infra_readiness.render._safe import safe_text
 
 __all__ = ["render_markdown"]
 
@@ -18,7 +19,7 @@ _MARK = {
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return safe_text(text.replace("\n", " ")).replace("|", "\\|")
 
 
 def _target(report: ReadinessReport) -> str:

@@ -9,16 +9,20 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckResult, CheckStatus, Finding, ReadinessReport
 from infra_readiness.__about__ import __version__
 from infra_readiness.plugin import Check
 
-__all__ = ["SARIF_SCHEMA", "render_sarif"]
+__all__ = ["DOCS_BASE", "SARIF_SCHEMA", "help_uri", "render_sarif"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+#: Where the guide's relative check URLs (``docs/infra-readiness.md#sec-001``) are published.
+DOCS_BASE = "https://github.com/infra-maintainers/infra/blob/main/"
 _LEVEL = {
     Severity.CRITICAL: "error",
     Severity.HIGH: "error",
@@ -42,7 +46,7 @@ def _rule_base(check: Check) -> dict[str, Any]:
         "shortDescription": {"text": check.title},
         "fullDescription": {"text": check.description or check.title},
         "help": {"text": check.remediation, "markdown": f"**{check.title}**\n\n{check.remediation}"},
-        "helpUri": check.url,
+        "helpUri": help_uri(check.url),
         "defaultConfiguration": {"level": _LEVEL[check.severity]},
         "properties": {
             "category": check.category.value,
@@ -55,16 +59,44 @@ def _rule_base(check: Check) -> dict[str, Any]:
     }
 
 
+def _uri(path: str) -> str:
+    """A SARIF ``uri``: relative paths percent-encoded (RFC 3986), absolute ones as ``file://`` URIs."""
+    if posixpath.isabs(path):
+        return Path(path).as_uri()
+    return quote(path, safe="/-._~")
+
+
 def _location(report: ReadinessReport, finding: Finding | None) -> dict[str, Any]:
-    file = finding.file if finding and finding.file else _anchor(report)
-    physical: dict[str, Any] = {"artifactLocation": {"uri": posixpath.normpath(posixpath.join(report.path, file))}}
-    if finding and finding.file and finding.line:
+    file = finding.file if finding and finding.file else None
+    if file is not None and not (Path(report.path) / file).exists():
+        file = None  # a finding about a file that is not there (a missing README): point at the node itself
+    target = posixpath.normpath(posixpath.join(report.path, file if file is not None else _anchor(report)))
+    physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(target)}}
+    if file is not None and finding is not None and finding.line:
         physical["region"] = {"startLine": finding.line}
     return {"physicalLocation": physical}
 
 
 def _anchor(report: ReadinessReport) -> str:
-    return "contract.yaml" if report.kind is not None else "pyproject.toml"
+    """The node's own file to point at when a finding has none: the contract wherever it is, else pyproject."""
+    root = Path(report.path)
+    candidates = ["contract.yaml", "pyproject.toml"] if report.kind is not None else ["pyproject.toml"]
+    for name in candidates:
+        if (root / name).is_file():
+            return name
+    if report.kind is not None:
+        found = sorted(root.glob("src/*/contract.yaml")) + sorted(root.glob("*/contract.yaml"))
+        if found:
+            return found[0].relative_to(root).as_posix()
+    for name in ("README.md", "README.rst", "setup.py"):
+        if (root / name).is_file():
+            return name
+    return "."
+
+
+def help_uri(url: str) -> str:
+    """An absolute ``helpUri``: a plugin's absolute URL as it is, our guide's relative path under the repository."""
+    return url if urlsplit(url).scheme else DOCS_BASE + url
 
 
 def _results(report: ReadinessReport, result: CheckResult, rule_index: int) -> list[dict[str, Any]]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _escape
 from rich.table import Table
 
 from infra_models.readiness import CheckStatus, ReadinessReport
+from infra_readiness.render._safe import safe_text
 
 __all__ = ["render_text"]
 
@@ -20,6 +21,11 @@ _STYLE = {
     CheckStatus.SKIP: "dim",
 }
 _LEVEL_STYLE = {"NOT_READY": "bold red", "DEVELOPMENT": "yellow", "STAGING": "cyan", "PRODUCTION": "bold green"}
+
+
+def escape(text: str) -> str:
+    """Rich markup escaped and control characters made visible (file names can hold terminal escapes)."""
+    return _escape(safe_text(text))
 
 
 def _headline(report: ReadinessReport) -> str:
@@ -47,7 +53,7 @@ def _detail(console: Console, report: ReadinessReport) -> None:
         )
     console.print(table)
     if report.blockers:
-        console.print(f"[bold]Blockers to the next level:[/] {', '.join(report.blockers)}")
+        console.print(f"[bold]Blockers to the next level:[/] {escape(', '.join(report.blockers))}")
     for line in report.recommendations:
         console.print(f"  • {escape(line)}", highlight=False)
 
@@ -67,7 +73,7 @@ def render_text(reports: Sequence[ReadinessReport], console: Console) -> None:
             r.kind.value if r.kind else "package",
             f"[{_LEVEL_STYLE[r.level.value]}]{r.level.value}[/]",
             target,
-            ", ".join(r.blockers),
+            escape(", ".join(r.blockers)),
         )
     console.print(table)
     counts: dict[str, int] = {}
