@@ -20,6 +20,7 @@ from infra_models.testing import service_setting
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._limiter import RateLimiter
 from infra_security.ratelimit._memory import MemoryBackend
+from infra_security.ratelimit._pipelining import PipelinedRedisClusterBackend
 from infra_security.ratelimit._redis_cluster import RedisClusterBackend, cluster_key
 
 pytestmark = pytest.mark.integration
@@ -157,9 +158,10 @@ class TestConfiguration:
 PROCESSES, THREADS, KEYS, LIMIT, ROUNDS = 4, 8, 24, 40, 3
 
 
-def _contender(url: str, key_prefix: str, algorithm: str, barrier: Any, out: Any, seed: int) -> None:
+def _contender(url: str, key_prefix: str, algorithm: str, pipelined: bool, barrier: Any, out: Any, seed: int) -> None:
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: the most interleavings
-    backend = RedisClusterBackend.from_url(url, prefix=key_prefix, timeout=5.0)
+    kind = PipelinedRedisClusterBackend if pipelined else RedisClusterBackend
+    backend = kind.from_url(url, prefix=key_prefix, timeout=5.0)
     policy = RateLimitPolicy(name="p", limit=LIMIT, period_seconds=86_400, algorithm=algorithm)
     limiter = RateLimiter(default=policy, backend=backend, on_backend_error="raise")
     admitted: Counter[str] = Counter()
@@ -187,14 +189,18 @@ def _contender(url: str, key_prefix: str, algorithm: str, barrier: Any, out: Any
         t.start()
     for t in threads:
         t.join()
-    out.put((dict(admitted), errors))
+    lines = backend.lines.values() if isinstance(backend, PipelinedRedisClusterBackend) else []
+    out.put((dict(admitted), errors, sum(line.batched for line in lines)))
 
 
 class TestExactnessUnderContention:
     @pytest.mark.timeout(180)
-    @pytest.mark.parametrize("algorithm", ["gcra", "sliding_window"])
+    @pytest.mark.parametrize(
+        ("algorithm", "pipelined"),
+        [("gcra", False), ("sliding_window", False), ("gcra", True), ("sliding_window", True)],
+    )
     def test_four_processes_of_eight_threads_admit_exactly_the_limit_per_key(
-        self, redis_cluster_url: str, algorithm: str
+        self, redis_cluster_url: str, algorithm: str, pipelined: bool
     ) -> None:
         key_prefix = prefix()
         client = no_retry_client(redis_cluster_url)
@@ -204,7 +210,9 @@ class TestExactnessUnderContention:
         barrier = ctx.Barrier(PROCESSES)
         out = ctx.Queue()
         procs = [
-            ctx.Process(target=_contender, args=(redis_cluster_url, key_prefix, algorithm, barrier, out, seed))
+            ctx.Process(
+                target=_contender, args=(redis_cluster_url, key_prefix, algorithm, pipelined, barrier, out, seed)
+            )
             for seed in range(PROCESSES)
         ]
         for p in procs:
@@ -213,9 +221,11 @@ class TestExactnessUnderContention:
         for p in procs:
             p.join(30)
         total: Counter[str] = Counter()
-        for admitted, errors in results:
+        for admitted, errors, _ in results:
             assert errors == []
             total.update(admitted)
+        if pipelined:  # the shared-pipeline path really ran
+            assert sum(batched for _, _, batched in results) > 0
         attempts = PROCESSES * THREADS * ROUNDS
         assert attempts > LIMIT
         assert dict(total) == {f"k{i}": LIMIT for i in range(KEYS)}

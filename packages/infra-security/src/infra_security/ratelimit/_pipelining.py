@@ -1,0 +1,224 @@
+"""Decisions of concurrent callers sharing round trips: group commit in front of the Redis backends.
+
+A caller that finds the line idle sends its own decision at once (no added latency when alone). Callers that
+arrive while a round trip is in flight queue up; when it returns, the first of them sends every queued decision in
+one pipeline (at most ``max_batch``) and hands each caller its reply. Each decision is still one ``EVALSHA`` of
+the same script, atomic on the server, so exactness is unchanged; only the round trips are shared.
+
+Nothing is re-sent after a pipeline may have reached the server: a connection error or timeout fails every
+decision of that pipeline (each caller gets its rule's ``on_backend_error``). Replies that prove the server did not
+run the script (``NOSCRIPT``, and on a cluster ``MOVED``/``ASK``/``TRYAGAIN``) are decided again one by one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from infra_security.errors import RateLimitBackendError
+from infra_security.ratelimit._redis import RedisBackend
+from infra_security.ratelimit._redis_cluster import RedisClusterBackend, refuse_retrying_client
+
+__all__ = ["Call", "DecisionLine", "PipelinedRedisBackend", "PipelinedRedisClusterBackend", "check_max_batch"]
+
+#: One queued decision: (redis key, script arguments).
+Call = tuple[str, list[str | int]]
+
+
+def check_max_batch(max_batch: int) -> int:
+    """Return ``max_batch`` if it is a positive integer, else raise :class:`RateLimitBackendError`."""
+    if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+        raise RateLimitBackendError(f"max_batch must be a positive integer, got {max_batch!r}")
+    return max_batch
+
+
+class _Pending:
+    __slots__ = ("args", "done", "key", "reply")
+
+    def __init__(self, key: str, args: list[str | int]) -> None:
+        self.key = key
+        self.args = args
+        self.reply: Any = None
+        self.done = False
+
+
+class DecisionLine:
+    """Group commit: concurrent ``run`` calls share the round trips of ``send`` (one reply or exception per call)."""
+
+    def __init__(self, send: Callable[[Sequence[Call]], list[Any]], max_batch: int = 64) -> None:
+        self._send = send
+        self._max = check_max_batch(max_batch)
+        self._cond = threading.Condition()
+        self._busy = False
+        self._queue: list[_Pending] = []
+        #: Pipelines sent and decisions they carried (a decision sent alone is not counted here).
+        self.batches = 0
+        self.batched = 0
+
+    def run(self, key: str, args: list[str | int], alone: Callable[[str, list[str | int]], Any]) -> Any:
+        """Decide through ``alone(key, args)`` when the line is idle, else in the next shared pipeline."""
+        with self._cond:
+            if not self._busy and not self._queue:
+                self._busy = True
+                mine = None
+            else:
+                mine = _Pending(key, args)
+                self._queue.append(mine)
+        if mine is None:
+            try:
+                return alone(key, args)
+            finally:
+                self._release()
+        while True:
+            with self._cond:
+                while not mine.done and self._busy:
+                    self._cond.wait()
+                if mine.done:
+                    break
+                self._busy = True
+                batch = self._queue[: self._max]
+                del self._queue[: self._max]
+            self._flush(batch)
+        if isinstance(mine.reply, BaseException):
+            raise mine.reply
+        return mine.reply
+
+    def _flush(self, batch: list[_Pending]) -> None:
+        try:
+            replies = self._send([(p.key, p.args) for p in batch])
+        except BaseException as exc:  # the whole pipeline failed: every caller in it gets the error
+            replies = [exc] * len(batch)
+        with self._cond:
+            self.batches += 1
+            self.batched += len(batch)
+            for pending, reply in zip(batch, replies, strict=True):
+                pending.reply = reply
+                pending.done = True
+            self._busy = False
+            self._cond.notify_all()
+
+    def _release(self) -> None:
+        with self._cond:
+            self._busy = False
+            if self._queue:
+                self._cond.notify_all()
+
+
+class PipelinedRedisBackend(RedisBackend):
+    """:class:`RedisBackend` whose concurrent decisions share round trips (threads, or ``ahit`` via threads).
+
+    ``client`` must not retry commands (``retry=Retry(NoBackoff(), 0)``): a pipeline re-sent after a timeout
+    would record its decisions twice. ``max_batch`` caps the decisions of one pipeline.
+    """
+
+    def __init__(self, client: Any, *, max_batch: int = 64, **kwargs: Any) -> None:
+        refuse_retrying_client(client)
+        super().__init__(client, **kwargs)
+        self.line = DecisionLine(self._send, max_batch)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> PipelinedRedisBackend:
+        """Connect with ``redis.Redis.from_url`` (timeouts set, no command retries)."""
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        timeout = float(kwargs.get("timeout", 0.5))
+        client = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+        )
+        return cls(client, **kwargs)
+
+    def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
+        return self.line.run(redis_key, args, super()._evalsha)
+
+    def _send(self, calls: Sequence[Call]) -> list[Any]:
+        pipe = self._client.pipeline(transaction=False)
+        for key, args in calls:
+            pipe.execute_command("EVALSHA", self._script.sha, 1, key, *args)
+        replies: list[Any] = pipe.execute(raise_on_error=False)
+        for i, reply in enumerate(replies):
+            if isinstance(reply, self._no_script):  # nothing ran: decide this one alone (loads the script again)
+                replies[i] = _again(RedisBackend._evalsha, self, calls[i], self._errors)
+        return replies
+
+
+class PipelinedRedisClusterBackend(RedisClusterBackend):
+    """:class:`RedisClusterBackend` whose concurrent decisions share round trips: one line per primary.
+
+    Each primary has its own :class:`DecisionLine`, so decisions for different primaries never wait for each
+    other, and a pipeline goes to one node on that node's own connection (redis-py's cluster pipeline would ask
+    the server for the keys of every ``EVALSHA``: one more round trip per decision). A reply that proves nothing
+    ran (``MOVED``/``ASK``/``TRYAGAIN``/``NOSCRIPT``) is decided again through the cluster client, which follows
+    the redirection.
+    """
+
+    def __init__(self, client: Any, *, max_batch: int = 64, **kwargs: Any) -> None:
+        super().__init__(client, **kwargs)
+        self._max_batch = check_max_batch(max_batch)
+        self._lines: dict[str, DecisionLine] = {}
+        self._lines_lock = threading.Lock()
+        import redis.exceptions as rex
+
+        self._not_run: tuple[type[BaseException], ...] = (
+            rex.NoScriptError,
+            rex.MovedError,
+            rex.AskError,
+            rex.TryAgainError,
+        )
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> PipelinedRedisClusterBackend:
+        """Connect to the cluster through one seed node, without command retries."""
+        base = RedisClusterBackend.from_url(url, **{k: v for k, v in kwargs.items() if k != "max_batch"})
+        return cls(base._client, **kwargs)
+
+    @property
+    def lines(self) -> dict[str, DecisionLine]:
+        """The line of each primary met so far, by node name (``host:port``)."""
+        return dict(self._lines)
+
+    def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
+        try:
+            node = self._client.get_node_from_key(redis_key)
+        except self._errors:  # no slot map (every node down): the cluster client reports it
+            return super()._evalsha(redis_key, args)
+        line = self._lines.get(node.name)
+        if line is None:
+            with self._lines_lock:
+                line = self._lines.setdefault(node.name, DecisionLine(self._sender(node), self._max_batch))
+        return line.run(redis_key, args, super()._evalsha)
+
+    def _sender(self, node: Any) -> Callable[[Sequence[Call]], list[Any]]:
+        def send(calls: Sequence[Call]) -> list[Any]:
+            pipe = self._client.get_redis_connection(node).pipeline(transaction=False)
+            for key, args in calls:
+                pipe.execute_command("EVALSHA", self._script.sha, 1, key, *args)
+            try:
+                replies: list[Any] = pipe.execute(raise_on_error=False)
+            except self._errors:  # this primary failed: its decisions get the failure mode, never re-sent
+                _refresh_slots(self._client)
+                raise
+            for i, reply in enumerate(replies):
+                if isinstance(reply, self._not_run):
+                    replies[i] = _again(RedisClusterBackend._evalsha, self, calls[i], self._errors)
+            return replies
+
+        return send
+
+
+def _again(evalsha: Callable[..., Any], backend: Any, call: Call, errors: tuple[type[BaseException], ...]) -> Any:
+    """Decide one call again alone (the server proved it did not run); an error becomes that caller's reply."""
+    try:
+        return evalsha(backend, *call)
+    except errors as exc:
+        return exc
+
+
+def _refresh_slots(client: Any) -> None:
+    """Ask the cluster for its slot map again after a node failed (as the cluster client does on its own errors)."""
+    try:
+        client.nodes_manager.initialize()
+    except Exception:  # no node answers yet: the next decision tries again
+        return

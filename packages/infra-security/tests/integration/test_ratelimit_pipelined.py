@@ -1,0 +1,165 @@
+"""Pipelined decisions (concurrent callers sharing round trips) on the launcher's Redis and on a private one."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from infra_models.security import RateLimitPolicy
+from infra_security.errors import RateLimitBackendError
+from infra_security.ratelimit._limiter import RateLimiter
+from infra_security.ratelimit._pipelining import PipelinedRedisBackend
+
+pytestmark = pytest.mark.integration
+
+PROCESSES, THREADS, KEYS, LIMIT, ROUNDS = 4, 8, 24, 40, 3
+
+
+def prefix() -> str:
+    return f"rlp-{uuid.uuid4().hex[:10]}:"
+
+
+def _contender(url: str, key_prefix: str, algorithm: str, barrier: Any, out: Any, seed: int) -> None:
+    sys.setswitchinterval(1e-6)
+    backend = PipelinedRedisBackend.from_url(url, prefix=key_prefix, timeout=5.0)
+    policy = RateLimitPolicy(name="p", limit=LIMIT, period_seconds=86_400, algorithm=algorithm)
+    limiter = RateLimiter(default=policy, backend=backend, on_backend_error="raise")
+    admitted: Counter[str] = Counter()
+    lock = threading.Lock()
+    errors: list[str] = []
+    start = threading.Barrier(THREADS)
+
+    def run(n: int) -> None:
+        order = [f"k{i}" for i in range(KEYS)] * ROUNDS
+        random.Random(seed * 100 + n).shuffle(order)
+        mine: Counter[str] = Counter()
+        start.wait()
+        try:
+            for client in order:
+                if limiter.hit(client=client, endpoint="/x").allowed:
+                    mine[client] += 1
+        except Exception as exc:  # reported to the parent, which fails the test with it
+            errors.append(repr(exc))
+        with lock:
+            admitted.update(mine)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
+    barrier.wait()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put((dict(admitted), errors, backend.line.batched))
+
+
+class TestExactness:
+    @pytest.mark.timeout(180)
+    @pytest.mark.parametrize("algorithm", ["gcra", "sliding_window"])
+    def test_four_processes_of_eight_threads_admit_exactly_the_limit_per_key(
+        self, redis_url: str, algorithm: str
+    ) -> None:
+        key_prefix = prefix()
+        ctx = multiprocessing.get_context("fork")
+        barrier = ctx.Barrier(PROCESSES)
+        out = ctx.Queue()
+        procs = [
+            ctx.Process(target=_contender, args=(redis_url, key_prefix, algorithm, barrier, out, seed))
+            for seed in range(PROCESSES)
+        ]
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=150) for _ in procs]
+        for p in procs:
+            p.join(30)
+        total: Counter[str] = Counter()
+        for admitted, errors, _ in results:
+            assert errors == []
+            total.update(admitted)
+        assert sum(batched for _, _, batched in results) > 0  # the shared-pipeline path really ran
+        assert dict(total) == {f"k{i}": LIMIT for i in range(KEYS)}
+
+    @pytest.mark.timeout(60)
+    def test_noscript_inside_a_pipeline_decides_each_call_once(self, redis_url: str) -> None:
+        client = redis.Redis.from_url(redis_url, retry=Retry(NoBackoff(), 0))
+        backend = PipelinedRedisBackend(client, prefix=prefix(), local_cache=False)
+        limiter = RateLimiter(default=RateLimitPolicy(name="p", limit=50, period_seconds=3600), backend=backend)
+        client.script_flush()  # every EVALSHA of the first pipelines answers NOSCRIPT
+        admitted = Counter[bool]()
+        lock = threading.Lock()
+        start = threading.Barrier(8)
+
+        def run() -> None:
+            start.wait()
+            for _ in range(20):
+                allowed = limiter.hit(client="c", endpoint="e").allowed
+                with lock:
+                    admitted[allowed] += 1
+
+        threads = [threading.Thread(target=run) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert admitted == {True: 50, False: 110}
+
+    def test_client_with_retries_refused(self, redis_url: str) -> None:
+        where = urlsplit(redis_url)
+        client = redis.Redis(host=where.hostname or "127.0.0.1", port=where.port or 6379)  # redis-py 7: 3 retries
+        with pytest.raises(RateLimitBackendError, match=r"Redis client retries commands \(3 retries\).*count twice"):
+            PipelinedRedisBackend(client)
+
+
+class TestStalledServer:
+    @pytest.mark.timeout(60)
+    def test_stalled_pipelines_fail_by_mode_or_answer_and_count_each_decision_once(self, own_redis: Any) -> None:
+        backend = PipelinedRedisBackend.from_url(own_redis.url, prefix=prefix(), local_cache=False, timeout=0.3)
+        policy = RateLimitPolicy(name="p", limit=1_000_000, period_seconds=86_400, algorithm="sliding_window")
+        limiter = RateLimiter(default=policy, backend=backend, on_backend_error="closed")
+        key = limiter.hit(client="c", endpoint="e").key
+        pid = own_redis.process.pid
+        outcomes: list[tuple[bool, bool, float]] = []
+        lock = threading.Lock()
+        start = threading.Barrier(9)
+
+        def run() -> None:
+            start.wait()
+            began = time.monotonic()
+            decision = limiter.hit(client="c", endpoint="e")
+            with lock:
+                outcomes.append((decision.allowed, decision.degraded, time.monotonic() - began))
+
+        threads = [threading.Thread(target=run) for _ in range(8)]
+        for t in threads:
+            t.start()
+        os.kill(pid, signal.SIGSTOP)  # this test's own Redis, never the shared one
+        timer = threading.Timer(0.5, os.kill, (pid, signal.SIGCONT))
+        timer.start()
+        try:
+            start.wait()
+            for t in threads:
+                t.join(30)
+        finally:
+            timer.join()
+            os.kill(pid, signal.SIGCONT)
+        assert len(outcomes) == 8
+        for allowed, degraded, elapsed in outcomes:
+            assert allowed is not degraded  # closed: a failure rejects; an answer admits (limit far away)
+            assert elapsed < 2 * 0.3 + 0.5 + 0.75  # a stalled alone call, then at most one stalled pipeline
+        assert any(degraded for _, degraded, _ in outcomes)  # the stall was felt
+        time.sleep(0.3)
+        recorded = int(redis.Redis.from_url(own_redis.url).hget(f"{backend._prefix}s:{key}", "c") or 0)
+        assert recorded == 1 + 8  # every decision sent reached the server once; none re-sent

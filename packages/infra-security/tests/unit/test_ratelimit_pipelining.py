@@ -1,0 +1,147 @@
+"""The group-commit line in front of the Redis backends, with real threads and a send function of the test."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from infra_security.errors import RateLimitBackendError
+from infra_security.ratelimit._pipelining import (
+    Call,
+    DecisionLine,
+    PipelinedRedisBackend,
+    PipelinedRedisClusterBackend,
+)
+
+
+class Recorder:
+    """A send function that answers each call with its own key, slowly, recording every pipeline it gets."""
+
+    def __init__(self, delay: float = 0.005, fail_on: str | None = None) -> None:
+        self.delay = delay
+        self.fail_on = fail_on
+        self.pipelines: list[list[str]] = []
+        self.alone: list[str] = []
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def _enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def send(self, calls: Sequence[Call]) -> list[Any]:
+        self._enter()
+        try:
+            time.sleep(self.delay)
+            keys = [key for key, _ in calls]
+            with self.lock:
+                self.pipelines.append(keys)
+            if self.fail_on is not None and self.fail_on in keys:
+                raise ConnectionError(f"pipeline with {self.fail_on} lost")
+            return [f"reply:{key}:{args[0]}" for key, args in calls]
+        finally:
+            self._leave()
+
+    def direct(self, key: str, args: list[str | int]) -> Any:
+        self._enter()
+        try:
+            time.sleep(self.delay)
+            with self.lock:
+                self.alone.append(key)
+            return f"reply:{key}:{args[0]}"
+        finally:
+            self._leave()
+
+
+def hammer(line: DecisionLine, rec: Recorder, threads: int, per_thread: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+
+    def run(n: int) -> None:
+        start.wait()
+        for i in range(per_thread):
+            key = f"t{n}-{i}"
+            try:
+                reply: Any = line.run(key, [i], rec.direct)
+            except ConnectionError as exc:
+                reply = exc
+            with lock:
+                results[key] = reply
+
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return results
+
+
+class TestDecisionLine:
+    def test_alone_a_call_goes_straight_through(self) -> None:
+        rec = Recorder(delay=0)
+        line = DecisionLine(rec.send)
+        assert [line.run(f"k{i}", [i], rec.direct) for i in range(5)] == [f"reply:k{i}:{i}" for i in range(5)]
+        assert rec.alone == [f"k{i}" for i in range(5)] and rec.pipelines == [] and line.batches == 0
+
+    def test_concurrent_callers_share_pipelines_and_each_gets_its_own_reply(self) -> None:
+        rec = Recorder()
+        line = DecisionLine(rec.send, max_batch=8)
+        results = hammer(line, rec, threads=16, per_thread=25)
+        assert results == {f"t{n}-{i}": f"reply:t{n}-{i}:{i}" for n in range(16) for i in range(25)}
+        sent = [key for p in rec.pipelines for key in p] + rec.alone
+        assert sorted(sent) == sorted(results)  # every call sent exactly once
+        assert max(len(p) for p in rec.pipelines) <= 8
+        assert line.batched / line.batches > 2  # round trips were shared
+        assert rec.max_in_flight == 1  # one round trip at a time on the line
+        assert line.batched + len(rec.alone) == 16 * 25
+
+    def test_a_failed_pipeline_fails_its_callers_only_and_is_not_re_sent(self) -> None:
+        rec = Recorder(fail_on="t3-7")
+        line = DecisionLine(rec.send, max_batch=64)
+        results = hammer(line, rec, threads=8, per_thread=20)
+        failed = {key for key, reply in results.items() if isinstance(reply, ConnectionError)}
+        sent = [key for p in rec.pipelines for key in p] + rec.alone
+        assert sorted(sent) == sorted(results)  # nothing sent twice, failure or not
+        if "t3-7" in rec.alone:  # it went alone: nothing can fail (the direct path is the backend's own)
+            assert failed == set()
+        else:
+            batch = next(p for p in rec.pipelines if "t3-7" in p)
+            assert failed == set(batch)
+        ok = set(results) - failed
+        assert all(results[key] == f"reply:{key}:{key.split('-')[1]}" for key in ok)
+
+    @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "8"])
+    def test_max_batch_must_be_a_positive_integer(self, bad: Any) -> None:
+        with pytest.raises(RateLimitBackendError, match="max_batch must be a positive integer"):
+            DecisionLine(Recorder().send, max_batch=bad)
+
+
+class _Retry:
+    def get_retries(self) -> int:
+        return 3
+
+
+class _RetryingClient:
+    def get_retry(self) -> _Retry:
+        return _Retry()
+
+
+class TestBackendChecks:
+    def test_single_server_client_with_retries_refused(self) -> None:
+        with pytest.raises(RateLimitBackendError, match=r"_RetryingClient client retries commands \(3 retries\)"):
+            PipelinedRedisBackend(_RetryingClient())
+
+    def test_cluster_client_with_retries_refused(self) -> None:
+        with pytest.raises(RateLimitBackendError, match="count twice"):
+            PipelinedRedisClusterBackend(_RetryingClient())
