@@ -224,9 +224,13 @@ def compare(old: Any, new: Any) -> tuple[list[str], list[str]]:
     added = [f"{new.path}.{n}: new public name" for n in new_names if n not in old_names]
     kept = [n for n in old_names if n in new_names and n in old.members]
     prefixes = tuple({f"{old.path}.{n}" for n in kept} | {_canonical(old.members[n]) for n in kept})
+    # Values and defaults are behaviour, not interface (as in the schema diff): griffe's "value changed" and "default
+    # changed" would flag `Field(default_factory=_now)` -> `Field(default_factory=utc_now)` and every release's
+    # own `__version__`. A default removed is still caught ("now required", and by the schema diff).
+    ignored = {griffe.BreakageKind.ATTRIBUTE_CHANGED_VALUE, griffe.BreakageKind.PARAMETER_CHANGED_DEFAULT}
     for breakage in griffe.find_breaking_changes(old, new):
-        if breakage.obj.name == "__version__":
-            continue  # a release changes it by definition
+        if breakage.kind in ignored:
+            continue
         paths = {str(breakage.obj.path), _canonical(breakage.obj)}
         if any(p == pre or p.startswith((pre + ".", pre + "(")) for p in paths for pre in prefixes):
             line = _explain(breakage)

@@ -461,3 +461,29 @@ class TestLowerBound:
         code, out, _ = run(repo, "api-check", "infra-gen")
         assert code == 0, out
         assert "infra-gen: its lowest infra-models 0.1.0 exports every name it imports" in out
+
+
+class TestValuesAreNotInterface:
+    def test_changed_defaults_and_values_pass_but_a_removed_default_fails(self, repo, run):
+        source = (
+            '"""infra-gen."""\n\nfrom dataclasses import dataclass, field\n\n__all__ = ["LIMIT", "Box", "greet"]\n\n'
+            "LIMIT = {limit}\n\n\ndef _a() -> list[int]:\n    return []\n\n\n"
+            "def _b() -> list[int]:\n    return []\n\n\n"
+            "@dataclass\nclass Box:\n    items: list[int] = field(default_factory={factory})\n\n\n"
+            'def greet(name: str, loud: bool{default}) -> str:\n    """Say hello."""\n    return name\n'
+        )
+        repo.write(
+            "packages/infra-gen/src/infra_gen/__init__.py", source.format(limit=1, factory="_a", default=" = False")
+        )
+        repo.commit("api")
+        repo.git("tag", "infra-gen-v0.1.0")
+        repo.write(
+            "packages/infra-gen/src/infra_gen/__init__.py", source.format(limit=2, factory="_b", default=" = True")
+        )
+        code, report, _ = _api(run, repo, "infra-gen")
+        assert code == 0, report
+        assert report["breaking"] == []
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", source.format(limit=2, factory="_b", default=""))
+        code, report, _ = _api(run, repo, "infra-gen")
+        assert code == 1
+        assert report["breaking"] == ["infra_gen.greet(loud): Parameter is now required"]
