@@ -1,4 +1,4 @@
-"""Rate limiting: GCRA, sliding and fixed windows, in memory or on Redis, and an ASGI middleware."""
+"""Rate limiting: GCRA and the sliding window, in memory, on Redis or Redis Cluster, and an ASGI middleware."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from infra_security.ratelimit._core import RateLimitDecision
 from infra_security.ratelimit._limiter import RateLimiter, RateLimitRule
 from infra_security.ratelimit._memory import MemoryBackend
 from infra_security.ratelimit._redis import RedisBackend
+from infra_security.ratelimit._redis_cluster import RedisClusterBackend
 
 __all__ = [
     "MemoryBackend",
@@ -15,4 +16,5 @@ __all__ = [
     "RateLimitRule",
     "RateLimiter",
     "RedisBackend",
+    "RedisClusterBackend",
 ]
