@@ -68,8 +68,6 @@ def _uri(path: str) -> str:
 
 def _location(report: ReadinessReport, finding: Finding | None) -> dict[str, Any]:
     file = finding.file if finding and finding.file else None
-    if file is not None and not (Path(report.path) / file).exists():
-        file = None  # a finding about a file that is not there (a missing README): point at the node itself
     target = posixpath.normpath(posixpath.join(report.path, file if file is not None else _anchor(report)))
     physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(target)}}
     if file is not None and finding is not None and finding.line:
