@@ -8,15 +8,26 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from infra_models.__about__ import __version__
+from infra_models.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from infra_models.clock import (
+        Clock,
+        ManualClock,
+        as_utc,
+        utc_now,
+    )
     from infra_models.contract_yaml import (
         load_contract,
         parse_contract,
+    )
+    from infra_models.encoding import (
+        Base64UrlError,
+        b64url_decode,
+        b64url_encode,
     )
     from infra_models.enums import (
         ComplianceLevel,
@@ -36,6 +47,10 @@ if TYPE_CHECKING:
     )
     from infra_models.kafka import (
         KafkaProducerConfig,
+    )
+    from infra_models.lazy import (
+        lazy_exports,
+        unresolved_exports,
     )
     from infra_models.node import (
         CircuitBreakerPolicy,
@@ -92,6 +107,12 @@ if TYPE_CHECKING:
         TlsProfile,
         TlsVersion,
     )
+    from infra_models.topics import (
+        TopicName,
+        TopicNameError,
+        check_topic_name,
+        is_topic_name,
+    )
     from infra_models.yaml_limits import (
         YamlLimits,
         line_of,
@@ -105,10 +126,12 @@ _LAZY: dict[str, str] = {
     "AuditEvent": "infra_models.security",
     "AuditEventType": "infra_models.security",
     "AuditOutcome": "infra_models.security",
+    "Base64UrlError": "infra_models.encoding",
     "CheckCategory": "infra_models.readiness",
     "CheckResult": "infra_models.readiness",
     "CheckStatus": "infra_models.readiness",
     "CircuitBreakerPolicy": "infra_models.node",
+    "Clock": "infra_models.clock",
     "ComplianceLevel": "infra_models.enums",
     "ContractError": "infra_models.errors",
     "CredentialCacheEntry": "infra_models.security",
@@ -120,6 +143,7 @@ _LAZY: dict[str, str] = {
     "GenError": "infra_models.errors",
     "InfraError": "infra_models.errors",
     "KafkaProducerConfig": "infra_models.kafka",
+    "ManualClock": "infra_models.clock",
     "ModelField": "infra_models.node",
     "ModelSpec": "infra_models.node",
     "ModelsError": "infra_models.errors",
@@ -153,10 +177,18 @@ _LAZY: dict[str, str] = {
     "TlsConfig": "infra_models.security",
     "TlsProfile": "infra_models.security",
     "TlsVersion": "infra_models.security",
+    "TopicName": "infra_models.topics",
+    "TopicNameError": "infra_models.topics",
     "TopicSet": "infra_models.node",
     "Waiver": "infra_models.readiness",
     "YamlLimits": "infra_models.yaml_limits",
+    "as_utc": "infra_models.clock",
+    "b64url_decode": "infra_models.encoding",
+    "b64url_encode": "infra_models.encoding",
+    "check_topic_name": "infra_models.topics",
     "contract_format": "infra_models.onex",
+    "is_topic_name": "infra_models.topics",
+    "lazy_exports": "infra_models.lazy",
     "line_of": "infra_models.yaml_limits",
     "load_any_contract": "infra_models.onex",
     "load_contract": "infra_models.contract_yaml",
@@ -166,16 +198,20 @@ _LAZY: dict[str, str] = {
     "parse_contract": "infra_models.contract_yaml",
     "parse_onex_contract": "infra_models.onex",
     "read_yaml_text": "infra_models.yaml_limits",
+    "unresolved_exports": "infra_models.lazy",
+    "utc_now": "infra_models.clock",
 }
 
 __all__ = [
     "AuditEvent",
     "AuditEventType",
     "AuditOutcome",
+    "Base64UrlError",
     "CheckCategory",
     "CheckResult",
     "CheckStatus",
     "CircuitBreakerPolicy",
+    "Clock",
     "ComplianceLevel",
     "ContractError",
     "CredentialCacheEntry",
@@ -187,6 +223,7 @@ __all__ = [
     "GenError",
     "InfraError",
     "KafkaProducerConfig",
+    "ManualClock",
     "ModelField",
     "ModelSpec",
     "ModelsError",
@@ -220,11 +257,19 @@ __all__ = [
     "TlsConfig",
     "TlsProfile",
     "TlsVersion",
+    "TopicName",
+    "TopicNameError",
     "TopicSet",
     "Waiver",
     "YamlLimits",
     "__version__",
+    "as_utc",
+    "b64url_decode",
+    "b64url_encode",
+    "check_topic_name",
     "contract_format",
+    "is_topic_name",
+    "lazy_exports",
     "line_of",
     "load_any_contract",
     "load_contract",
@@ -234,17 +279,9 @@ __all__ = [
     "parse_contract",
     "parse_onex_contract",
     "read_yaml_text",
+    "unresolved_exports",
+    "utc_now",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'infra_models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

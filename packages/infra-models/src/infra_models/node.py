@@ -5,11 +5,11 @@ from __future__ import annotations
 import keyword
 import re
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
 from infra_models._base import ValueModel
+from infra_models.topics import TopicName
 
 __all__ = [
     "CircuitBreakerPolicy",
@@ -31,8 +31,6 @@ _SEMVER = re.compile(
 )
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-
-TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
 class NodeKind(StrEnum):

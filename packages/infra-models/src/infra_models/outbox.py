@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import AwareDatetime, Field
 
 from infra_models._base import ValueModel
+from infra_models.topics import TopicName
 
 __all__ = ["OutboxEvent", "OutboxStatus"]
 
@@ -22,9 +22,6 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
     DEAD = "dead"
     SKIPPED = "skipped"
-
-
-TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=r"^[A-Za-z0-9._-]+$")]
 
 
 class OutboxEvent(ValueModel):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from infra_models._base import ValueModel
 from infra_models._ordered import OrderedStrEnum
+from infra_models.clock import utc_now
 from infra_models.enums import Severity
 from infra_models.node import NodeKind
 
@@ -84,10 +85,6 @@ class CheckResult(ValueModel):
         return self.status in (CheckStatus.PASS, CheckStatus.WAIVED)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Waiver(ValueModel):
     """An accepted failure of one check, kept in the repository: why, who owns it, and until when."""
 
@@ -114,7 +111,7 @@ class ReadinessReport(ValueModel):
     issues: tuple[str, ...] = ()
     recommendations: tuple[str, ...] = ()
     waivers: tuple[Waiver, ...] = Field(default=(), description="Every waiver configured for the node, used or not.")
-    generated_at: AwareDatetime = Field(default_factory=_now)
+    generated_at: AwareDatetime = Field(default_factory=utc_now)
     tool_version: str = ""
 
     @model_validator(mode="after")
@@ -137,7 +134,7 @@ class ReadinessSummary(ValueModel):
     path: str
     level: ReadinessLevel = Field(description="The lowest level reached by any report.")
     reports: tuple[ReadinessReport, ...] = Field(min_length=1)
-    generated_at: AwareDatetime = Field(default_factory=_now)
+    generated_at: AwareDatetime = Field(default_factory=utc_now)
     tool_version: str = ""
 
     @model_validator(mode="after")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import binascii
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -22,6 +21,8 @@ from pydantic import (
 )
 
 from infra_models._base import StrictModel, ValueModel
+from infra_models.clock import utc_now
+from infra_models.encoding import Base64UrlError, b64url_decode, b64url_encode
 from infra_models.enums import ComplianceLevel, CredentialType, DeploymentEnvironment, Severity
 
 __all__ = [
@@ -41,10 +42,6 @@ __all__ = [
 ]
 
 Identifier = Annotated[str, Field(min_length=1, max_length=256)]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AuditEventType(StrEnum):
@@ -98,7 +95,7 @@ class AuditEvent(ValueModel):
     action: Identifier
     resource: str | None = Field(default=None, max_length=1024)
     outcome: AuditOutcome
-    timestamp: AwareDatetime = Field(default_factory=_now)
+    timestamp: AwareDatetime = Field(default_factory=utc_now)
     correlation_id: str | None = Field(default=None, max_length=256)
     compliance_level: ComplianceLevel = ComplianceLevel.NONE
     context: SecurityEventData | None = None
@@ -219,16 +216,10 @@ class CredentialCacheEntry(ValueModel):
         return value
 
 
-_TO_URL = bytes.maketrans(b"+/", b"-_")
-_FROM_URL = bytes.maketrans(b"-_", b"+/")
-_B64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_UNUSED_BITS = {2: 0b1111, 3: 0b11}  # low bits of the last character that must be zero, by length mod 4
-
-
 def _b64url_serialize(value: bytes, info: SerializationInfo) -> str | bytes:
     """Unpadded base64url text in JSON; ``bytes`` in Python (also for a ``bytearray`` written in place)."""
     if info.mode_is_json():
-        return binascii.b2a_base64(value, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
+        return b64url_encode(value)
     return value if type(value) is bytes else bytes(value)
 
 
@@ -236,11 +227,10 @@ def _b64url_decode(value: object) -> object:
     """Text (as found in JSON or a dict from ``model_dump(mode="json")``) to bytes; bytes pass through."""
     if not isinstance(value, str):
         return value
-    raw = value.rstrip("=").encode("ascii", "replace")
-    tail = len(raw) % 4
-    if tail == 1 or raw.translate(None, _B64URL) or (tail and _B64URL.find(raw[-1:]) & _UNUSED_BITS[tail]):
-        raise ValueError("ciphertext is not canonical unpadded base64url text (A-Z a-z 0-9 - _)")
-    return binascii.a2b_base64(raw.translate(_FROM_URL) + b"=" * (-len(raw) % 4))
+    try:
+        return b64url_decode(value)
+    except Base64UrlError as exc:
+        raise ValueError("ciphertext is not canonical unpadded base64url text (A-Z a-z 0-9 - _)") from exc
 
 
 Base64UrlBytes = Annotated[
