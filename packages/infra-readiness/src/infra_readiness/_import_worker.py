@@ -3,7 +3,9 @@
 Protocol on stdin/stdout, one JSON object a line. First line: ``{"preload": [module, ...]}``; then one request a
 line: ``{"paths": [...], "module": "name", "root": "...", "timeout": seconds}``. For each request the worker
 forks a child that puts ``paths`` first on ``sys.path`` and imports ``module``; the answer line is
-``{"ok": bool, "error": str, "file": str, "line": int, "timed_out": bool}``. Preloading the nodes' third-party
+``{"ok": bool, "error": str, "file": str, "line": int, "timed_out": bool}``. A request may name a ``parent``
+package (the ``nodes`` package of a service): it is imported once, in a child, before the first such request;
+if it fails, each request under it gets that failure without a child of its own. Preloading the nodes' third-party
 dependencies once makes each node's import cost only its own modules; the node's own modules are never
 preloaded, so each child imports them fresh. Without ``os.fork`` a request is served in this same process,
 which is then fresh only for the first one (the caller starts one worker per request there).
@@ -99,10 +101,19 @@ def main() -> None:
                 importlib.import_module(name)
             except BaseException:  # noqa: S112 - a dependency that fails here fails again in the child, reported
                 continue
+    parents: dict[str, dict[str, Any]] = {}
     for line in sys.stdin:
         if not line.strip():
             continue
         request = json.loads(line)
+        parent = request.get("parent")
+        if forking and isinstance(parent, str) and parent:
+            if parent not in parents:
+                parents[parent] = _serve_forked({**request, "module": parent})
+            if not parents[parent].get("ok"):
+                out.write(json.dumps(parents[parent]) + "\n")
+                out.flush()
+                continue
         answer = _serve_forked(request) if forking else _import(request)
         out.write(json.dumps(answer) + "\n")
         out.flush()

@@ -32,7 +32,10 @@ def import_request(root: Path) -> ImportRequest | None:
         if placement.module is None or placement.source_root is None:
             return None
         return ImportRequest(
-            module=placement.module, paths=(str(placement.source_root),), root=str(placement.package_root)
+            module=placement.module,
+            paths=(str(placement.source_root),),
+            root=str(placement.package_root),
+            parent=placement.module.rpartition(".")[0] or None,
         )
     contract_name: object = None
     contract = find_contract(root)

@@ -36,11 +36,16 @@ def top_level_imports(source: str) -> set[str]:
 
 @dataclass(frozen=True)
 class ImportRequest:
-    """Import ``module`` with ``paths`` first on ``sys.path``; ``root`` locates errors inside the node."""
+    """Import ``module`` with ``paths`` first on ``sys.path``; ``root`` locates errors inside the node.
+
+    ``parent`` (the package holding a service's nodes, such as ``svc.nodes``) is imported once per worker before
+    its nodes: when it fails, every node under it fails the same way, answered without importing each node.
+    """
 
     module: str
     paths: tuple[str, ...]
     root: str
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,10 @@ class ImportProbe:
 
 
 def _as_dict(request: ImportRequest) -> dict[str, object]:
-    return {"module": request.module, "paths": list(request.paths), "root": request.root}
+    data: dict[str, object] = {"module": request.module, "paths": list(request.paths), "root": request.root}
+    if request.parent:
+        data["parent"] = request.parent
+    return data
 
 
 def _parse(line: str) -> ImportResult:

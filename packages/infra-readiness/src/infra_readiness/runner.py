@@ -193,10 +193,12 @@ def _start_imports(nodes: Sequence[NodeContext], checks: Sequence[Check]) -> Non
 
 def _request(node: NodeContext) -> ImportRequest:
     """The import of ``node``: its module from its source root; errors are located within its package."""
+    module = str(node.import_name)
     return ImportRequest(
-        module=str(node.import_name),
+        module=module,
         paths=tuple(str(p.resolve()) for p in node.import_paths),
         root=str(node.package_root.resolve()),
+        parent=module.rpartition(".")[0] or None if node.inside_project else None,
     )
 
 

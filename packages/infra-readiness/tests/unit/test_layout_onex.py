@@ -261,6 +261,31 @@ class TestNodeFolderInsideAService:
         assert result.status is CheckStatus.FAIL
         assert result.findings[0].file == "__init__.py" and result.findings[0].line == 1
 
+    def test_nodes_of_one_service_are_imported_each_when_their_package_imports(self, tmp_path):
+        service = write_service(tmp_path / "svc")
+        broken = write_node(service, "broken", NodeKind.COMPUTE)
+        fine = write_node(service, "fine", NodeKind.COMPUTE)
+        (broken / "__init__.py").write_text("raise RuntimeError('broken on purpose')\n")
+        reports = {Path(r.path).name: r for r in check_tree(service / "src" / SERVICE / "nodes", recursive=True)}
+        assert _status(reports[broken.name], "PKG-002").status is CheckStatus.FAIL
+        assert "broken on purpose" in _status(reports[broken.name], "PKG-002").message
+        assert _status(reports[fine.name], "PKG-002").status is CheckStatus.PASS
+
+    def test_when_the_services_package_fails_every_node_reports_that_failure(self, tmp_path):
+        service = write_service(tmp_path / "svc", dependencies="")
+        for name in ("a", "b", "c"):
+            write_node(service, name, NodeKind.COMPUTE)
+        runs = tmp_path / "runs"
+        (service / "src" / SERVICE / "nodes" / "__init__.py").write_text(
+            f"open({str(runs)!r}, 'a').write('.')\nimport not_installed_anywhere\n"
+        )
+        reports = check_tree(service / "src" / SERVICE / "nodes", recursive=True)
+        results = [_status(r, "PKG-002") for r in reports]
+        assert [r.status for r in results] == [CheckStatus.FAIL] * 3
+        assert all("not_installed_anywhere" in r.message for r in results)
+        assert all(r.findings[0].file == "../__init__.py" and r.findings[0].line == 2 for r in results)
+        assert runs.read_text() == "."  # the nodes package ran once, not once per node
+
     def test_project_findings_point_at_project_files(self, tmp_path):
         service = write_service(tmp_path / "svc", dependencies='"omnibase-core"')
         node = write_node(service, "vault_reader", NodeKind.EFFECT)
