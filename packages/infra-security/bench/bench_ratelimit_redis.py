@@ -9,7 +9,8 @@ Needs INFRA_TEST_REDIS_URL and INFRA_TEST_REDIS_CLUSTER_URL (`python tools/servi
   that returns at once (scripting's own cost), EVALSHA of the decision script (its Lua), the backend's
   ``decide`` and the limiter's ``hit`` (the Python around it), each as decisions/s and as a ratio to INCR, with
   the server's own microseconds per call from ``INFO commandstats``;
-* the same with 8 threads, one shared client (its pool) and one client per thread;
+* the same with 8 threads: one shared client (its pool), one client per thread, and the pipelined backend
+  (concurrent callers' decisions share round trips), each beside INCR from the same threads;
 * pipelines of 8 commands (what batching concurrent callers' decisions would buy), EVALSHA vs INCR.
 
 The machine's load average is printed before and after: on a busy machine, ratios move.
@@ -27,6 +28,7 @@ from typing import Any
 
 from infra_models.security import RateLimitPolicy
 from infra_security.ratelimit._limiter import RateLimiter
+from infra_security.ratelimit._pipelining import PipelinedRedisBackend, PipelinedRedisClusterBackend
 from infra_security.ratelimit._redis import RedisBackend, load_script
 from infra_security.ratelimit._redis_cluster import RedisClusterBackend, cluster_key
 
@@ -134,7 +136,9 @@ def python_only_hit(is_cluster: bool) -> Callable[[int], object]:
     return lambda i: limiter.hit(client=KEYS[i % 100], endpoint="/e")
 
 
-def bench(name: str, client: Any, backend: RedisBackend, make_client: Callable[[], Any]) -> None:
+def bench(
+    name: str, client: Any, backend: RedisBackend, make_client: Callable[[], Any], pipelined: RedisBackend
+) -> None:
     prefix = backend._prefix
     limiter = RateLimiter(default=ROOMY, backend=backend)
     script = load_script()
@@ -192,13 +196,22 @@ def bench(name: str, client: Any, backend: RedisBackend, make_client: Callable[[
         ),
         "incr_own": lambda: threaded_rate(per_thread_incr, SECONDS / 3),
         "own": lambda: threaded_rate(per_thread_client, SECONDS / 3),
+        "pipelined": lambda: threaded_rate(
+            lambda: lambda i: piped.hit(client=KEYS[i % 100], endpoint="/e"), SECONDS / 3
+        ),
     }
+    piped = RateLimiter(default=ROOMY, backend=pipelined)
     print(f"{name}: {THREADS} threads")
     rates = interleaved(many)
     print(f"  {'INCR, one shared client (anchor)':<48} {rates['incr']:>10,.0f} dec/s")
     row("RateLimiter.hit, one shared client", rates["shared"], rates["incr"])
     print(f"  {'INCR, one client per thread (anchor)':<48} {rates['incr_own']:>10,.0f} dec/s")
     row("RateLimiter.hit, one client per thread", rates["own"], rates["incr_own"])
+    row("RateLimiter.hit, pipelined (shared round trips)", rates["pipelined"], rates["incr"], batch_note(pipelined))
+
+    if is_cluster:  # redis-py's cluster pipeline sends COMMAND GETKEYS for every EVALSHA: not a fair row
+        print(f"{name}: raw pipelines skipped (the pipelined backend above sends one pipeline per primary)")
+        return
 
     def pipelined(make_cmd: Callable[[Any, int], None]) -> Callable[[int], object]:
         def run(i: int) -> None:
@@ -222,6 +235,15 @@ def bench(name: str, client: Any, backend: RedisBackend, make_client: Callable[[
     row("EVALSHA ratelimit.lua x8 per round trip", rates["lua"], rates["incr"])
 
 
+def batch_note(backend: RedisBackend) -> str:
+    """Average decisions per shared pipeline so far."""
+    lines = list(backend.lines.values()) if isinstance(backend, PipelinedRedisClusterBackend) else []
+    if isinstance(backend, PipelinedRedisBackend):
+        lines = [backend.line]
+    batches = sum(line.batches for line in lines)
+    return f"{sum(line.batched for line in lines) / batches:.1f} decisions per pipeline" if batches else ""
+
+
 def main() -> int:
     """Run the single-server half and the cluster half (each needs its service)."""
     import redis
@@ -234,7 +256,8 @@ def main() -> int:
     url = os.environ.get("INFRA_TEST_REDIS_URL")
     if url:
         client = redis.Redis.from_url(url)
-        bench("single Redis", client, RedisBackend(client, prefix=prefix), lambda: redis.Redis.from_url(url))
+        piped = PipelinedRedisBackend.from_url(url, prefix=prefix)
+        bench("single Redis", client, RedisBackend(client, prefix=prefix), lambda: redis.Redis.from_url(url), piped)
     else:
         print("single Redis: skipped (INFRA_TEST_REDIS_URL not set)")
     cluster_url = os.environ.get("INFRA_TEST_REDIS_CLUSTER_URL")
@@ -244,7 +267,9 @@ def main() -> int:
             return RedisCluster.from_url(cluster_url, retry=Retry(NoBackoff(), 0), socket_timeout=2)
 
         cluster = make()
-        bench("Redis Cluster (3 primaries)", cluster, RedisClusterBackend(cluster, prefix=prefix), make)
+        backend = RedisClusterBackend(cluster, prefix=prefix)
+        piped_cluster = PipelinedRedisClusterBackend(make(), prefix=prefix)
+        bench("Redis Cluster (3 primaries)", cluster, backend, make, piped_cluster)
     else:
         print("Redis Cluster: skipped (INFRA_TEST_REDIS_CLUSTER_URL not set)")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
