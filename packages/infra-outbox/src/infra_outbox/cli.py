@@ -47,7 +47,7 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
     ],
     once: Annotated[bool, typer.Option("--once", help="Publish what is committed now, then exit.")] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, max=100_000, help="Events per page.")] = 1000,
-    lease: Annotated[float, typer.Option("--lease", min=2.0, help="Shard lease in seconds.")] = 60.0,
+    lease: Annotated[float, typer.Option("--lease", min=3.0, help="Shard lease in seconds.")] = 60.0,
     max_attempts: Annotated[int, typer.Option("--max-attempts", min=1, help="Attempts before DEAD.")] = 10,
     dead_letter_topic: Annotated[
         str | None, typer.Option("--dead-letter-topic", help="Also copy dead events to this (existing) topic.")

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, case, delete, func, or_, select, tuple_, update
 
 from infra_outbox.snapshot import Snapshot
 from infra_outbox.tables import relays, shards, state
@@ -38,6 +38,8 @@ class ShardState:
     snap: Snapshot | None  # read up to this snapshot (None: nothing read yet)
     batch_snap: Snapshot | None  # closing snapshot of the batch in progress
     last_id: int  # last id done in the batch in progress (SQLite: the cursor itself)
+    crashes: int = 0  # owners that stopped holding it since its cursor last moved
+    suspect_id: int | None = None  # the event the last (careful) owner was sending alone
 
     def group_key(self) -> tuple[str | None, str | None]:
         """Shards with the same snapshots are read together."""
@@ -47,6 +49,17 @@ class ShardState:
         )
 
 
+_CURSOR = (
+    shards.c.shard,
+    shards.c.epoch,
+    shards.c.snap,
+    shards.c.batch_snap,
+    shards.c.last_id,
+    shards.c.crashes,
+    shards.c.suspect_id,
+)
+
+
 def _state_from_row(row: Any) -> ShardState:
     return ShardState(
         shard=int(row.shard),
@@ -54,6 +67,8 @@ def _state_from_row(row: Any) -> ShardState:
         snap=None if row.snap is None else Snapshot.parse(row.snap),
         batch_snap=None if row.batch_snap is None else Snapshot.parse(row.batch_snap),
         last_id=int(row.last_id),
+        crashes=int(row.crashes),
+        suspect_id=None if row.suspect_id is None else int(row.suspect_id),
     )
 
 
@@ -121,8 +136,14 @@ class Ownership:
                     rows = conn.execute(
                         update(shards)
                         .where(shards.c.shard.in_(wanted), free)
-                        .values(owner=self.relay_id, epoch=shards.c.epoch + 1, lease_until=until)
-                        .returning(shards.c.shard, shards.c.epoch, shards.c.snap, shards.c.batch_snap, shards.c.last_id)
+                        .values(
+                            owner=self.relay_id,
+                            epoch=shards.c.epoch + 1,
+                            lease_until=until,
+                            # Taken from an owner whose lease ran out: it stopped while holding the shard.
+                            crashes=case((shards.c.owner.is_not(None), shards.c.crashes + 1), else_=shards.c.crashes),
+                        )
+                        .returning(*_CURSOR)
                     ).all()
                     for row in rows:
                         self.owned[int(row.shard)] = _state_from_row(row)
@@ -165,11 +186,7 @@ class Ownership:
         if not self.owned:
             return
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(shards.c.shard, shards.c.epoch, shards.c.snap, shards.c.batch_snap, shards.c.last_id).where(
-                    self.fence(self.owned)
-                )
-            ).all()
+            rows = conn.execute(select(*_CURSOR).where(self.fence(self.owned))).all()
         fresh = {int(row.shard): _state_from_row(row) for row in rows}
         lost = sorted(set(self.owned) - set(fresh))
         self.owned = fresh

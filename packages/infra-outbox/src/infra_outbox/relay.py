@@ -45,6 +45,8 @@ class _Flight:
     to_send: list[LogEvent]
     parked_now: list[LogEvent]
     sent: SentBatch | None
+    careful: bool = False  # one event, sent alone, recorded as the suspect first
+    abandoned: LogEvent | None = None  # the suspect again: every relay that sent it stopped
 
 
 def _producer_config(kafka: KafkaProducerConfig | Mapping[str, Any] | str) -> KafkaProducerConfig:
@@ -116,6 +118,7 @@ class Relay:
         self._failing: set[tuple[str, str]] = set()  # keys that failed in a page not finished yet
         self._held_waiting = True  # check the held table on the first round
         self._needs_reload = False
+        self._careful_left: dict[int, int] = {}  # shard -> events still to send one at a time
         self._next_heartbeat = float("-inf")
         self._next_stats = float("-inf")
         self._next_retention = float("-inf")
@@ -184,10 +187,11 @@ class Relay:
         self._next_heartbeat = now + self.settings.heartbeat_seconds
 
     def _groups(self) -> list[list[ShardState]]:
-        groups: dict[tuple[str | None, str | None], list[ShardState]] = {}
+        groups: dict[tuple[str | None, str | None, bool], list[ShardState]] = {}
+        limit = self.settings.crash_limit
         for shard in sorted(self.ownership.owned):
             state = self.ownership.owned[shard]
-            groups.setdefault(state.group_key(), []).append(state)
+            groups.setdefault((*state.group_key(), state.crashes >= limit), []).append(state)  # careful apart
         return list(groups.values())
 
     def _start(self, states: list[ShardState]) -> _Flight:
@@ -198,6 +202,12 @@ class Relay:
             # Never send with less lease left than a record may stay in flight; pages may be in flight: renew only.
             self._heartbeat(force=True, rebalance=False)
         page = self.reader.next_page(states)
+        careful, abandoned = False, None
+        if max(s.crashes for s in states) >= self.settings.crash_limit:
+            if page.events:
+                page, careful, abandoned = self._carefully(states, page)
+            else:  # nothing left that a relay could have died on
+                self._end_careful(states, [s.shard for s in states])
         for state in states:
             if page.batch_snap is None:  # SQLite: the cursor is the last rowid
                 state.last_id = max(state.last_id, page.last_id)
@@ -210,6 +220,8 @@ class Relay:
         if held_back:
             to_send = [e for e in page.events if e.key is None or (e.topic, e.key) not in held_back]
             parked_now = [e for e in page.events if e.key is not None and (e.topic, e.key) in held_back]
+        if abandoned is not None:
+            to_send, parked_now = [], []
         sent = None
         if to_send:
             sent = produce_events(
@@ -219,7 +231,57 @@ class Relay:
                 max_record_bytes=self.settings.max_record_bytes,
                 failing=self._failing,
             )
-        return _Flight(page, states, to_send, parked_now, sent)
+        return _Flight(page, states, to_send, parked_now, sent, careful, abandoned)
+
+    def _end_careful(self, states: list[ShardState], shard_ids: list[int]) -> None:
+        """Careful shards with nothing left to read go back to normal pages."""
+        from sqlalchemy import update
+
+        from infra_outbox.tables import shards
+
+        with self.engine.begin() as conn:
+            conn.execute(update(shards).where(self.ownership.fence(shard_ids)).values(crashes=0, suspect_id=None))
+        for state in states:
+            state.crashes, state.suspect_id = 0, None
+            self._careful_left.pop(state.shard, None)
+
+    def _carefully(self, states: list[ShardState], page: Page) -> tuple[Page, bool, LogEvent | None]:
+        """Relays kept stopping while holding these shards: send their events one at a time, suspect first.
+
+        Before sending an event alone, its id is stored as the shards' suspect. If the relay dies again, the next
+        owner finds the same event first with the suspect set and a higher crash count: it goes DEAD unsent
+        ("abandoned"), its key parks behind it, and everything else goes on.
+        """
+        from sqlalchemy import update
+
+        from infra_outbox.reader import Page
+        from infra_outbox.tables import shards
+
+        first = page.events[0]
+        self.reader.reset()  # the rest of the page is read again after this event
+        one = Page(page.shards, [first], page.snap, page.batch_snap, first.id, complete=False)
+        crashes = max(s.crashes for s in states)
+        if crashes > self.settings.crash_limit and any(s.suspect_id == first.id for s in states):
+            return one, True, first
+        shard_ids = [s.shard for s in states]
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(shards).where(self.ownership.fence(shard_ids)).values(suspect_id=first.id)
+            ).rowcount
+            if moved != len(shard_ids):
+                raise _FencedError(shard_ids)
+        for state in states:
+            state.suspect_id = first.id
+            # The stopped relays had at most this many events of the shard in flight: the culprit is among them.
+            self._careful_left.setdefault(state.shard, self.settings.batch_size * (self.settings.pipeline_depth + 1))
+        log.warning(
+            "relay %s: shards %s changed hands %d times without progress; sending event %d alone first",
+            self.relay_id,
+            shard_ids,
+            crashes,
+            first.id,
+        )
+        return one, True, None
 
     def _results(self, events: list[LogEvent], sent: SentBatch | None) -> SentBatch | None:
         from infra_outbox.send import await_sent, isolate
@@ -252,7 +314,7 @@ class Relay:
 
     def _finish(self, flight: _Flight) -> BatchReport:
         """Wait for the page's acknowledgements, hold what failed, and move the cursors (fenced) in one commit."""
-        from sqlalchemy import text, update
+        from sqlalchemy import case, text, update
 
         from infra_outbox.held import Hold, hold_rows
         from infra_outbox.outcome import decide
@@ -272,6 +334,18 @@ class Relay:
             else:
                 holds.append(Hold(event, "waiting", 1, now + settings.backoff.delay(1, self._rand), error))
                 report.retried += 1
+        if flight.abandoned is not None:
+            event = flight.abandoned
+            crashes = max(s.crashes for s in flight.states)
+            reason = (
+                f"abandoned after {crashes} attempts: each relay that held it stopped before recording an outcome "
+                "(sending it may be what stops the relay)"
+            )
+            holds.append(Hold(event, "dead", crashes, now, reason))  # not copied to the dead-letter topic
+            if event.scope is not None:
+                self.parked.add(event.scope)
+            report.dead += 1
+            log.error("event %d went DEAD: %s; its key is parked: see `infra-outbox dead list`", event.id, reason)
         for event in [*decision.behind, *flight.parked_now]:
             holds.append(Hold(event, "waiting", 0, now, None))
         report.held = len(decision.behind) + len(flight.parked_now)
@@ -279,7 +353,18 @@ class Relay:
         page = flight.page
         shard_ids = [s.shard for s in flight.states]
         if holds or page.events:
-            values: dict[str, Any] = {"lease_until": now + settings.lease_seconds, "advanced_at": now}
+            values: dict[str, Any] = {
+                "lease_until": now + settings.lease_seconds,
+                "advanced_at": now,
+                "suspect_id": None,
+            }
+            done_careful: list[int] = [st.shard for st in flight.states]
+            if flight.careful:
+                shard = page.events[0].shard
+                self._careful_left[shard] = self._careful_left.get(shard, 0) - 1
+                done_careful = [st.shard for st in flight.states if self._careful_left.get(st.shard, 0) <= 0]
+            # Shards whose cursor moved past whatever stopped the relays: back to normal pages.
+            values["crashes"] = case((shards.c.shard.in_(done_careful), 0), else_=shards.c.crashes)
             if page.batch_snap is not None:
                 if page.complete:
                     values.update(snap=str(page.batch_snap), batch_snap=None, last_id=0)
@@ -297,6 +382,11 @@ class Relay:
                 moved = conn.execute(update(shards).where(self.ownership.fence(shard_ids)).values(**values)).rowcount
                 if moved != len(shard_ids):
                     raise _FencedError(shard_ids)
+            for state in flight.states:
+                state.suspect_id = None
+                if state.shard in done_careful:
+                    state.crashes = 0
+                    self._careful_left.pop(state.shard, None)
             if holds:
                 self._held_waiting = True
         self._observe(report)
@@ -393,7 +483,10 @@ class Relay:
                     flight = self._start(states)
                     pages += 1
                     flights.append(flight)
-                    if len(flights) > self.settings.pipeline_depth:
+                    if flight.careful:  # settle it before anything else is sent
+                        while flights:
+                            total.add(self._finish(flights.popleft()))
+                    elif len(flights) > self.settings.pipeline_depth:
                         total.add(self._finish(flights.popleft()))
                     if flight.page.complete or not flight.page.events or self._stop.is_set():
                         break

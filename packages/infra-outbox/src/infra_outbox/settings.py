@@ -24,6 +24,7 @@ class RelaySettings:
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     stats_interval: float = 2.0
     pipeline_depth: int = 2  # pages sent ahead while Kafka acknowledges the oldest
+    crash_limit: int = 2  # owners lost while holding a shard before its events are sent one at a time
     progress_interval: float = 30.0
 
     def __post_init__(self) -> None:

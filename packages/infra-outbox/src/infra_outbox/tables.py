@@ -143,6 +143,8 @@ shards = Table(
     Column("batch_snap", Text, nullable=True, comment="snapshot closing the batch in progress, if any"),
     Column("last_id", BigInteger, nullable=False, server_default=text("0"), comment="last id done (in batch)"),
     Column("advanced_at", Double, nullable=True),
+    Column("crashes", Integer, nullable=False, server_default=text("0"), comment="takeovers since the last move"),
+    Column("suspect_id", BigInteger, nullable=True, comment="event sent alone when the last relay stopped"),
     PrimaryKeyConstraint("shard", name="pk_infra_outbox_shards"),
     comment="One cursor per shard and the fenced lease of the relay that reads it",
 )

@@ -366,3 +366,90 @@ class TestDeadKeyAndSmallTopic:
         assert stats.dead == 0, stats  # every ~1 KB event fits alone: none may be blamed
         summary = ledger.check(records, max_duplicates=3 * BATCH)
         assert summary["events"] > 100, summary
+
+
+_CRASHING_RELAY = """
+import os, signal, sys
+import infra_outbox.send as send
+
+real = send.produce_events
+
+def produce_events(pool, events, **kwargs):
+    if any(event.key == "poison" for event in events):  # dies serialising it, every time (like an OOM kill)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(pool, events, **kwargs)
+
+send.produce_events = produce_events
+from infra_outbox.cli import app
+app(sys.argv[1:], prog_name="infra-outbox")
+"""
+
+
+class TestPoisonThatKillsTheRelay:
+    def test_event_that_kills_every_relay_goes_dead_and_other_keys_flow(
+        self, postgres_url: str, kafka_bootstrap: str
+    ) -> None:
+        """A relay process is SIGKILLed each time it sends the poison event: two crashes, a careful try, DEAD."""
+        from sqlalchemy import select
+
+        from infra_outbox import Outbox
+        from infra_outbox.tables import held
+
+        topic = new_topic(kafka_bootstrap)
+        outbox = Outbox()
+        with fresh_database(postgres_url) as url:
+            engine = make_engine(url)
+
+            def write(start: int, count: int) -> None:
+                with engine.begin() as conn:
+                    for i in range(start, start + count):
+                        outbox.enqueue(conn, topic=topic, key=f"k{i % 10}", event_type="n", payload=i)
+
+            write(0, 50)
+            with engine.begin() as conn:
+                outbox.enqueue(conn, topic=topic, key="poison", event_type="n", payload="boom")
+                outbox.enqueue(conn, topic=topic, key="poison", event_type="n", payload="after")
+            write(50, 50)
+            argv = ["relay", "--db", url, "--bootstrap-servers", kafka_bootstrap, "--batch-size", "40"]
+            argv += ["--lease", "3", "--max-attempts", "3"]
+            crashes = 0
+            written = 100
+            proc = subprocess.Popen([sys.executable, "-c", _CRASHING_RELAY, *argv], stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    if proc.poll() is not None:
+                        assert proc.returncode == -signal.SIGKILL, proc.returncode
+                        crashes += 1
+                        write(written, 20)  # the application keeps writing while relays crash
+                        written += 20
+                        proc = subprocess.Popen(
+                            [sys.executable, "-c", _CRASHING_RELAY, *argv], stderr=subprocess.DEVNULL
+                        )
+                    with engine.connect() as conn:
+                        rows = conn.execute(select(held.c.key, held.c.state)).all()
+                    stats = outbox_stats(engine)
+                    if sorted(rows) == [("poison", "dead"), ("poison", "waiting")] and stats.pending == 0:
+                        break
+                else:
+                    raise AssertionError(f"not settled: {crashes} crashes, {sorted(set(rows))}, {outbox_stats(engine)}")
+            finally:
+                _stop([proc])
+            with engine.connect() as conn:
+                dead = conn.execute(select(held.c.attempts, held.c.last_error).where(held.c.state == "dead")).one()
+            engine.dispose()
+            records = consume(kafka_bootstrap, topic, expect=set(), timeout=10, settle=2)
+        assert crashes == 3, crashes
+        assert dead.attempts == 3
+        assert dead.last_error.startswith("abandoned after 3 attempts"), dead.last_error
+        assert {r.key for r in records} == {f"k{i}" for i in range(10)}  # the poison key never reached Kafka
+        values = {int(r.value) for r in records}
+        assert values == set(range(written)), sorted(set(range(written)) - values)
+        for key in {r.key for r in records}:  # per-key order: first deliveries in sequence order
+            first: dict[int, int] = {}
+            for r in records:
+                if r.key == key and r.seq is not None:
+                    first.setdefault(r.seq, len(first))
+            seqs = list(first)
+            assert seqs == sorted(seqs), (key, seqs)

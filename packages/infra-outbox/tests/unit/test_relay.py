@@ -390,3 +390,42 @@ class TestDocs:
         assert "autovacuum" not in ddl  # the log keeps PostgreSQL's defaults: nothing to vacuum there
         assert "keep PostgreSQL's default" in guide.replace("\n", " ")
         assert "5,000 rows" not in guide and "scale_factor" not in guide
+
+
+class _Killed(BaseException):
+    """Stands for the relay process dying (SIGKILL, OOM) in the middle of sending."""
+
+
+class TestEventThatKillsEveryRelay:
+    def test_goes_dead_unsent_after_the_crash_limit_and_others_flow(self, engine: Engine, clock: Clock) -> None:
+        class Killer(FakeProducer):
+            def produce(self, topic: str, value: bytes | None = None, key: str | None = None, **kwargs: Any) -> None:
+                if value == b'"boom"':
+                    raise _Killed
+                super().produce(topic, value, key, **kwargs)
+
+        write(engine, clock, *[(f"k{i % 4}", i) for i in range(12)], ("p", "boom"), ("p", "after"), ("k0", 99))
+        delivered: list[dict[str, Any]] = []
+        relays = 0
+        for _ in range(6):
+            producer = Killer()
+            relay = make_relay(engine, producer, clock, batch_size=50)
+            relays += 1
+            try:
+                relay.drain()
+            except _Killed:
+                delivered += producer.delivered
+                clock.advance(61)  # the dead relay's lease runs out
+                continue
+            delivered += producer.delivered
+            break
+        assert relays == 4  # two normal tries, one careful try that names the suspect, then DEAD unsent
+        [dead] = dead_events(engine)
+        assert dead.payload == b'"boom"'
+        assert dead.attempts == 3
+        assert dead.last_error is not None and dead.last_error.startswith("abandoned after 3 attempts")
+        assert outbox_stats(engine, now=clock.now).parked == 1  # "after" waits behind it
+        assert b'"boom"' not in [m["value"] for m in delivered]
+        for key in ("k0", "k1", "k2", "k3"):
+            assert first_seqs(delivered, key) == sorted(first_seqs(delivered, key)), key
+        assert {int(m["value"]) for m in delivered if m["key"] != "p"} == {*range(12), 99}
