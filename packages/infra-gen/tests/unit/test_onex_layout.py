@@ -143,6 +143,13 @@ class TestLayout:
         assert contract["event_bus"]["publish_topics"] == ["onex.evt.vault-svc.vault-reader.v1"]
         (route,) = contract["handler_routing"]["handlers"]
         assert route["handler"] == {"name": "HandlerVaultReader", "module": f"{module}.handlers.handler_vault_reader"}
+        pure = kind in {"compute", "reducer"}
+        assert contract["descriptor"] == {
+            "node_archetype": kind,
+            "purity": "pure" if pure else "impure",
+            "idempotent": pure,
+            "timeout_ms": 30000,
+        }
         handler = (nodes / node / "handlers" / "handler_vault_reader.py").read_text(encoding="utf-8")
         assert "class HandlerVaultReader:" in handler and "async def handle(self, request:" in handler
 

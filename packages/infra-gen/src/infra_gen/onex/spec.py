@@ -144,6 +144,14 @@ class OnexNodeSpec:
                 ],
             },
         }
+        pure = self.kind in (NodeKind.COMPUTE, NodeKind.REDUCER)
+        # Execution semantics as omnibase-core's own `onex new node` declares them: pure archetypes are idempotent.
+        data["descriptor"] = {
+            "node_archetype": self.kind.value.lower(),
+            "purity": "pure" if pure else "impure",
+            "idempotent": pure,
+            "timeout_ms": 30000,
+        }
         if self.kind is NodeKind.EFFECT:
             data["error_handling"] = {
                 "retry_policy": {
