@@ -30,6 +30,7 @@ from infra_models.security import RateLimitPolicy
 from infra_models.testing import in_ci
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._limiter import RateLimiter
+from infra_security.ratelimit._pipelining import PipelinedRedisClusterBackend
 from infra_security.ratelimit._redis_cluster import RedisClusterBackend, cluster_key
 
 pytestmark = pytest.mark.integration
@@ -200,17 +201,29 @@ class Tally:
     errors: list[str] = field(default_factory=list)
 
 
-class RecordingBackend(RedisClusterBackend):
-    """The real backend, remembering its last failure (the limiter turns it into a degraded decision)."""
+class _Recording:
+    """Remembers, per thread, the backend's last failure (the limiter turns it into a degraded decision)."""
 
-    last_failure: RateLimitBackendError | None = None
+    _seen = threading.local()
+
+    @property
+    def last_failure(self) -> RateLimitBackendError | None:
+        return getattr(self._seen, "failure", None)
 
     def decide(self, key: str, policy: Any, weight: int) -> Any:
         try:
-            return super().decide(key, policy, weight)
+            return super().decide(key, policy, weight)  # type: ignore[misc]
         except RateLimitBackendError as exc:
-            self.last_failure = exc
+            self._seen.failure = exc
             raise
+
+
+class RecordingBackend(_Recording, RedisClusterBackend):
+    """The real cluster backend, recording failures."""
+
+
+class RecordingPipelinedBackend(_Recording, PipelinedRedisClusterBackend):
+    """The real pipelined cluster backend (decisions of the threads share round trips), recording failures."""
 
 
 def _may_have_run(exc: BaseException | None) -> bool:
@@ -227,8 +240,9 @@ def _may_have_run(exc: BaseException | None) -> bool:
 
 class TestKilledPrimary:
     @pytest.mark.timeout(180)
+    @pytest.mark.parametrize("pipelined", [False, True], ids=["one-client-per-thread", "pipelined-shared"])
     def test_failover_mid_run_keeps_the_modes_and_never_counts_a_decision_twice(
-        self, private_cluster: PrivateCluster
+        self, private_cluster: PrivateCluster, pipelined: bool
     ) -> None:
         seed = client_of(private_cluster)
         key_prefix = f"rlk-{uuid.uuid4().hex[:8]}:"
@@ -249,9 +263,15 @@ class TestKilledPrimary:
         stop = threading.Event()
         tallies = [Tally() for _ in clients]
 
+        shared = RecordingPipelinedBackend(
+            client_of(private_cluster), prefix=key_prefix, local_cache=False, timeout=TIMEOUT
+        )
+
         def hammer(n: int) -> None:
-            backend = RecordingBackend(
-                client_of(private_cluster), prefix=key_prefix, local_cache=False, timeout=TIMEOUT
+            backend: _Recording = (
+                shared
+                if pipelined
+                else RecordingBackend(client_of(private_cluster), prefix=key_prefix, local_cache=False, timeout=TIMEOUT)
             )
             limiter = RateLimiter(default=BIG, backend=backend, on_backend_error=modes[n])  # type: ignore[arg-type]
             tally = tallies[n]
@@ -310,6 +330,8 @@ class TestKilledPrimary:
             assert (len(tally.degraded) > 0) is (mode != "raise")
             assert tally.slowest_failure < BOUND, (mode, tally.slowest_failure)
 
+        if pipelined:  # the threads' decisions really shared round trips
+            assert sum(line.batched for line in shared.lines.values()) > 0
         after = client_of(private_cluster)
         new_port = int(after.get_node_from_key(cluster_key(key_prefix, "sliding_window", "p:c0:e")).port)
         assert new_port != victim_port  # a replica was promoted
