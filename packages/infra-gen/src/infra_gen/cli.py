@@ -57,7 +57,13 @@ class Format(StrEnum):
 FormatOption = Annotated[Format, typer.Option("--format", help="text for people, json for tools.")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")]
 OutputDirOption = Annotated[
-    Path, typer.Option("--output-dir", "-o", help="Where the node goes (a hatch workspace puts it in packages/).")
+    Path,
+    typer.Option(
+        "--output-dir",
+        "-o",
+        help="Where the node goes: an ONEX service's nodes/ folder gets the ONEX layout (tests in tests/unit/nodes/); "
+        "a hatch workspace puts a stand-alone package in packages/.",
+    ),
 ]
 OnConflictOption = Annotated[
     OnConflictChoice,
