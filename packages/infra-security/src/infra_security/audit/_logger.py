@@ -50,7 +50,7 @@ CHECKPOINT_NAME = "checkpoints.jsonl"
 KEYS_NAME = "audit-keys.json"
 
 _log = logging.getLogger("infra_security.audit")
-_EVENT_VALIDATOR = AuditEvent.__pydantic_validator__
+_validate_event = AuditEvent.model_validate
 _MAX_DEPTH = 64
 
 
@@ -251,7 +251,7 @@ class AuditLogger:
         if context is not None:
             fields["context"] = context
         try:
-            event: AuditEvent = _EVENT_VALIDATOR.validate_python(fields)
+            event: AuditEvent = _validate_event(fields)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])

@@ -38,13 +38,16 @@ class MemoryCounter:
 
     def __init__(self, start: Mapping[int, int] | None = None) -> None:
         self._counts: dict[int, int] = dict(start or {})
-        self._lock = threading.Lock()
+        lock = threading.Lock()
+        self._acquire, self._release = lock.acquire, lock.release  # bound once: this runs per encryption
 
     def add(self, key_id: int) -> int:
         """Count one encryption with ``key_id``."""
-        with self._lock:
-            total = self._counts.get(key_id, 0) + 1
-            self._counts[key_id] = total
+        self._acquire()
+        try:
+            total = self._counts[key_id] = self._counts.get(key_id, 0) + 1
+        finally:
+            self._release()
         return total
 
     def count(self, key_id: int) -> int:
