@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,7 @@ def declared_but_absent(error: str, node: NodeContext) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # the nodes of one service share its requirements: parse each once per run
 def requirement_bounds(raw: str, own: str = "") -> str | None:
     """What is wrong with the bounds of one requirement string, or ``None`` when it has both.
 
