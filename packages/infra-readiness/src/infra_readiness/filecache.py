@@ -18,9 +18,9 @@ from infra_readiness.files import FileProblem, read_text
 __all__ = ["TEXT_BUDGET", "TREE_BUDGET", "FileCache"]
 
 #: Characters of file text kept in memory per run.
-TEXT_BUDGET = 96_000_000
+TEXT_BUDGET = 24_000_000
 #: Characters of source whose parsed trees are kept in memory per run (about 20 bytes of tree per character).
-TREE_BUDGET = 6_000_000
+TREE_BUDGET = 4_000_000
 
 
 class FileCache:
