@@ -36,7 +36,7 @@ class TestCli:
         assert result.exit_code == 0 and result.output.strip() == f"infra-models {__version__}"
 
     def test_schema_out_writes_files(self, tmp_path: Path) -> None:
-        result = CliRunner().invoke(app, ["schema", "--out", str(tmp_path), "--format", "json"])
+        result = CliRunner().invoke(app, ["schema", "-o", str(tmp_path), "--format", "json"])
         assert result.exit_code == 0, result.output
         written = json.loads(result.output)
         assert len(written) == len(PUBLIC_MODELS)
