@@ -5,6 +5,8 @@
 Needs INFRA_TEST_REDIS_URL and INFRA_TEST_REDIS_CLUSTER_URL (`python tools/services.py up`;
 `eval "$(python tools/services.py env)"`); a missing one skips its half. Prints, for each:
 
+* where one decision spends its time on the server: the script's work added one call at a time (``TIME``,
+  ``GET``, ``SET PX``), from ``INFO commandstats``;
 * where one decision spends its time, one thread: bare INCR (the anchor: one round trip), EVALSHA of a script
   that returns at once (scripting's own cost), EVALSHA of the decision script (its Lua), the backend's
   ``decide`` and the limiter's ``hit`` (the Python around it), each as decisions/s and as a ratio to INCR, with
@@ -174,6 +176,7 @@ def bench(
     extra_lua = 1e6 / rates["lua"] - 1e6 / incr
     extra_py = 1e6 / rates["hit"] - 1e6 / rates["lua"]
     print(f"  per decision beyond INCR: {extra_lua:+.1f} us in EVALSHA + Lua, {extra_py:+.1f} us in Python")
+    server_breakdown(client, key_of)
     python_only = rate(python_only_hit(is_cluster), SECONDS / 3)
     print(
         f"  Python of one hit with the round trip taken out (a client that answers at once): {1e6 / python_only:.1f} us"
@@ -233,6 +236,34 @@ def bench(
     rates = interleaved(pipes)
     print(f"  {'INCR x8 per round trip (anchor)':<48} {rates['incr']:>10,.0f} dec/s")
     row("EVALSHA ratelimit.lua x8 per round trip", rates["lua"], rates["incr"])
+
+
+#: The decision script's GCRA path rebuilt one server call at a time, to see what each step costs on the server.
+STEPS = {
+    "EVALSHA 'return 1', no arguments": ("return 1", 0),
+    "+ the 6 arguments of a decision": ("return 1", 6),
+    "+ TIME (the shared clock)": ('local t = redis.call("TIME") return 1', 6),
+    "+ GET of the key": ('local t = redis.call("TIME") local v = redis.call("GET", KEYS[1]) return 1', 6),
+    "+ SET ... PX (the record)": (
+        'local t = redis.call("TIME") local v = redis.call("GET", KEYS[1]) '
+        'redis.call("SET", KEYS[1], "1", "PX", 60000) return 1',
+        6,
+    ),
+    "the decision script (GCRA, admitted)": (None, 6),
+}
+
+
+def server_breakdown(client: Any, key: Callable[[int], str]) -> None:
+    """Server microseconds per EVALSHA as the decision script's work is added step by step (INFO commandstats)."""
+    args = ["gcra", 1, 60, 10**9, 60_000_000, ""]
+    print("  on the server, per call (EVALSHA, median of 3 x 1000 calls):")
+    for label, (source, nargs) in STEPS.items():
+        sha = client.script_load(load_script() if source is None else source)
+        runs = []
+        for _ in range(3):
+            text = server_usec(client, "evalsha", lambda i, sha=sha, n=nargs: client.evalsha(sha, 1, key(i), *args[:n]))
+            runs.append(float(text.split()[1]) if text else float("nan"))
+        print(f"    {label:<46} {sorted(runs)[1]:6.2f} us")
 
 
 def batch_note(backend: RedisBackend) -> str:
