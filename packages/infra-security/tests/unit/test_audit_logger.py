@@ -154,6 +154,7 @@ class TestFailurePolicy:
             AuditLogger(directory=blocked / "audit")
 
     def test_unreachable_kafka_fails_closed(self, tmp_path: Path) -> None:
+        pytest.importorskip("confluent_kafka")  # the [kafka] extra; absent when the package is tested alone
         sink = KafkaSink("127.0.0.1:1", "audit-unreachable", timeout=1.0, config={"log_level": 0})
         logger = AuditLogger(directory=tmp_path, sinks=[sink], checkpoint_sink=MemorySink())
         with pytest.raises(AuditWriteError):
