@@ -341,3 +341,73 @@ class TestKilledPrimary:
             assert count <= tally.ok_before_kill + tally.ok_after_kill + tally.maybe_ran, (clients[n], count, tally)
             # Nothing decided on the promoted primary is lost (only writes not yet replicated from the dead one).
             assert count >= tally.ok_after_kill, (clients[n], count, tally)
+
+
+def _migrate(src: Any, dst: Any, dst_port: int, slot: int) -> None:
+    """Move one slot from node `src` to node `dst` the way redis-cli does: IMPORTING, MIGRATING, MIGRATE, NODE."""
+    src_id, dst_id = src.execute_command("CLUSTER", "MYID"), dst.execute_command("CLUSTER", "MYID")
+    dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+    src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+    time.sleep(0.05)  # decisions meet the MIGRATING state: keys still at the source are served there
+    while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+        src.execute_command("MIGRATE", "127.0.0.1", dst_port, "", 0, 5000, "KEYS", *keys)
+        time.sleep(0.05)  # decisions meet the key gone from the source: ASK to the target
+    dst.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+    src.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+
+
+class TestSlotMigration:
+    @pytest.mark.timeout(120)
+    @pytest.mark.parametrize("pipelined", [False, True], ids=["plain", "pipelined"])
+    def test_moved_and_ask_during_a_live_migration_keep_the_count_exact(
+        self, private_cluster: PrivateCluster, pipelined: bool
+    ) -> None:
+        import redis
+
+        client = client_of(private_cluster)
+        kind = PipelinedRedisClusterBackend if pipelined else RedisClusterBackend
+        backend = kind(client, prefix=f"rlm-{uuid.uuid4().hex[:8]}:", local_cache=False, timeout=2.0)
+        policy = RateLimitPolicy(name="p", limit=300, period_seconds=86_400, algorithm="gcra")
+        limiter = RateLimiter(default=policy, backend=backend, on_backend_error="raise")
+        key = limiter.hit(client="c", endpoint="e").key  # 1 of 300
+        redis_key = cluster_key(backend._prefix, "gcra", key)
+        slot = client.keyslot(redis_key)
+        primaries = sorted(int(n.port) for n in client.get_primaries())
+        owner = int(client.get_node_from_key(redis_key).port)
+        other = next(p for p in primaries if p != owner)
+        nodes = {port: redis.Redis(port=port, retry=Retry(NoBackoff(), 0)) for port in (owner, other)}
+        admitted: list[bool] = []
+        answered_at: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        go = threading.Barrier(9)
+
+        def hammer() -> None:
+            go.wait()
+            for _ in range(150):
+                try:
+                    allowed = limiter.hit(client="c", endpoint="e").allowed
+                except Exception as exc:  # a redirection must never surface as an error
+                    with lock:
+                        errors.append(repr(exc))
+                    continue
+                with lock:
+                    admitted.append(allowed)
+                    answered_at.append(time.monotonic())
+
+        threads = [threading.Thread(target=hammer) for _ in range(8)]
+        for t in threads:
+            t.start()
+        go.wait()
+        began = time.monotonic()
+        _migrate(nodes[owner], nodes[other], other, slot)  # there ...
+        _migrate(nodes[other], nodes[owner], owner, slot)  # ... and back, while 8 threads decide on the key
+        ended = time.monotonic()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        assert len(admitted) == 8 * 150
+        assert any(began <= at <= ended for at in answered_at)  # decisions really met the migration
+        assert sum(admitted) == 300 - 1  # exactly the limit over the whole run, whichever node answered
+        assert [nodes[port].execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) for port in (owner, other)] == [1, 0]
+        assert not limiter.hit(client="c", endpoint="e").allowed  # and the state came back whole
