@@ -224,11 +224,19 @@ class TestLightImports:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         assert out.split() == ["False", "False"]
 
-    def test_without_the_cli_extra_the_command_says_what_to_install(self):
-        code = "import sys; sys.modules['typer'] = None; from infra_models.cli import main; main()"
-        proc = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, check=False)
-        assert proc.returncode == 2 and proc.stdout == ""
-        assert "pip install 'infra-models[cli]'" in proc.stderr and "Traceback" not in proc.stderr
+    @pytest.mark.parametrize(
+        ("args", "code", "stream", "text"),
+        [
+            (["validate", "x.yaml"], 2, "stderr", "pip install 'infra-models[cli]'"),
+            (["--help"], 0, "stdout", "pip install 'infra-models[cli]'"),
+            (["--version"], 0, "stdout", "infra-models "),
+        ],
+    )
+    def test_without_the_cli_extra_the_command_says_what_to_install(self, args, code, stream, text):
+        program = "import sys; sys.modules['typer'] = None; from infra_models.cli import main; main()"
+        proc = subprocess.run([sys.executable, "-c", program, *args], capture_output=True, text=True, check=False)
+        assert proc.returncode == code
+        assert text in getattr(proc, stream) and "Traceback" not in proc.stderr
 
 
 def test_cli_error_defaults():

@@ -80,19 +80,28 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
 MISSING_EXTRA = "error: the {name} command needs the CLI libraries: pip install 'infra-models[cli]' (typer and rich)\n"
 
 
-def require_cli_extra(name: str) -> None:
-    """Exit 2 with an install hint when typer or rich is missing (a library-only install of infra-models)."""
+def require_cli_extra(name: str, version: str | None = None) -> None:
+    """Without typer or rich (a library-only install): answer --version/--help, else exit 2 with the install hint."""
     try:
         import rich  # noqa: F401
         import typer  # noqa: F401
     except ImportError:
+        args = sys.argv[1:]
+        if version is not None and args == ["--version"]:
+            sys.stdout.write(f"{name} {version}\n")
+            raise SystemExit(0) from None
+        if args in (["--help"], ["-h"]):
+            sys.stdout.write(f"Usage: {name} [OPTIONS] COMMAND [ARGS]...\n\n" + MISSING_EXTRA.format(name=name)[7:])
+            raise SystemExit(0) from None
         sys.stderr.write(MISSING_EXTRA.format(name=name))
         raise SystemExit(2) from None
 
 
 def main() -> None:
     """Entry point of the ``infra-models`` script."""
-    require_cli_extra("infra-models")
+    from infra_models.__about__ import __version__
+
+    require_cli_extra("infra-models", __version__)
     from infra_models.cli._command import app
 
     app()
