@@ -100,7 +100,8 @@ class TestWorkspace:
 
         members = tomllib.loads(text)["envs"]["default"]["workspace"]["members"]
         assert {"path": "packages/ledger-totals"} in members
-        assert {"path": "packages/infra-models"} in members
+        before = tomllib.loads((root / "hatch.toml").read_text())["envs"]["default"]["workspace"]["members"]
+        assert members == [*before, {"path": "packages/ledger-totals"}]  # the others kept exactly, features included
         again = NodeGenerator(tmp_path).plan_node("reducer", "ledger_totals")
         assert "hatch.toml" not in {f.path for f in again.writes}
 
