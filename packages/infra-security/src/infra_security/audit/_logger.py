@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from infra_models.enums import ComplianceLevel, Severity
@@ -51,20 +52,32 @@ KEYS_NAME = "audit-keys.json"
 
 _log = logging.getLogger("infra_security.audit")
 _validate_event = AuditEvent.model_validate
-_MAX_DEPTH = 64
+_MAX_DEPTH = 250  # orjson refuses deeper documents (254 levels, the record's own two included)
 
 
 def check_json_tree(value: Any, where: str) -> None:
     """Refuse what JSON cannot carry exactly: non-str keys, bytes and other objects, NaN/Infinity, deep trees.
 
-    Walks without recursion, so a hostile depth gets an :class:`AuditError` naming the path, not a RecursionError.
+    orjson checks the tree in C first; only when it fails, or writes a ``null`` (which NaN and Infinity become),
+    a walk without recursion finds the offending path, so a hostile tree gets an :class:`AuditError` naming it,
+    never a ``TypeError`` or ``RecursionError``.
     """
+    try:
+        encoded = orjson.dumps(value)
+    except TypeError as exc:  # orjson.JSONEncodeError is a TypeError
+        _explain(value, where)
+        raise AuditError(f"audit event `{where}` is not JSON: {exc}", code="security.audit_event_invalid") from exc
+    if b"null" in encoded:
+        _explain(value, where)
+
+
+def _explain(value: Any, where: str) -> None:
     stack: list[tuple[Any, str, int]] = [(value, where, 0)]
     while stack:
         item, path, depth = stack.pop()
         if depth > _MAX_DEPTH:
             raise AuditError(
-                f"audit event `{where}` nests deeper than {_MAX_DEPTH} levels (at `{path}`)",
+                f"audit event `{where}` nests deeper than {_MAX_DEPTH} levels (at `{path[:200]}...`)",
                 code="security.audit_event_invalid",
             )
         kind = type(item)
