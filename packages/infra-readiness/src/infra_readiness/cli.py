@@ -135,12 +135,18 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     today: Annotated[
         str | None, typer.Option("--today", help="Date that decides waiver expiry (YYYY-MM-DD).", hidden=True)
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Processes that share a tree of 16+ nodes (default 1, or INFRA_READINESS_JOBS)."
+        ),
+    ] = None,
 ) -> None:
     """Rate PATH (or every node under it) NOT_READY, DEVELOPMENT, STAGING or PRODUCTION."""
     from infra_readiness.early import prestart_imports
 
     if python is None:
-        prestart_imports(path, recursive=recursive)  # first: the worker starts while pydantic loads here
+        prestart_imports(path, recursive=recursive, jobs=jobs)  # first: the worker starts while pydantic loads here
     elif shutil.which(python) is None:
         _abort(f"--python {python}: no such interpreter")
     floor = _level(min_level, "--min-level")
@@ -164,7 +170,7 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     )
     cache = RunCache()  # one read and one parse per file, one set of facts per project, for the whole run
     contexts = [NodeContext(root, display=shown, options=options, cache=cache) for root, shown in roots]
-    reports = _run(contexts, checks)
+    reports = _run(contexts, checks, jobs)
     if fmt is Format.JSON:
         model = summarize(str(path), reports) if recursive else reports[0]
         text = model.model_dump_json(indent=2)
@@ -186,18 +192,18 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
         raise typer.Exit(1)
 
 
-def _run(contexts: list[NodeContext], checks: tuple[Check, ...]) -> list[ReadinessReport]:
+def _run(contexts: list[NodeContext], checks: tuple[Check, ...], jobs: int | None) -> list[ReadinessReport]:
     from infra_readiness.runner import check_contexts
 
     if len(contexts) < 5 or not sys.stderr.isatty():
-        return check_contexts(contexts, checks=checks)
+        return check_contexts(contexts, checks=checks, jobs=jobs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
         TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
     ) as bar:
         task = bar.add_task("nodes", total=len(contexts))
-        return check_contexts(contexts, checks=checks, progress=lambda _: bar.advance(task))
+        return check_contexts(contexts, checks=checks, progress=lambda _: bar.advance(task), jobs=jobs)
 
 
 def _text(reports: list[ReadinessReport], *, plain: bool) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra_readiness.files import read_text
-from infra_readiness.importcheck import ImportRequest, prestart, top_level_imports
+from infra_readiness.importcheck import ImportRequest, parallel_jobs, prestart, top_level_imports
 from infra_readiness.locate import (
     discover_nodes,
     find_contract,
@@ -57,11 +57,13 @@ def import_request(root: Path) -> ImportRequest | None:
     return ImportRequest(module=name, paths=tuple(str(p) for p in source_roots(root)), root=str(root))
 
 
-def prestart_imports(path: Path, *, recursive: bool) -> None:
+def prestart_imports(path: Path, *, recursive: bool, jobs: int | None = None) -> None:
     """Submit the imports of the node at ``path`` (or of every node under it); silent on any problem."""
     try:
         top = path.resolve(strict=True)
         roots = discover_nodes(top) if recursive else ([top] if is_node_root(top) else [])
+        if parallel_jobs(len(roots), jobs) > 1:
+            return  # split among forked processes, each starting its own imports
         pairs = [(root, r) for root, r in ((root, import_request(root)) for root in roots) if r is not None]
         requests = list(dict.fromkeys(r for _, r in pairs))
         if not requests:

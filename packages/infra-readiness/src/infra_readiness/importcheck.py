@@ -20,9 +20,38 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["ImportProbe", "ImportRequest", "ImportResult", "prestart", "take_prestarted", "top_level_imports"]
+__all__ = [
+    "PARALLEL_MIN_NODES",
+    "ImportProbe",
+    "ImportRequest",
+    "ImportResult",
+    "forget_prestarted",
+    "parallel_jobs",
+    "prestart",
+    "take_prestarted",
+    "top_level_imports",
+]
 
 _FORKING = hasattr(os, "fork") and sys.platform.startswith("linux")
+#: From this many nodes a run is split among forked processes (when there are several CPUs).
+PARALLEL_MIN_NODES = 16
+
+
+def parallel_jobs(count: int, requested: int | None = None) -> int:
+    """How many processes check ``count`` nodes: ``requested``, else ``INFRA_READINESS_JOBS``, else one.
+
+    Opt-in: on a machine whose CPUs are busy the split costs more than it saves. Always one below
+    :data:`PARALLEL_MIN_NODES` nodes or where ``fork`` is not available; at most one process per 8 nodes, and 8.
+    """
+    if not _FORKING or count < PARALLEL_MIN_NODES:
+        return 1
+    wanted = requested
+    if wanted is None:
+        text = os.environ.get("INFRA_READINESS_JOBS", "").strip()
+        wanted = int(text) if text.isdigit() else 1
+    return max(1, min(wanted, count // (PARALLEL_MIN_NODES // 2), 8))
+
+
 _TOP_IMPORT = re.compile(r"^(?:from|import)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
 
@@ -168,3 +197,8 @@ def prestart(requests: Sequence[ImportRequest], preload: Sequence[str] = ()) -> 
 def take_prestarted(request: ImportRequest) -> Future[ImportResult] | None:
     """The future of an import started early for exactly ``request``, or ``None``."""
     return _PRESTARTED.pop(request, None)
+
+
+def forget_prestarted() -> None:
+    """Drop the imports started early (in a forked child, whose parent alone has the threads that finish them)."""
+    _PRESTARTED.clear()

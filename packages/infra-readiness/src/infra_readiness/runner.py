@@ -11,7 +11,14 @@ from infra_models.readiness import CheckResult, CheckStatus, ReadinessReport, Wa
 from infra_readiness.__about__ import __version__
 from infra_readiness.context import NodeContext
 from infra_readiness.files import printable
-from infra_readiness.importcheck import ImportProbe, ImportRequest, ImportResult, take_prestarted, top_level_imports
+from infra_readiness.importcheck import (
+    ImportProbe,
+    ImportRequest,
+    ImportResult,
+    parallel_jobs,
+    take_prestarted,
+    top_level_imports,
+)
 from infra_readiness.ladder import BLOCKING, gating, rate
 from infra_readiness.plugin import Check, Outcome
 from infra_readiness.registry import load_checks
@@ -148,14 +155,30 @@ def check_contexts(
     checks: Sequence[Check] | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> list[ReadinessReport]:
-    """Check every node; the package imports of all nodes run in the background, sharing one warm interpreter."""
+    """Check every node; the package imports of all nodes run in the background, sharing one warm interpreter.
+
+    With ``jobs`` (or ``INFRA_READINESS_JOBS``) above one and 16 nodes or more, the nodes are split among forked
+    processes; the reports come back in the order of ``nodes`` either way.
+    """
     chosen = tuple(checks) if checks is not None else load_checks()
     stamp = now or datetime.now(UTC)
-    _start_imports(nodes, chosen)
+    workers = parallel_jobs(len(nodes), jobs)
+    if workers > 1:
+        from infra_readiness.fanout import check_forked
+
+        return check_forked(nodes, chosen, stamp=stamp, workers=workers, progress=progress, serial=_check_serially)
+    return _check_serially(nodes, chosen, stamp, progress)
+
+
+def _check_serially(
+    nodes: Sequence[NodeContext], checks: Sequence[Check], stamp: datetime, progress: Progress | None
+) -> list[ReadinessReport]:
+    _start_imports(nodes, checks)
     reports = []
     for index, node in enumerate(nodes):
-        report = check_one(node, chosen, now=stamp)
+        report = check_one(node, checks, now=stamp)
         reports.append(report)
         if not any(later.root.is_relative_to(node.root) for later in nodes[index + 1 :]):
             node.cache.files.forget_trees(node.root)  # rated: its trees are not needed again
