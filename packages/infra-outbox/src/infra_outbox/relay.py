@@ -57,6 +57,22 @@ def _producer_config(kafka: KafkaProducerConfig | Mapping[str, Any] | str) -> Ka
     return KafkaProducerConfig.model_validate(dict(kafka))
 
 
+def _log_engine(engine: Engine) -> Engine:
+    """The engine of the hot path on PostgreSQL: autocommit (a read or a cursor move is one round trip, no
+    BEGIN/COMMIT) and ``synchronous_commit=off`` (a cursor move lost in a database crash only means its page is
+    sent again: at least once). Everything else keeps the main engine."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    from sqlalchemy import create_engine
+
+    return create_engine(
+        engine.url,
+        pool_pre_ping=True,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": "-c synchronous_commit=off"},
+    )
+
+
 class _FencedError(Exception):
     """A cursor write matched fewer shards than expected: another relay owns them now."""
 
@@ -113,7 +129,8 @@ class Relay:
         self._stop = threading.Event()
         self.relay_id = uuid.uuid4().hex[:12]
         self.ownership = Ownership(self.engine, self.relay_id, lease_seconds=self.settings.lease_seconds, clock=clock)
-        self.reader = Reader(self.engine, page_size=self.settings.batch_size)
+        self.log_engine = _log_engine(self.engine)
+        self.reader = Reader(self.log_engine, page_size=self.settings.batch_size)
         self.parked: set[tuple[str, str]] = set()
         self._failing: set[tuple[str, str]] = set()  # keys that failed in a page not finished yet
         self._held_waiting = True  # check the held table on the first round
@@ -373,13 +390,18 @@ class Relay:
                     values.update(snap=prev, batch_snap=str(page.batch_snap), last_id=page.last_id)
             else:
                 values["last_id"] = page.last_id
-            with self.engine.begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    # A cursor move lost in a database crash only means the page is sent again (at least once),
-                    # and the held rows go with it: no need to wait for the WAL flush.
-                    conn.execute(text("SET LOCAL synchronous_commit = off"))
-                hold_rows(conn, holds, now)
-                moved = conn.execute(update(shards).where(self.ownership.fence(shard_ids)).values(**values)).rowcount
+            move = update(shards).where(self.ownership.fence(shard_ids)).values(**values)
+            if holds:  # held rows and the cursor move commit together
+                with self.engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        conn.execute(text("SET LOCAL synchronous_commit = off"))
+                    hold_rows(conn, holds, now)
+                    moved = conn.execute(move).rowcount
+                    if moved != len(shard_ids):
+                        raise _FencedError(shard_ids)
+            else:  # the happy path: one statement, one round trip
+                with self.log_engine.begin() as conn:
+                    moved = conn.execute(move).rowcount
                 if moved != len(shard_ids):
                     raise _FencedError(shard_ids)
             for state in flight.states:
@@ -613,6 +635,8 @@ class Relay:
     def close(self) -> None:
         """Flush the producers, give the shards back, and release the database connections the relay created."""
         self.reader.close()
+        if self.log_engine is not self.engine:
+            self.log_engine.dispose()
         for producer in self.pool.all():
             producer.flush(5.0)
         if self.ownership.owned:

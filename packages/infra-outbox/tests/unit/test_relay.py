@@ -122,18 +122,18 @@ class TestCrashBetweenSendAndCursor:
         relay.run_once(max_pages=1)  # page 1 sent and its cursor moved
         moved = list(producer.delivered)
 
-        def crash(*_a: Any, **_k: Any) -> None:
-            raise RuntimeError("relay killed between send and cursor advance")
+        original = Relay._results
 
-        import infra_outbox.held as held_module
+        def crash(self: Relay, events: Any, sent: Any) -> Any:
+            original(self, events, sent)  # Kafka acknowledged the page...
+            raise RuntimeError("relay killed between send and cursor advance")  # ...its cursor never moves
 
-        original = held_module.hold_rows
-        held_module.hold_rows = crash  # type: ignore[assignment]
+        Relay._results = crash  # type: ignore[method-assign]
         try:
             with pytest.raises(RuntimeError):
                 relay.run_once(max_pages=1)
         finally:
-            held_module.hold_rows = original  # type: ignore[assignment]
+            Relay._results = original  # type: ignore[method-assign]
         assert len(producer.delivered) > len(moved)  # page 2 reached Kafka, its cursor did not move
         clock.advance(61)  # the crashed relay's leases and heartbeat run out
         successor = FakeProducer()
