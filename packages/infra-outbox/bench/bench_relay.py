@@ -400,7 +400,8 @@ def main() -> int:
         per_round = [h / f for h, f in zip(held_runs, free_runs, strict=True)]
         print(
             f"  xmin horizon held, v2: median {statistics.median(held_runs):,.0f} vs "
-            f"{statistics.median(free_runs):,.0f} events/s free; held/free per round median {statistics.median(per_round):.2f} "
+            f"{statistics.median(free_runs):,.0f} events/s free; "
+            f"held/free per round median {statistics.median(per_round):.2f} "
             f"(rounds: {', '.join(f'{r:.2f}' for r in per_round)})   (target within 10%)"
         )
         if source is not None:
