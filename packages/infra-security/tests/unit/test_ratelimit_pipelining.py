@@ -145,3 +145,37 @@ class TestBackendChecks:
     def test_cluster_client_with_retries_refused(self) -> None:
         with pytest.raises(RateLimitBackendError, match="count twice"):
             PipelinedRedisClusterBackend(_RetryingClient())
+
+
+class TestBrokenSend:
+    def test_a_send_that_loses_replies_fails_its_callers_and_never_blocks_the_line(self) -> None:
+        calls = {"n": 0}
+
+        def short(batch: Sequence[Call]) -> list[Any]:
+            calls["n"] += 1
+            time.sleep(0.005)
+            return list(range(len(batch) - 1))  # one reply short
+
+        line = DecisionLine(short)
+        rec = Recorder()
+        errors: list[str] = []
+        lock = threading.Lock()
+        start = threading.Barrier(8)
+
+        def run(n: int) -> None:
+            start.wait()
+            for i in range(10):
+                try:
+                    line.run(f"{n}-{i}", [i], rec.direct)
+                except RateLimitBackendError as exc:
+                    with lock:
+                        errors.append(str(exc))
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        assert not any(t.is_alive() for t in threads)  # nobody left waiting on a stuck line
+        assert calls["n"] > 0 and len(errors) == line.batched
+        assert all("got" in e and "replies" in e for e in errors)

@@ -87,9 +87,11 @@ class DecisionLine:
     def _flush(self, batch: list[_Pending]) -> None:
         try:
             replies = self._send([(p.key, p.args) for p in batch])
+            if len(replies) != len(batch):
+                raise RateLimitBackendError(f"a pipeline of {len(batch)} decisions got {len(replies)} replies")
         except BaseException as exc:  # the whole pipeline failed: every caller in it gets the error
             replies = [exc] * len(batch)
-        with self._cond:
+        with self._cond:  # always reached: the line is released and every waiter woken, whatever happened
             self.batches += 1
             self.batched += len(batch)
             for pending, reply in zip(batch, replies, strict=True):
