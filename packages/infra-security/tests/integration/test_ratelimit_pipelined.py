@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import os
 import random
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -163,3 +165,77 @@ class TestStalledServer:
         time.sleep(0.3)
         recorded = int(redis.Redis.from_url(own_redis.url).hget(f"{backend._prefix}s:{key}", "c") or 0)
         assert recorded == 1 + 8  # every decision sent reached the server once; none re-sent
+
+
+class TestCoroutines:
+    @pytest.mark.timeout(60)
+    @pytest.mark.parametrize("algorithm", ["gcra", "sliding_window"])
+    def test_two_hundred_coroutines_admit_exactly_the_limit_in_shared_pipelines(
+        self, redis_url: str, algorithm: str
+    ) -> None:
+        backend = PipelinedRedisBackend.from_url(redis_url, prefix=prefix(), local_cache=False)
+        policy = RateLimitPolicy(name="p", limit=50, period_seconds=86_400, algorithm=algorithm)
+        limiter = RateLimiter(default=policy, backend=backend, on_backend_error="raise")
+
+        async def run() -> list[bool]:
+            decisions = await asyncio.gather(*(limiter.ahit(client="c", endpoint="e") for _ in range(200)))
+            await backend._async_client.aclose()
+            return [d.allowed for d in decisions]
+
+        allowed = asyncio.run(run())
+        assert sum(allowed) == 50 and len(allowed) == 200
+        assert backend.async_line.batched > 100  # nearly all of them rode shared pipelines
+
+    @pytest.mark.timeout(60)
+    def test_noscript_inside_an_async_pipeline_decides_each_once(self, redis_url: str) -> None:
+        backend = PipelinedRedisBackend.from_url(redis_url, prefix=prefix(), local_cache=False)
+        limiter = RateLimiter(default=RateLimitPolicy(name="p", limit=30, period_seconds=3600), backend=backend)
+        redis.Redis.from_url(redis_url).script_flush()
+
+        async def run() -> list[bool]:
+            decisions = await asyncio.gather(*(limiter.ahit(client="c", endpoint="e") for _ in range(100)))
+            await backend._async_client.aclose()
+            return [d.allowed for d in decisions]
+
+        assert sum(asyncio.run(run())) == 30
+
+    def test_async_client_with_retries_refused(self, redis_url: str) -> None:
+        where = urlsplit(redis_url)
+        async_client = redis.asyncio.Redis(host=where.hostname or "127.0.0.1", port=where.port or 6379)
+        client = redis.Redis.from_url(redis_url)
+        with pytest.raises(RateLimitBackendError, match=r"retries commands \(3 retries\)"):
+            PipelinedRedisBackend(client, async_client=async_client)
+
+    @pytest.mark.timeout(60)
+    def test_stalled_server_coroutines_fail_by_mode_and_count_each_once(self, own_redis: Any) -> None:
+        backend = PipelinedRedisBackend.from_url(own_redis.url, prefix=prefix(), local_cache=False, timeout=0.3)
+        policy = RateLimitPolicy(name="p", limit=1_000_000, period_seconds=86_400, algorithm="sliding_window")
+        limiter = RateLimiter(default=policy, backend=backend, on_backend_error="closed")
+        pid = own_redis.process.pid
+
+        async def run() -> tuple[str, list[tuple[bool, bool, float]]]:
+            key = (await limiter.ahit(client="c", endpoint="e")).key
+
+            async def one() -> tuple[bool, bool, float]:
+                began = time.monotonic()
+                decision = await limiter.ahit(client="c", endpoint="e")
+                return decision.allowed, decision.degraded, time.monotonic() - began
+
+            os.kill(pid, signal.SIGSTOP)  # this test's own Redis, never the shared one
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.5, os.kill, pid, signal.SIGCONT)
+            outcomes = await asyncio.gather(*(one() for _ in range(20)))
+            await backend._async_client.aclose()
+            return key, outcomes
+
+        try:
+            key, outcomes = asyncio.run(run())
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        for allowed, degraded, elapsed in outcomes:
+            assert allowed is not degraded  # closed: a failure rejects; an answer admits (limit far away)
+            assert elapsed < 2 * 0.3 + 0.5 + 0.75
+        assert any(degraded for _, degraded, _ in outcomes)
+        time.sleep(0.3)
+        recorded = int(redis.Redis.from_url(own_redis.url).hget(f"{backend._prefix}s:{key}", "c") or 0)
+        assert recorded == 1 + 20  # every decision sent reached the server once; none re-sent

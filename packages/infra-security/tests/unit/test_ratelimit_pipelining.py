@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ import pytest
 
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._pipelining import (
+    AsyncDecisionLine,
     Call,
     DecisionLine,
     PipelinedRedisBackend,
@@ -179,3 +181,100 @@ class TestBrokenSend:
         assert not any(t.is_alive() for t in threads)  # nobody left waiting on a stuck line
         assert calls["n"] > 0 and len(errors) == line.batched
         assert all("got" in e and "replies" in e for e in errors)
+
+
+class AsyncRecorder:
+    """An async send function answering each call with its key, recording pipelines and lone calls."""
+
+    def __init__(self, fail_on: str | None = None, short: bool = False) -> None:
+        self.fail_on = fail_on
+        self.short = short
+        self.pipelines: list[list[str]] = []
+        self.alone: list[str] = []
+
+    async def send(self, calls: Sequence[Call]) -> list[Any]:
+        await asyncio.sleep(0.002)
+        keys = [key for key, _ in calls]
+        self.pipelines.append(keys)
+        if self.fail_on is not None and self.fail_on in keys:
+            raise ConnectionError(f"pipeline with {self.fail_on} lost")
+        replies = [f"reply:{key}:{args[0]}" for key, args in calls]
+        return replies[:-1] if self.short else replies
+
+    async def direct(self, key: str, args: list[str | int]) -> Any:
+        await asyncio.sleep(0.002)
+        self.alone.append(key)
+        return f"reply:{key}:{args[0]}"
+
+
+async def _gather(line: AsyncDecisionLine, rec: AsyncRecorder, n: int) -> dict[str, Any]:
+    async def one(i: int) -> tuple[str, Any]:
+        await asyncio.sleep(0.0005 * (i % 7))
+        try:
+            return f"k{i}", await line.run(f"k{i}", [i], rec.direct)
+        except (ConnectionError, RateLimitBackendError) as exc:
+            return f"k{i}", exc
+
+    return dict(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+class TestAsyncDecisionLine:
+    def test_alone_a_coroutine_goes_straight_through(self) -> None:
+        rec = AsyncRecorder()
+        line = AsyncDecisionLine(rec.send)
+
+        async def run() -> list[Any]:
+            return [await line.run(f"k{i}", [i], rec.direct) for i in range(3)]
+
+        assert asyncio.run(run()) == [f"reply:k{i}:{i}" for i in range(3)]
+        assert rec.alone == ["k0", "k1", "k2"] and rec.pipelines == []
+
+    def test_concurrent_coroutines_share_pipelines_and_each_gets_its_own_reply(self) -> None:
+        rec = AsyncRecorder()
+        line = AsyncDecisionLine(rec.send, max_batch=16)
+        results = asyncio.run(_gather(line, rec, 200))
+        assert results == {f"k{i}": f"reply:k{i}:{i}" for i in range(200)}
+        sent = [key for p in rec.pipelines for key in p] + rec.alone
+        assert sorted(sent) == sorted(results)  # each decision sent exactly once
+        assert max(len(p) for p in rec.pipelines) <= 16 and line.batched / line.batches > 2
+
+    def test_a_failed_pipeline_fails_its_callers_only(self) -> None:
+        rec = AsyncRecorder(fail_on="k150")
+        line = AsyncDecisionLine(rec.send, max_batch=16)
+        results = asyncio.run(_gather(line, rec, 200))
+        failed = {key for key, reply in results.items() if isinstance(reply, BaseException)}
+        batch = next(p for p in rec.pipelines if "k150" in p)
+        assert failed == set(batch)
+        sent = [key for p in rec.pipelines for key in p] + rec.alone
+        assert sorted(sent) == sorted(results)  # nothing re-sent after the failure
+        assert all(results[k] == f"reply:{k}:{k[1:]}" for k in set(results) - failed)
+
+    def test_short_replies_fail_the_batch_and_the_line_goes_on(self) -> None:
+        rec = AsyncRecorder(short=True)
+        line = AsyncDecisionLine(rec.send)
+
+        async def run() -> tuple[dict[str, Any], Any]:
+            results = await _gather(line, rec, 50)
+            return results, await line.run("after", [0], rec.direct)  # the line is free again
+
+        results, after = asyncio.run(run())
+        failed = [r for r in results.values() if isinstance(r, RateLimitBackendError)]
+        assert len(failed) == line.batched > 0 and all("replies" in str(e) for e in failed)
+        assert after == "reply:after:0"
+
+    def test_a_cancelled_caller_does_not_disturb_the_others(self) -> None:
+        rec = AsyncRecorder()
+        line = AsyncDecisionLine(rec.send)
+
+        async def run() -> list[Any]:
+            first = asyncio.ensure_future(line.run("first", [0], rec.direct))
+            await asyncio.sleep(0)  # the line is busy with `first`
+            queued = [asyncio.ensure_future(line.run(f"q{i}", [i], rec.direct)) for i in range(5)]
+            await asyncio.sleep(0)
+            queued[2].cancel()
+            return await asyncio.gather(first, *queued, return_exceptions=True)
+
+        results = asyncio.run(run())
+        assert results[0] == "reply:first:0"
+        assert isinstance(results[3], asyncio.CancelledError)
+        assert [results[i] for i in (1, 2, 4, 5)] == [f"reply:q{i}:{i}" for i in (0, 1, 3, 4)]

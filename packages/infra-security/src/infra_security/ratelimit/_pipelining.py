@@ -12,15 +12,24 @@ run the script (``NOSCRIPT``, and on a cluster ``MOVED``/``ASK``/``TRYAGAIN``) a
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._redis import RedisBackend
 from infra_security.ratelimit._redis_cluster import RedisClusterBackend, refuse_retrying_client
 
-__all__ = ["Call", "DecisionLine", "PipelinedRedisBackend", "PipelinedRedisClusterBackend", "check_max_batch"]
+__all__ = [
+    "AsyncDecisionLine",
+    "Call",
+    "DecisionLine",
+    "PipelinedRedisBackend",
+    "PipelinedRedisClusterBackend",
+    "check_max_batch",
+]
 
 #: One queued decision: (redis key, script arguments).
 Call = tuple[str, list[str | int]]
@@ -107,30 +116,129 @@ class DecisionLine:
                 self._cond.notify_all()
 
 
-class PipelinedRedisBackend(RedisBackend):
-    """:class:`RedisBackend` whose concurrent decisions share round trips (threads, or ``ahit`` via threads).
+class _AsyncQueue:
+    """One event loop's share of an :class:`AsyncDecisionLine`."""
 
-    ``client`` must not retry commands (``retry=Retry(NoBackoff(), 0)``): a pipeline re-sent after a timeout
-    would record its decisions twice. ``max_batch`` caps the decisions of one pipeline.
+    __slots__ = ("busy", "queue", "tasks")
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.queue: list[tuple[str, list[str | int], asyncio.Future[Any]]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+
+class AsyncDecisionLine:
+    """Group commit for coroutines: decisions awaited while a round trip is in flight share the next pipeline.
+
+    A coroutine that finds the line idle sends its decision at once; the others wait on a future, and a task
+    drains them in pipelines (at most ``max_batch``) as soon as the line is free. One queue per event loop.
+    """
+
+    def __init__(self, send: Callable[[Sequence[Call]], Awaitable[list[Any]]], max_batch: int = 64) -> None:
+        self._send = send
+        self._max = check_max_batch(max_batch)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _AsyncQueue] = weakref.WeakKeyDictionary()
+        #: Pipelines sent and decisions they carried (a decision sent alone is not counted here).
+        self.batches = 0
+        self.batched = 0
+
+    async def run(
+        self, key: str, args: list[str | int], alone: Callable[[str, list[str | int]], Awaitable[Any]]
+    ) -> Any:
+        """Decide through ``alone(key, args)`` when the line is idle, else in the next shared pipeline."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _AsyncQueue()
+        if state.busy:
+            future: asyncio.Future[Any] = loop.create_future()
+            state.queue.append((key, args, future))
+            return await future
+        state.busy = True
+        try:
+            return await alone(key, args)
+        finally:
+            self._release(state, loop)
+
+    def _release(self, state: _AsyncQueue, loop: asyncio.AbstractEventLoop) -> None:
+        if not state.queue:
+            state.busy = False
+            return
+        task = loop.create_task(self._drain(state))  # the line stays busy until the queue is empty
+        state.tasks.add(task)
+        task.add_done_callback(state.tasks.discard)
+
+    async def _drain(self, state: _AsyncQueue) -> None:
+        batch: list[tuple[str, list[str | int], asyncio.Future[Any]]] = []
+        try:
+            while state.queue:
+                batch = state.queue[: self._max]
+                del state.queue[: self._max]
+                try:
+                    replies = await self._send([(key, args) for key, args, _ in batch])
+                    if len(replies) != len(batch):
+                        raise RateLimitBackendError(f"a pipeline of {len(batch)} decisions got {len(replies)} replies")
+                except Exception as exc:  # the whole pipeline failed: every caller in it gets the error
+                    replies = [exc] * len(batch)
+                self.batches += 1
+                self.batched += len(batch)
+                for (_, _, future), reply in zip(batch, replies, strict=True):
+                    if future.done():  # its caller was cancelled
+                        continue
+                    if isinstance(reply, BaseException):
+                        future.set_exception(reply)
+                    else:
+                        future.set_result(reply)
+                batch = []
+        finally:  # left over only when this task itself was cancelled: nobody may wait for ever
+            leftover = batch + state.queue
+            del state.queue[:]
+            for _, _, future in leftover:
+                if not future.done():
+                    future.set_exception(RateLimitBackendError("the decision pipeline was cancelled"))
+            state.busy = False
+
+
+class PipelinedRedisBackend(RedisBackend):
+    """:class:`RedisBackend` whose concurrent decisions share round trips: threads, and coroutines (``ahit``).
+
+    ``client`` (and ``async_client``, for coroutines on ``redis.asyncio``) must not retry commands
+    (``retry=Retry(NoBackoff(), 0)``): a pipeline re-sent after a timeout would record its decisions twice.
+    Without ``async_client``, ``ahit`` reaches the threads' line through a worker thread. ``max_batch`` caps the
+    decisions of one pipeline.
     """
 
     def __init__(self, client: Any, *, max_batch: int = 64, **kwargs: Any) -> None:
         refuse_retrying_client(client)
+        if kwargs.get("async_client") is not None:
+            refuse_retrying_client(kwargs["async_client"])
         super().__init__(client, **kwargs)
         self.line = DecisionLine(self._send, max_batch)
+        #: The coroutines' line (with ``async_client``): ``ahit`` calls awaited together share pipelines.
+        self.async_line = AsyncDecisionLine(self._asend, max_batch)
+        if self._async_script is not None:
+            self._async_script = _ThroughLine(self.async_line, self._async_script)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> PipelinedRedisBackend:
-        """Connect with ``redis.Redis.from_url`` (timeouts set, no command retries)."""
+        """Connect with ``redis.Redis.from_url`` and ``redis.asyncio`` (timeouts set, no command retries)."""
         import redis
+        import redis.asyncio
+        import redis.asyncio.retry
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
         timeout = float(kwargs.get("timeout", 0.5))
         client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+            url, retry=Retry(NoBackoff(), 0), socket_timeout=timeout, socket_connect_timeout=timeout
         )
-        return cls(client, **kwargs)
+        async_client = redis.asyncio.Redis.from_url(
+            url,
+            retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
+        return cls(client, async_client=async_client, **kwargs)
 
     def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
         return self.line.run(redis_key, args, super()._evalsha)
@@ -144,6 +252,35 @@ class PipelinedRedisBackend(RedisBackend):
             if isinstance(reply, self._no_script):  # nothing ran: decide this one alone (loads the script again)
                 replies[i] = _again(RedisBackend._evalsha, self, calls[i], self._errors)
         return replies
+
+    async def _asend(self, calls: Sequence[Call]) -> list[Any]:
+        assert self._async_client is not None and isinstance(self._async_script, _ThroughLine)
+        pipe = self._async_client.pipeline(transaction=False)
+        for key, args in calls:
+            pipe.execute_command("EVALSHA", self._script.sha, 1, key, *args)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        for i, reply in enumerate(replies):
+            if isinstance(reply, self._no_script):  # nothing ran: decide this one alone (loads the script again)
+                key, args = calls[i]
+                try:
+                    replies[i] = await self._async_script.script(keys=[key], args=args)
+                except self._errors as exc:
+                    replies[i] = exc
+        return replies
+
+
+class _ThroughLine:
+    """Stands where :class:`RedisBackend` keeps its async script: each call goes through the coroutines' line."""
+
+    def __init__(self, line: AsyncDecisionLine, script: Any) -> None:
+        self.line = line
+        self.script = script
+
+    async def _alone(self, key: str, args: list[str | int]) -> Any:
+        return await self.script(keys=[key], args=args)
+
+    async def __call__(self, *, keys: list[str], args: list[str | int]) -> Any:
+        return await self.line.run(keys[0], args, self._alone)
 
 
 class PipelinedRedisClusterBackend(RedisClusterBackend):
