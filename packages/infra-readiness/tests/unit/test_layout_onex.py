@@ -515,3 +515,15 @@ class TestDeclarativeChecks:
         report = check_path(write_standalone(tmp_path, "price_calc", NodeKind.COMPUTE), today=TODAY)
         for check_id in ("ONX-001", "ONX-002", "ONX-003"):
             assert _status(report, check_id).status is CheckStatus.SKIP
+
+
+class TestEarlyImport:
+    def test_the_import_started_early_is_the_one_the_run_asks_for(self, tmp_path):
+        from infra_readiness.early import import_request
+        from infra_readiness.runner import _request
+
+        service = write_service(tmp_path / "svc")
+        node = write_node(service, "job", NodeKind.EFFECT).resolve()
+        early = import_request(node)
+        assert early is not None and early == _request(NodeContext(node))
+        assert (early.module, early.parent) == (f"{SERVICE}.nodes.node_job_effect", f"{SERVICE}.nodes")
