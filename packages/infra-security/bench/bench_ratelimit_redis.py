@@ -13,7 +13,8 @@ Needs INFRA_TEST_REDIS_URL and INFRA_TEST_REDIS_CLUSTER_URL (`python tools/servi
   the server's own microseconds per call from ``INFO commandstats``;
 * the same with 8 threads: one shared client (its pool), one client per thread, and the pipelined backend
   (concurrent callers' decisions share round trips), each beside INCR from the same threads;
-* pipelines of 8 commands (what batching concurrent callers' decisions would buy), EVALSHA vs INCR.
+* pipelines of 8 commands (what batching concurrent callers' decisions would buy), EVALSHA vs INCR;
+* 50 coroutines on one event loop: ``ahit`` on the plain and the pipelined backend beside redis.asyncio INCR.
 
 The machine's load average is printed before and after: on a busy machine, ratios move.
 Target (issue 17): decisions >= 0.9x INCR on a quiet machine.
@@ -25,7 +26,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from infra_models.security import RateLimitPolicy
@@ -266,6 +267,58 @@ def server_breakdown(client: Any, key: Callable[[int], str]) -> None:
         print(f"    {label:<46} {sorted(runs)[1]:6.2f} us")
 
 
+COROUTINES = 50
+
+
+def async_rows(url: str, prefix: str) -> None:
+    """50 coroutines on one event loop: redis.asyncio INCR, ``ahit`` on RedisBackend, ``ahit`` pipelined."""
+    import asyncio
+
+    import redis.asyncio
+
+    async def run() -> None:
+        client = redis.asyncio.Redis.from_url(url)
+        plain = RedisBackend(redis.Redis.from_url(url), async_client=redis.asyncio.Redis.from_url(url), prefix=prefix)
+        piped = PipelinedRedisBackend.from_url(url, prefix=prefix)
+        limiters = {
+            "plain": RateLimiter(default=ROOMY, backend=plain),
+            "pipelined": RateLimiter(default=ROOMY, backend=piped),
+        }
+
+        async def measure(fn: Callable[[int], Awaitable[object]]) -> float:
+            async def worker(k: int, stop: float) -> int:
+                i = 0
+                while time.perf_counter() < stop:
+                    await fn(k * 1000 + i)
+                    i += 1
+                return i
+
+            start = time.perf_counter()
+            counts = await asyncio.gather(*(worker(k, start + SECONDS / 3) for k in range(COROUTINES)))
+            return sum(counts) / (time.perf_counter() - start)
+
+        fns: dict[str, Callable[[int], Awaitable[object]]] = {
+            "incr": lambda i: client.incr(f"{prefix}ai:{KEYS[i % 100]}"),
+            "plain": lambda i: limiters["plain"].ahit(client=KEYS[i % 100], endpoint="/e"),
+            "pipelined": lambda i: limiters["pipelined"].ahit(client=KEYS[i % 100], endpoint="/e"),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in fns}
+        for _ in range(5):
+            for name, fn in fns.items():
+                samples[name].append(await measure(fn))
+        rates = {name: sorted(v)[2] for name, v in samples.items()}
+        line = piped.async_line
+        print(f"single Redis: {COROUTINES} coroutines, one event loop")
+        print(f"  {'redis.asyncio INCR (anchor)':<48} {rates['incr']:>10,.0f} dec/s")
+        row("RateLimiter.ahit on RedisBackend (async client)", rates["plain"], rates["incr"])
+        note = f"{line.batched / line.batches:.1f} decisions per pipeline" if line.batches else ""
+        row("RateLimiter.ahit pipelined (shared round trips)", rates["pipelined"], rates["incr"], note)
+        for c in (client, plain._async_client, piped._async_client):
+            await c.aclose()
+
+    asyncio.run(run())
+
+
 def batch_note(backend: RedisBackend) -> str:
     """Average decisions per shared pipeline so far."""
     lines = list(backend.lines.values()) if isinstance(backend, PipelinedRedisClusterBackend) else []
@@ -289,6 +342,7 @@ def main() -> int:
         client = redis.Redis.from_url(url)
         piped = PipelinedRedisBackend.from_url(url, prefix=prefix)
         bench("single Redis", client, RedisBackend(client, prefix=prefix), lambda: redis.Redis.from_url(url), piped)
+        async_rows(url, prefix)
     else:
         print("single Redis: skipped (INFRA_TEST_REDIS_URL not set)")
     cluster_url = os.environ.get("INFRA_TEST_REDIS_CLUSTER_URL")
