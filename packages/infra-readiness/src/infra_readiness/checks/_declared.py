@@ -8,12 +8,16 @@ written in ``[tool.infra-readiness]`` (``auth``, ``sensitive-fields``, ``budgets
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from infra_readiness.context import NodeContext
 
-__all__ = ["contract_data", "lookup", "mentioning", "missing_extra"]
+__all__ = ["MISSING", "contract_data", "lookup", "mentioning", "missing_extra", "per_file", "remember", "remembered"]
+
+T = TypeVar("T")
 
 
 def contract_data(node: NodeContext) -> dict[str, Any]:
@@ -61,3 +65,49 @@ def missing_extra(module: str, extra: str) -> str | None:
 def mentioning(node: NodeContext, files: list[Path], pattern: re.Pattern[str]) -> list[Path]:
     """The files of ``files`` whose text matches ``pattern``: a cheap filter so that clean files are never parsed."""
     return [path for path in files if pattern.search(node.text(path) or "")]
+
+
+_MEMO: dict[tuple[str, str, int, int], Any] = {}
+_MEMO_LOCK = threading.Lock()
+_MEMO_LIMIT = 200_000
+MISSING: Any = object()
+
+
+def _memo_key(key: str, path: Path) -> tuple[str, str, int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (key, str(path), info.st_mtime_ns, info.st_size)
+
+
+def remembered(key: str, path: Path) -> Any:
+    """What :func:`remember` stored for ``path`` under ``key`` while the file is unchanged, else ``MISSING``."""
+    memo_key = _memo_key(key, path)
+    with _MEMO_LOCK:
+        return _MEMO.get(memo_key, MISSING) if memo_key is not None else MISSING
+
+
+def remember(key: str, path: Path, value: Any) -> None:
+    """Keep ``value`` for ``path`` under ``key`` until the file changes (size or mtime)."""
+    memo_key = _memo_key(key, path)
+    if memo_key is None:
+        return
+    with _MEMO_LOCK:
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.clear()
+        _MEMO[memo_key] = value
+
+
+def per_file(key: str, path: Path, compute: Callable[[], T]) -> T:
+    """``compute()`` for one file, remembered while the file is unchanged (size and mtime).
+
+    Nodes of one project share files (the package root and each node folder inside it see the same sources), so a
+    file's findings are computed once per process, not once per node that contains it.
+    """
+    found = remembered(key, path)
+    if found is not MISSING:
+        return cast(T, found)
+    value = compute()
+    remember(key, path, value)
+    return value

@@ -9,10 +9,12 @@ are the ones every check reads, so 3.12+ modules are measured like others.
 from __future__ import annotations
 
 import ast
+from functools import partial
 from pathlib import Path
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
+from infra_readiness.checks._declared import per_file
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -77,6 +79,11 @@ def _module_name(node: NodeContext, path: Path) -> str | None:
     return ".".join(parts)
 
 
+def _objects_of(node: NodeContext, path: Path, module: str) -> list[tuple[str, int, bool]]:
+    tree = node.tree(path)
+    return [] if tree is None else public_objects(tree, module)
+
+
 def _threshold(node: NodeContext) -> float:
     value = node.readiness_table.get("docstring-coverage")
     if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100:
@@ -98,11 +105,12 @@ def _threshold(node: NodeContext) -> float:
 def api_documented(node: NodeContext) -> Outcome:
     """At least 80% of the public API (modules, classes, functions, methods) has a docstring (configurable)."""
     objects: list[tuple[str, str, int, bool]] = []
-    for path, tree in node.python_trees(node.source_files):
+    for path in node.source_files:
         module = _module_name(node, path)
         if module is None:
-            continue
-        objects += [(node.rel(path), name, line, documented) for name, line, documented in public_objects(tree, module)]
+            continue  # a private module: not parsed at all
+        found = per_file(f"DOC-004:{module}", path, partial(_objects_of, node, path, module))
+        objects += [(node.rel(path), name, line, documented) for name, line, documented in found]
     if not objects:
         return Outcome.skipped("no public Python API")
     documented = sum(1 for *_, ok in objects if ok)

@@ -13,12 +13,14 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, CheckStatus, Finding, ReadinessLevel
-from infra_readiness.checks._declared import mentioning, missing_extra
+from infra_readiness.checks._declared import MISSING, missing_extra, remember, remembered
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -26,17 +28,28 @@ __all__ = ["CHECKS", "bandit_issues", "insecure_code_absent"]
 
 #: bandit's ranks that fail the check; LOW severity or LOW confidence are left to the team's own bandit run.
 _GATING = frozenset({"MEDIUM", "HIGH"})
-#: Names that bandit's medium- and high-severity rules look for (modules, calls, settings, SQL verbs). A file that
-#: mentions none of them cannot raise a gating issue, so it is not parsed or handed to bandit: most files of a large
-#: tree are skipped this way. Measured against bandit on the whole omnibase_core tree: the same gating issues.
-_BANDIT_WORDS = re.compile(
-    r"pickle|marshal|shelve|dill|yaml|eval|exec|compile|hashlib|md5|md4|sha1|Crypto|cryptography|cipher|"
-    r"subprocess|os\.system|popen|spawn|shell|commands|requests|httpx|urllib|urlopen|HTTPSConnection|tempfile|"
-    r"mktemp|tempnam|tmpnam|/tmp|/var/tmp|/dev/shm|xml|lxml|telnet|ftp|ssl|paramiko|jinja2|mako|mark_safe|"
-    r"SafeString|Markup|autoescape|SELECT|INSERT|UPDATE|DELETE|0\.0\.0\.0|chmod|extractall|debug|pyghmi|"
-    r"wsgiref|xmlrpc|snmp|CommunityData|UsmUserData|torch|from_pretrained|hf_hub|huggingface|RawSQL|extra\(|"
-    r"logging\.config|listen|input\(|random|ECB|DES|RC4|Blowfish|ARC|IDEA|CAST|SEED|nosec",
-)
+#: Substrings of what bandit's medium- and high-severity rules look for: modules, calls, settings, SQL verbs. A file
+#: that mentions none of them cannot raise a gating issue, so it is not parsed or handed to bandit: most files of a
+#: large tree are skipped this way (on omnibase_core: the same gating issues as bandit on every file).
+_BANDIT_WORDS = (
+    "pickle", "marshal", "shelve", "dill", "yaml", "eval(", "exec(", "hashlib", "md5", "md4", "sha1", "Crypto",
+    "cryptography", "subprocess", "os.system", "popen", "spawn", "requests", "httpx", "urllib", "urlopen",
+    "HTTPSConnection", "mktemp", "tempnam", "tmpnam", "xml", "telnet", "ftplib", "ssl", "paramiko", "jinja2",
+    "mako", "mark_safe", "SafeString", "markupsafe", "autoescape", "SELECT", "INSERT", "UPDATE", "DELETE", "chmod",
+    "extractall", "pyghmi", "wsgiref", "xmlrpc", "snmp", "torch", "from_pretrained", "hf_hub", "huggingface",
+    "RawSQL", ".extra(", "logging.config", "nosec",
+    "/tmp", "/var/tmp", "/dev/shm", "0.0.0.0",  # noqa: S104, S108  # nosec B104, B108 - words searched for
+)  # fmt: skip
+_SETTINGS = re.compile(r"\b(?:shell|debug)\s*=\s*True")
+
+
+def _names_gated_rule(text: str) -> bool:
+    """True when ``text`` mentions something a gating bandit rule looks for (substring tests, done in C)."""
+    return any(word in text for word in _BANDIT_WORDS) or (
+        ("shell" in text or "debug" in text) and _SETTINGS.search(text) is not None
+    )
+
+
 #: Rules whose concern another check owns (hard-coded passwords: SEC-001, which knows placeholders and enums).
 _OWNED_ELSEWHERE = frozenset({"B105", "B106", "B107"})
 
@@ -75,6 +88,55 @@ def bandit_issues(trees: dict[Path, ast.Module]) -> list[Any]:
         return list(manager.get_issue_list())
     finally:
         log.setLevel(level)
+
+
+@dataclass(frozen=True)
+class _Issue:
+    test_id: str
+    test: str
+    text: str
+    severity: str
+    confidence: str
+    lineno: int
+    fname: str
+
+
+_BANDIT_LOCK = threading.Lock()
+
+
+def _issues(node: NodeContext, paths: list[Path]) -> tuple[list[_Issue], dict[Path, ast.Module]]:
+    """bandit's issues for ``paths``: files already scanned in this process (by another node) are not rescanned."""
+    found: list[_Issue] = []
+    todo: dict[Path, ast.Module] = {}
+    scanned: dict[Path, ast.Module] = {}
+    for path in paths:
+        known = remembered("bandit", path)
+        if known is not MISSING:
+            found += known
+            scanned[path] = _PARSED
+            continue
+        tree = node.tree(path)
+        if tree is not None:
+            todo[path] = tree
+    if todo:
+        with _BANDIT_LOCK:  # bandit's manager keeps global state: one scan at a time
+            raw = bandit_issues(todo)
+        by_file: dict[Path, list[_Issue]] = {path: [] for path in todo}
+        for issue in raw:
+            item = _Issue(
+                str(issue.test_id), str(issue.test), str(issue.text), str(issue.severity), str(issue.confidence),
+                issue.lineno if isinstance(issue.lineno, int) else 0, str(issue.fname),
+            )  # fmt: skip
+            by_file.setdefault(Path(issue.fname), []).append(item)
+        for path, items in by_file.items():
+            remember("bandit", path, items)
+            found += items
+        scanned.update(todo)
+    return found, scanned
+
+
+#: Stands for "parsed earlier" in the scanned map (the tree itself is not needed again).
+_PARSED = ast.Module(body=[], type_ignores=[])
 
 
 def _safe_yaml_loader(tree: ast.Module | None, line: int) -> bool:
@@ -125,14 +187,14 @@ def insecure_code_absent(node: NodeContext) -> Outcome:
     missing = missing_extra("bandit", "security")
     if missing:
         return Outcome.errored(missing)
-    trees = dict(node.python_trees(mentioning(node, node.source_files, _BANDIT_WORDS)))
-    issues = bandit_issues(trees)
+    candidates = [path for path in node.source_files if _names_gated_rule(node.text(path) or "")]
+    issues, trees = _issues(node, candidates)
     findings: list[Finding] = []
     low = 0
     for issue in issues:
         if (
             issue.test_id in _OWNED_ELSEWHERE
-            or (issue.test_id == "B506" and _safe_yaml_loader(trees.get(Path(issue.fname)), issue.lineno))
+            or (issue.test_id == "B506" and _safe_yaml_loader(node.tree(Path(issue.fname)), issue.lineno))
             or _reviewed_by_ruff(node.text(Path(issue.fname)) or "", issue.lineno, issue.test_id)
         ):
             continue
@@ -150,7 +212,7 @@ def insecure_code_absent(node: NodeContext) -> Outcome:
     unparsed = [
         Finding(message="not scanned: not valid Python", severity=Severity.INFO, file=node.rel(path))
         for path in node.source_files
-        if path not in trees and node.text(path) is not None and _BANDIT_WORDS.search(node.text(path) or "")
+        if path not in trees and node.text(path) is not None and _names_gated_rule(node.text(path) or "")
     ]
     noted = f"; {low} low-severity or low-confidence note(s) not gating" if low else ""
     if findings:

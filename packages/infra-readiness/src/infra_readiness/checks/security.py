@@ -11,11 +11,13 @@ import itertools
 import math
 import re
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, CheckStatus, Finding, ReadinessLevel
 from infra_readiness.checks._ast import call_name, docstrings, literal_false, string_constants, walk
+from infra_readiness.checks._declared import per_file
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Check, Outcome, check
 
@@ -33,6 +35,11 @@ _TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a Vault token", re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{24,}\b")),
     ("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")),
 )
+#: Literal parts every token format contains: a substring test (fast, in C) before the regular expressions.
+_TOKEN_MARKERS = (
+    "PRIVATE KEY", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "_live_", "AIza",
+    "hvs.", "hvb.", "hvr.", "eyJ",
+)  # fmt: skip
 _ANY_TOKEN = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in _TOKEN_PATTERNS))
 _URL_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:([^/\s@'\"]+)@[^\s'\"]+", re.IGNORECASE)
 _SECRET_NAME = re.compile(
@@ -50,15 +57,37 @@ _CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".toml", ".ini", ".cfg", ".conf",
 _TEXT_SUFFIXES = _CONFIG_SUFFIXES | {".py", ".md", ".rst", ".txt", ".sh", ".sql", ".j2", ".tpl", ".pem", ".key"}
 #: Passwords that only ever appear in examples, such as ``postgresql://user:pw@host/db``.
 _PLACEHOLDER_PASSWORDS = frozenset({"pw", "pass", "password", "passwd", "pwd", "secret", "user", "username", "xxx"})
-#: A Python file is parsed for SEC-001 only when its text has a credential-like name, a long blob or a URL password.
-_MAY_HOLD_SECRET = re.compile(
-    _SECRET_NAME.pattern + r"|[A-Za-z0-9+/=_-]{24,}|://[^\s/@'\"]+:[^\s/@'\"]+@", re.IGNORECASE
+#: A Python file is parsed for SEC-001 only when its text has a credential-like name assigned, a long quoted blob
+#: or a URL password; substring tests (in C) come before the regular expressions.
+_SECRET_ASSIGNED = re.compile(  # matched against the lower-cased text
+    r"(?:pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential)\w*[\"']?"
+    r"[ \t]*(?::[^=\n]*)?[:=][^\n]*[\"']"
 )
-#: ... and for SEC-002 only when it mentions a verification setting.
-_MAY_SWITCH_TLS_OFF = re.compile(
-    r"verify|CERT_NONE|check_hostname|unverified|disable_warnings|sslmode|ssl\.|insecure|HTTPSVERIFY|TLS_REJECT",
-    re.IGNORECASE,
-)
+_SECRET_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
+_QUOTED_BLOB = re.compile(r"[\"'](?=[A-Za-z+/=_-]*\d)[A-Za-z0-9+/=_-]{24,}[\"']")
+#: ... and for SEC-002 only when it mentions a verification setting (compared in lower case).
+_TLS_WORDS = (
+    "verify", "cert_none", "check_hostname", "unverified", "disable_warnings", "sslmode", "ssl.", "insecure",
+    "httpsverify", "tls_reject",
+)  # fmt: skip
+
+
+def _may_hold_secret(text: str) -> bool:
+    """A Python file worth parsing for SEC-001."""
+    lowered = text.lower()
+    return (
+        (any(word in lowered for word in _SECRET_WORDS) and _SECRET_ASSIGNED.search(lowered) is not None)
+        or _QUOTED_BLOB.search(text) is not None
+        or ("://" in text and "@" in text and _URL_PASSWORD.search(text) is not None)
+    )
+
+
+def _may_switch_tls_off(text: str) -> bool:
+    """A file worth parsing for SEC-002."""
+    lowered = text.lower()
+    return any(word in lowered for word in _TLS_WORDS)
+
+
 _BASE64 = re.compile(r"^[A-Za-z0-9+/=_-]+$")
 
 
@@ -259,8 +288,8 @@ def _allowed(lines: list[str], line: int) -> bool:
 
 def _scan_text(text: str, *, tokens_only: bool, config: bool) -> list[tuple[int, str]]:
     # One pass over the whole text first: most files hold nothing, and then no line is looked at.
-    tokens = _ANY_TOKEN.search(text) is not None
-    urls = not tokens_only and _URL_PASSWORD.search(text) is not None
+    tokens = any(marker in text for marker in _TOKEN_MARKERS) and _ANY_TOKEN.search(text) is not None
+    urls = not tokens_only and "://" in text and "@" in text and _URL_PASSWORD.search(text) is not None
     if not tokens and not urls and (tokens_only or not config):
         return []
     hits: list[tuple[int, str]] = []
@@ -316,11 +345,11 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
         docs = path.suffix in {".md", ".rst", ".txt"}
         # Python code is read through its syntax tree (docstrings and comments hold examples, not secrets).
         tokens_only = in_tests or docs or path.suffix == ".py" or _example_file(path)
-        hits = _scan_text(text, tokens_only=tokens_only, config=_is_config(path))
-        if path.suffix == ".py" and not in_tests and _MAY_HOLD_SECRET.search(text):
-            tree = node.tree(path)
-            if tree is not None:
-                hits += _scan_python(tree, text.splitlines())
+        hits = per_file(
+            f"SEC-001:{tokens_only}:{in_tests}",
+            path,
+            partial(_file_hits, node, path, text, tokens_only=tokens_only, in_tests=in_tests),
+        )
         for line, message in sorted(set(hits)):
             findings.append(Finding(message=message, severity=Severity.CRITICAL, file=node.rel(path), line=line))
     unscanned = _unscanned(node, _TEXT_SUFFIXES)
@@ -331,6 +360,15 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
         f"no credentials found in {len(node.files)} file(s)" + (f"; {len(unscanned)} not scanned" if unscanned else ""),
         tuple(unscanned),
     )
+
+
+def _file_hits(node: NodeContext, path: Path, text: str, *, tokens_only: bool, in_tests: bool) -> list[tuple[int, str]]:
+    hits = _scan_text(text, tokens_only=tokens_only, config=_is_config(path))
+    if path.suffix == ".py" and not in_tests and _may_hold_secret(text):
+        tree = node.tree(path)
+        if tree is not None:
+            hits += _scan_python(tree, text.splitlines())
+    return hits
 
 
 def _example_file(path: Path) -> bool:
@@ -479,6 +517,17 @@ def _tls_strings(tree: ast.Module) -> list[tuple[int, str]]:
     ]
 
 
+def _tls_file_hits(node: NodeContext, path: Path, text: str) -> list[tuple[int, str]]:
+    if path.suffix != ".py":
+        return _tls_text(text)
+    if not _may_switch_tls_off(text):
+        return []
+    tree = node.tree(path)
+    lines = text.splitlines()
+    hits = [] if tree is None else _tls_python(tree) + _tls_strings(tree)
+    return [(n, m) for n, m in hits if not (1 <= n <= len(lines) and _ALLOW_TLS in lines[n - 1])]
+
+
 @check(
     id="SEC-002",
     title="TLS verification is never switched off",
@@ -504,13 +553,7 @@ def tls_verification_on(node: NodeContext) -> Outcome:
         text = node.text(path)
         if text is None:
             continue
-        lines = text.splitlines()
-        if path.suffix == ".py":
-            tree = node.tree(path) if _MAY_SWITCH_TLS_OFF.search(text) else None
-            hits = [] if tree is None else _tls_python(tree) + _tls_strings(tree)
-            hits = [(n, m) for n, m in hits if not (1 <= n <= len(lines) and _ALLOW_TLS in lines[n - 1])]
-        else:
-            hits = _tls_text(text)
+        hits = per_file("SEC-002", path, partial(_tls_file_hits, node, path, text))
         for line, message in sorted(set(hits)):
             findings.append(Finding(message=message, severity=Severity.HIGH, file=node.rel(path), line=line))
     if findings:
