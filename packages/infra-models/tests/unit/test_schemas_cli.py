@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -108,3 +109,11 @@ class TestCli:
 
     def test_bad_format(self) -> None:
         assert CliRunner().invoke(app, ["schema", "--format", "xml"]).exit_code == 2
+
+
+def test_the_deprecated_out_spelling_still_writes(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["schema", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "NodeContract.schema.json").is_file()
+    shown = CliRunner().invoke(app, ["schema", "--help"]).stdout
+    assert re.search(r"--out(?!put)", shown) is None  # hidden: -o/--output is the name

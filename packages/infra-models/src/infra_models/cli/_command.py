@@ -21,9 +21,12 @@ app = make_app("infra-models", __version__, help="Shared models of the infra pac
 def schema(
     output: OutputDirOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
+    out: Annotated[Path | None, typer.Option("--out", hidden=True, help="Deprecated spelling of -o/--output.")] = None,
 ) -> None:
     """List the public models, or write one <Model>.schema.json per model into -o/--output."""
     from infra_models.schema import PUBLIC_MODELS, write_schemas
+
+    output = output or out
 
     if output is not None:
         try:
