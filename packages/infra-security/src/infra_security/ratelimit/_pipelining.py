@@ -307,12 +307,6 @@ class PipelinedRedisClusterBackend(RedisClusterBackend):
             rex.TryAgainError,
         )
 
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> PipelinedRedisClusterBackend:
-        """Connect to the cluster through one seed node, without command retries."""
-        base = RedisClusterBackend.from_url(url, **{k: v for k, v in kwargs.items() if k != "max_batch"})
-        return cls(base._client, **kwargs)
-
     @property
     def lines(self) -> dict[str, DecisionLine]:
         """The line of each primary met so far, by node name (``host:port``)."""

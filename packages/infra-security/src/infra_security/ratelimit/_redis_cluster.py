@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy
@@ -90,7 +90,7 @@ class RedisClusterBackend(RedisBackend):
             client.script_load(self._script.script)
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> RedisClusterBackend:
+    def from_url(cls, url: str, **kwargs: Any) -> Self:
         """Connect to the cluster through one seed node (``redis://host:port``), without command retries."""
         from redis.backoff import NoBackoff
         from redis.cluster import RedisCluster
