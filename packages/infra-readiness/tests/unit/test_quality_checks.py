@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,16 +88,12 @@ class TestRunAndCoverage:
 
     def test_relative_python_runs_the_tests(self, tmp_path, monkeypatch):
         files = {"tests/test_a.py": "def test_a():\n    assert 1 + 1 == 2\n"}
-        link = tmp_path / "bin" / "py"
-        link.parent.mkdir()
-        os.symlink(os.path.realpath(os.sys.executable), link)
         monkeypatch.chdir(tmp_path)
-        ctx = node(tmp_path / "n", files, run_tests=True, python="bin/py")
+        relative = os.path.relpath(sys.executable, tmp_path)  # this venv's interpreter, as a relative path
+        assert not os.path.isabs(relative)
+        ctx = node(tmp_path / "n", files, run_tests=True, python=relative)
         outcome = tests_pass(ctx)
-        assert outcome.status in (CheckStatus.PASS, CheckStatus.ERROR)
-        assert "No such file" not in outcome.message
-        if outcome.status is CheckStatus.ERROR:  # a bare interpreter without pytest: said so, not a crash
-            assert "pytest is not installed" in outcome.message
+        assert outcome.status is CheckStatus.PASS, outcome.message
 
 
 class TestIntegrationTests:
