@@ -6,13 +6,13 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
 echo "$ infra-gen node compute OrderTotals --dry-run --format json   (plan only: nothing written)"
-infra-gen node compute OrderTotals --output-dir "$tmp" --dry-run --format json \
+infra-gen node compute OrderTotals -o "$tmp" --dry-run --format json \
   | python -c 'import json, sys; p = json.load(sys.stdin); print("  plan:", p["counts"]["create"], "files to create, dry_run =", p["dry_run"])'
 test -z "$(ls -A "$tmp")" || { echo "dry run wrote files" >&2; exit 1; }
 
 echo "$ infra-gen node effect vault_adapter --external-system 'HashiCorp Vault'"
 infra-gen node effect vault_adapter --external-system "HashiCorp Vault" \
-  --description "HashiCorp Vault secret management" --output-dir "$tmp" --format json >/dev/null
+  --description "HashiCorp Vault secret management" -o "$tmp" --format json >/dev/null
 find "$tmp/vault-adapter" -type f -not -path '*/.infra-gen.json' | sed "s|$tmp/|  |" | sort
 
 echo "$ pytest vault-adapter/tests   (the generated node's own tests)"

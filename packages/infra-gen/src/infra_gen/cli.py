@@ -7,7 +7,6 @@ written on exit 1 or 2 of ``node`` / ``from-contract``.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -17,15 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from infra_gen.__about__ import __version__
+from infra_models.cli import CliError, ExitCode, FormatOption, OutputFormat, console, emit, make_app
 
 if TYPE_CHECKING:
     from infra_gen.plan import Plan
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
+app = make_app(
+    "infra-gen",
+    __version__,
     help="Scaffolds ONEX nodes (EFFECT, COMPUTE, REDUCER, ORCHESTRATOR) from cookiecutter templates.",
 )
 
@@ -47,20 +47,12 @@ class OnConflictChoice(StrEnum):
     overwrite = "overwrite"
 
 
-class Format(StrEnum):
-    """Output formats."""
-
-    text = "text"
-    json = "json"
-
-
-FormatOption = Annotated[Format, typer.Option("--format", help="text for people, json for tools.")]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Print the plan and write nothing.")]
 OutputDirOption = Annotated[
     Path,
     typer.Option(
-        "--output-dir",
         "-o",
+        "--output",
         help="Where the node goes: an ONEX service's nodes/ folder gets the ONEX layout (tests in tests/unit/nodes/); "
         "a hatch workspace puts a stand-alone package in packages/.",
     ),
@@ -74,30 +66,22 @@ TemplateDirOption = Annotated[
 ]
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"infra-gen {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
-    """Scaffolds ONEX nodes (EFFECT, COMPUTE, REDUCER, ORCHESTRATOR) from cookiecutter templates."""
-
-
-def _fail(exc: Exception, fmt: Format, code: int) -> NoReturn:
+def _fail(exc: Exception, code: int) -> NoReturn:
+    """Report an expected error through the kit: the JSON envelope or one stderr line, and the exit code."""
     from infra_models.errors import InfraError
 
-    if fmt is Format.json:
-        data = exc.to_dict() if isinstance(exc, InfraError) else {"code": "gen.error", "message": str(exc)}
-        typer.echo(json.dumps({"ok": False, "error": data}, indent=2))
-    else:
-        typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(code)
+    if isinstance(exc, InfraError):
+        suggestion, hint = exc.details.get("suggestion"), exc.details.get("hint")
+        if isinstance(suggestion, str):
+            hint = f"try `{suggestion}`"
+        raise CliError(
+            exc.message,
+            code=exc.code,
+            hint=hint if isinstance(hint, str) else None,
+            exit_code=code,
+            details=exc.details or None,
+        ) from exc
+    raise CliError(str(exc), code="gen.error", exit_code=code) from exc
 
 
 def _exit_code(exc: Exception) -> int:
@@ -107,12 +91,11 @@ def _exit_code(exc: Exception) -> int:
 
 
 def _print_plan(plan: Plan, *, dry_run: bool, written: list[str] | None, title: str) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     from infra_gen.plan import Action
 
-    console = Console(highlight=False)
+    out = console()
     table = Table(title=title, show_lines=False)
     table.add_column("action")
     table.add_column("path")
@@ -128,49 +111,47 @@ def _print_plan(plan: Plan, *, dry_run: bool, written: list[str] | None, title: 
     for f in plan.files:
         note = f" ({f.note})" if f.note else ""
         table.add_row(f"[{styles[f.action]}]{f.action.value}[/]", f.path + note, (f.sha256 or "")[:12])
-    console.print(table)
+    out.print(table)
     counts = ", ".join(f"{n} {a}" for a, n in plan.counts().items() if n)
     if dry_run:
-        console.print(f"dry run: nothing written ({counts})")
+        out.print(f"dry run: nothing written ({counts})")
     else:
-        console.print(f"wrote {len(written or [])} file(s) under {plan.root} ({counts})")
+        out.print(f"wrote {len(written or [])} file(s) under {plan.root} ({counts})")
     for f in plan.files:
         if f.diff and f.action in {Action.OVERWRITE, Action.CONFLICT}:
-            console.print(f.diff, markup=False, end="")
+            sys.stdout.write(f.diff)  # a diff goes out as it is, never re-wrapped, so it stays a valid patch
 
 
-def _emit(plan: Plan, fmt: Format, *, dry_run: bool, written: list[str] | None, title: str, **extra: Any) -> None:
-    if fmt is Format.json:
-        typer.echo(
-            json.dumps({"ok": True, "dry_run": dry_run, **extra, "written": written or [], **plan.to_dict()}, indent=2)
-        )
+def _emit(plan: Plan, fmt: OutputFormat, *, dry_run: bool, written: list[str] | None, title: str, **extra: Any) -> None:
+    if fmt is OutputFormat.JSON:
+        emit({"ok": True, "dry_run": dry_run, **extra, "written": written or [], **plan.to_dict()}, fmt)
     else:
         _print_plan(plan, dry_run=dry_run, written=written, title=title)
 
 
-def _generate(plan_fn: Callable[[], Plan], fmt: Format, dry_run: bool, title: str) -> None:
+def _generate(plan_fn: Callable[[], Plan], fmt: OutputFormat, dry_run: bool, title: str) -> None:
     from infra_gen.plan import apply_plan
     from infra_models.errors import InfraError
 
     try:
         plan = plan_fn()
     except InfraError as exc:
-        _fail(exc, fmt, 2)
+        _fail(exc, ExitCode.USAGE)
     try:
         written = None if dry_run else apply_plan(plan)
     except InfraError as exc:
-        if fmt is Format.text and plan.conflicts:
+        if fmt is OutputFormat.TEXT and plan.conflicts:
             _print_plan(plan, dry_run=True, written=None, title=title)
-        _fail(exc, fmt, _exit_code(exc))
+        _fail(exc, _exit_code(exc))
     _emit(plan, fmt, dry_run=dry_run, written=written, title=title)
     if dry_run and plan.conflicts:
         # As `update --dry-run`: a plan that could not be applied as it stands is a finding.
-        if fmt is Format.text:
+        if fmt is OutputFormat.TEXT:
             typer.echo(
                 f"{len(plan.conflicts)} conflict(s): applying would stop; use --on-conflict skip or overwrite",
                 err=True,
             )
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
 @app.command()
@@ -188,9 +169,9 @@ def node(  # noqa: PLR0917 - typer maps each parameter to an argument or option
     output_dir: OutputDirOption = Path(),
     dry_run: DryRunOption = False,
     on_conflict: OnConflictOption = OnConflictChoice.abort,
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = OutputFormat.TEXT,
     interactive: Annotated[
-        bool, typer.Option("--interactive", "-i", help="Ask for missing answers (the default on a terminal).")
+        bool, typer.Option("--interactive", help="Ask for missing answers (the default on a terminal).")
     ] = False,
     template_dir: TemplateDirOption = None,
 ) -> None:
@@ -199,7 +180,7 @@ def node(  # noqa: PLR0917 - typer maps each parameter to an argument or option
 
     if name is None:
         if not (interactive or sys.stdin.isatty()):
-            _fail(ValueError("missing NAME: give the node's name, such as `vault_adapter`"), fmt, 2)
+            raise CliError("missing NAME", hint="give the node's name, such as `vault_adapter`, or --interactive")
         name = _ask_name()
         if kind is Kind.effect and external_system is None:
             external_system = typer.prompt("External system it talks to", default="External Service")
@@ -243,7 +224,7 @@ def from_contract(  # noqa: PLR0917 - typer maps each parameter to an argument o
     output_dir: OutputDirOption = Path(),
     dry_run: DryRunOption = False,
     on_conflict: OnConflictOption = OnConflictChoice.abort,
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = OutputFormat.TEXT,
     template_dir: TemplateDirOption = None,
 ) -> None:
     """Generate the node a contract.yaml describes (into an ONEX service's nodes/ folder: the ONEX layout)."""
@@ -260,7 +241,7 @@ def from_contract(  # noqa: PLR0917 - typer maps each parameter to an argument o
 
 
 @app.command()
-def kinds(fmt: FormatOption = Format.text) -> None:
+def kinds(fmt: FormatOption = OutputFormat.TEXT) -> None:
     """List the node kinds and what each generates."""
     rows = [
         ("effect", "talks to an external system: client protocol, timeouts, retries with backoff, circuit breaker, "
@@ -269,22 +250,21 @@ def kinds(fmt: FormatOption = Format.text) -> None:
         ("reducer", "folds events into state, idempotent per event id, snapshot and restore"),
         ("orchestrator", "runs steps in order with per-step timeouts; compensates finished steps on failure (saga)"),
     ]  # fmt: skip
-    if fmt is Format.json:
-        typer.echo(json.dumps([{"kind": k, "description": d} for k, d in rows], indent=2))
+    if fmt is OutputFormat.JSON:
+        emit([{"kind": k, "description": d} for k, d in rows], fmt)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("kind", "what it generates")
     for k, d in rows:
         table.add_row(k, d)
-    Console().print(table)
+    console().print(table)
 
 
 @app.command()
 def check(
     directory: Annotated[Path, typer.Argument(help="A node generated by infra-gen.")] = Path(),
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = OutputFormat.TEXT,
     template_dir: TemplateDirOption = None,
 ) -> None:
     """Say whether the current template would change the node, or conflicts are unresolved (then exit 1)."""
@@ -294,9 +274,9 @@ def check(
     try:
         report = check_node(directory, template_dir=template_dir)
     except GenError as exc:
-        _fail(exc, fmt, 2)
-    if fmt is Format.json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        _fail(exc, ExitCode.USAGE)
+    if fmt is OutputFormat.JSON:
+        emit(report.to_dict(), fmt)
     else:
         state = "up to date" if report.up_to_date else f"{len(report.template_changes)} file(s) would change"
         typer.echo(f"{directory}: generated by infra-gen {report.recorded_version}; template of {__version__}: {state}")
@@ -323,7 +303,7 @@ def update(
         ),
     ] = None,
     dry_run: DryRunOption = False,
-    fmt: FormatOption = Format.text,
+    fmt: FormatOption = OutputFormat.TEXT,
     template_dir: TemplateDirOption = None,
 ) -> None:
     """Merge template changes into the node (three-way); conflicts are marked in place (exit 1)."""
@@ -335,7 +315,7 @@ def update(
         answers = load_contract(contract) if contract is not None else None
         result = update_node(directory, template_dir=template_dir, contract=answers, dry_run=dry_run)
     except InfraError as exc:
-        _fail(exc, fmt, _exit_code(exc))
+        _fail(exc, _exit_code(exc))
     interesting = {p: o for p, o in result.outcomes.items() if o not in {"unchanged", "yours"}}
     _emit(
         result.plan,
@@ -346,7 +326,7 @@ def update(
         outcomes=result.outcomes,
         conflicts=result.conflicts,
     )
-    if fmt is Format.text:
+    if fmt is OutputFormat.TEXT:
         for path, outcome in sorted(interesting.items()):
             typer.echo(f"  {outcome:>10}  {path}")
         if result.conflicts:
@@ -356,7 +336,4 @@ def update(
 
 def main() -> None:
     """Entry point of the ``infra-gen`` script."""
-    try:
-        app()
-    except KeyboardInterrupt:  # pragma: no cover - interactive only
-        sys.exit(130)
+    app()

@@ -74,7 +74,8 @@ class TestNode:
 
     def test_prompts_again_until_the_name_is_valid(self, tmp_path: Path) -> None:
         # "class" is refused and "class_node" proposed; an empty answer takes the proposal.
-        result = runner.invoke(app, ["node", "compute", "-i", "-o", str(tmp_path)], input="class\n\nSums things\n")
+        args = ["node", "compute", "--interactive", "-o", str(tmp_path)]
+        result = runner.invoke(app, args, input="class\n\nSums things\n")
         assert result.exit_code == 0, result.output
         assert "Python keyword" in result.output
         assert (tmp_path / "class-node" / "src" / "class_node" / "node.py").is_file()

@@ -176,7 +176,7 @@ class TestLayout:
     def test_json_plan_names_both_roots(self, tmp_path: Path) -> None:
         nodes = make_service(tmp_path)
         out = CliRunner().invoke(
-            app, ["node", "effect", "vault_reader", "--output-dir", str(nodes), "--dry-run", "--format", "json"]
+            app, ["node", "effect", "vault_reader", "--output", str(nodes), "--dry-run", "--format", "json"]
         )
         assert out.exit_code == 0, out.output
         plan = json.loads(out.output)
@@ -205,7 +205,7 @@ class TestPlansOverBothRoots:
         existing.parent.mkdir()
         existing.write_text("# mine\n")
         before = files_under(tmp_path)
-        out = CliRunner().invoke(app, ["node", "compute", "vault_reader", "--output-dir", str(nodes), "--dry-run"])
+        out = CliRunner().invoke(app, ["node", "compute", "vault_reader", "--output", str(nodes), "--dry-run"])
         assert out.exit_code == 1, out.output
         assert "conflict" in out.output
         assert files_under(tmp_path) == before

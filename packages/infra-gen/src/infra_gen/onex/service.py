@@ -143,7 +143,7 @@ def find_onex_service(output_dir: Path) -> OnexService | None:
         where = f"such as {hint}" if hint is not None else "such as src/<service>/nodes"
         raise InvalidAnswerError(
             f"{output_dir} is in the ONEX service {root} (it depends on omnibase-core), but not inside its import "
-            f"package: give --output-dir the service's nodes folder, {where}",
+            f"package: give -o/--output the service's nodes folder, {where}",
             code="gen.onex.output_dir",
             details={"output_dir": str(output_dir), "service_root": str(root)},
         )
