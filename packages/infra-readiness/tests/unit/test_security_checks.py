@@ -74,6 +74,23 @@ class TestBandit:
         }
         assert insecure_code_absent(node(tmp_path, files)).status is CheckStatus.PASS
 
+    def test_ruff_noqa_for_the_same_rule_counts_as_reviewed_but_another_rule_does_not(self, tmp_path):
+        reviewed = 'def q(cur, t):\n    cur.execute(f"SELECT * FROM {t}")  # noqa: S608 - t is a constant\n'
+        assert insecure_code_absent(node(tmp_path / "a", {"src/pkg/db.py": reviewed})).status is CheckStatus.PASS
+        other = 'def q(cur, t):\n    cur.execute(f"SELECT * FROM {t}")  # noqa: S101\n'
+        outcome = insecure_code_absent(node(tmp_path / "b", {"src/pkg/db.py": other}))
+        assert outcome.status is CheckStatus.FAIL
+        assert outcome.findings[0].message.startswith("B608")
+
+    def test_missing_bandit_is_an_error_naming_the_extra(self, tmp_path, monkeypatch):
+        import importlib.util
+
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bandit" else real(name, *a))
+        outcome = insecure_code_absent(node(tmp_path, {"src/pkg/__init__.py": INSECURE}))
+        assert outcome.status is CheckStatus.ERROR
+        assert "install infra-readiness[security]" in outcome.message
+
     def test_file_in_312_syntax_is_scanned(self, tmp_path):
         needs_newer_python()
         source = "type Blob = bytes\ndef load[T](data: Blob) -> T:\n    import pickle\n    return pickle.loads(data)\n"
