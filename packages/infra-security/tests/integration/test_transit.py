@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import hvac
 import pytest
@@ -130,3 +133,25 @@ def test_tampered_wrapped_key_is_a_typed_error(transit: tuple[hvac.Client, str],
     blob[12 : 12 + len(garbage)] = garbage  # inside "vault:v1:<base64>"
     with pytest.raises(DecryptionError, match="malformed"):
         encryptor(transit).decrypt(bytes(blob))
+
+
+@pytest.mark.timeout(60)
+def test_hung_openbao_fails_within_the_timeout(own_openbao: Any) -> None:
+    """Issue 14 defect 1 for Transit: a SIGSTOPped OpenBao answers nothing; the call fails typed, within timeout."""
+    root = hvac.Client(url=own_openbao.url, token=own_openbao.token)
+    root.sys.enable_secrets_engine("transit", path="transit")
+    root.secrets.transit.create_key(name="orders", mount_point="transit")
+    envelope = TransitEnvelope("orders", url=own_openbao.url, token=own_openbao.token, timeout=1.0)
+    enc = PayloadEncryption("orders", backend=envelope)
+    blob = enc.encrypt({"a": 1})
+    os.kill(own_openbao.process.pid, signal.SIGSTOP)  # this test's own server, never the shared one
+    try:
+        start = time.monotonic()
+        with pytest.raises(TransitError):
+            enc.encrypt({"b": 2})  # a new data key: one Transit call
+        with pytest.raises(TransitError):
+            PayloadEncryption("orders", backend=TransitEnvelope(
+                "orders", url=own_openbao.url, token=own_openbao.token, timeout=1.0)).decrypt(blob)  # fmt: skip
+        assert time.monotonic() - start < 2 * 1.0 + 2.0
+    finally:
+        os.kill(own_openbao.process.pid, signal.SIGCONT)

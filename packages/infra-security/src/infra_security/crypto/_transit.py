@@ -47,6 +47,7 @@ class TransitEnvelope:
         messages_per_data_key: int = 1,
         cache_size: int = 1024,
         policy_ttl: float = 30.0,
+        timeout: float = 5.0,
     ) -> None:
         if messages_per_data_key < 1:
             raise ValueError("messages_per_data_key must be at least 1")
@@ -60,7 +61,8 @@ class TransitEnvelope:
                 raise TransitError(
                     "no Vault/OpenBao address: pass url= or set VAULT_ADDR", code="security.transit_config"
                 )
-            client = hvac.Client(url=url, token=token or os.environ.get("VAULT_TOKEN"))
+            # A bounded timeout (hvac's own default is 30 s): a hung server fails the call within it.
+            client = hvac.Client(url=url, token=token or os.environ.get("VAULT_TOKEN"), timeout=timeout)
         self.name = key_name
         self.client = client
         self.mount_point = mount_point
