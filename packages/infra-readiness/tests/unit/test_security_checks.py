@@ -228,6 +228,7 @@ class TestTransport:
             "DSN = 'postgresql://app@db.prod:5432/o?sslmode=verify-full'\n"
             "LOCAL = 'postgresql://app@localhost/o'\n"
             "SCHEMA = 'http://json-schema.org/draft-07/schema#'\n"
+            "TARGET = f'postgres://contracts/{cid}'\nTABLE_URI = 'postgresql://event_ledger/rows'\n"
             "import httpx\nr = httpx.get('http://127.0.0.1:8080/health')\n"
         )
         assert transport_encrypted(node(tmp_path, {"src/pkg/io.py": source})).status is CheckStatus.PASS

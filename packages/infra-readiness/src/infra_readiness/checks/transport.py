@@ -54,6 +54,17 @@ def _host(url: str) -> str:
         return ""
 
 
+def _server_address(url: str) -> bool:
+    """A DSN that names a server: user info, a port, or a dotted host name (not ``postgres://table/id``)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return "@" in parts.netloc or port is not None or "." in host
+
+
 def _kafka_config(node: ast.Dict) -> list[str]:
     keys = {k.value: v for k, v in zip(node.keys, node.values, strict=True) if isinstance(k, ast.Constant)}
     protocol = keys.get("security.protocol")
@@ -70,6 +81,8 @@ def _kafka_config(node: ast.Dict) -> list[str]:
 def _transport_hits(tree: ast.Module) -> list[tuple[int, str]]:
     hits: list[tuple[int, str]] = []
     docs = docstrings(tree)
+    # Parts of f-strings are templates (``f"postgres://contracts/{id}"`` names a table in an intent, not a server).
+    formatted = {id(part) for node in walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
     for node in walk(tree):
         if isinstance(node, ast.Dict) and any(
             isinstance(k, ast.Constant) and k.value in {"bootstrap.servers", "security.protocol"} for k in node.keys
@@ -94,9 +107,9 @@ def _transport_hits(tree: ast.Module) -> list[tuple[int, str]]:
                         url = arg.value
                         if url.lower().startswith("http://") and _host(url) not in _LOCAL:
                             hits.append((node.lineno, f"plain HTTP to {_host(url)}: use https://"))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs | formatted:
             text = node.value
-            if _PG_DSN.match(text) and _host(text) not in _LOCAL and "{" not in text:
+            if _PG_DSN.match(text) and _host(text) not in _LOCAL and "{" not in text and _server_address(text):
                 mode = re.search(r"sslmode=([\w-]+)", text)
                 if mode is None:
                     hits.append((node.lineno, f"PostgreSQL DSN for {_host(text)} without sslmode=verify-full"))
