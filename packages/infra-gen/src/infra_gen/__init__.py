@@ -11,10 +11,10 @@ Names are imported on first use, so ``import infra_gen`` and ``infra-gen --help`
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from infra_gen.__about__ import __version__
+from infra_models.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from infra_gen.errors import GenError
@@ -57,7 +57,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(f"infra_gen.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'infra_gen' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, {name: f"infra_gen.{module}" for name, module in _WHERE.items()}, __all__)
