@@ -14,6 +14,7 @@ import ast
 import logging
 import re
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +57,11 @@ _OWNED_ELSEWHERE = frozenset({"B105", "B106", "B107"})
 
 def bandit_issues(trees: dict[Path, ast.Module]) -> list[Any]:
     """bandit's issues for the given parsed files (paths must exist: bandit reads them for ``nosec`` markers)."""
-    from bandit.core import config as b_config  # type: ignore[import-untyped]
-    from bandit.core import manager as b_manager
-    from bandit.core import node_visitor as b_node_visitor
+    with warnings.catch_warnings():  # stevedore, loading bandit's plugins, warns about its own deprecated argument
+        warnings.simplefilter("ignore")
+        from bandit.core import config as b_config  # type: ignore[import-untyped]
+        from bandit.core import manager as b_manager
+        from bandit.core import node_visitor as b_node_visitor
 
     class _TreeVisitor(b_node_visitor.BanditNodeVisitor):  # type: ignore[misc]
         tree: ast.Module
