@@ -1,4 +1,4 @@
-"""The group-commit line in front of the Redis backends, with real threads and a send function of the test."""
+"""The group-commit lines (threads and coroutines) with a send function of the test, and the backends' checks."""
 
 from __future__ import annotations
 
@@ -11,13 +11,8 @@ from typing import Any
 import pytest
 
 from infra_security.errors import RateLimitBackendError
-from infra_security.ratelimit._pipelining import (
-    AsyncDecisionLine,
-    Call,
-    DecisionLine,
-    PipelinedRedisBackend,
-    PipelinedRedisClusterBackend,
-)
+from infra_security.ratelimit._group_commit import AsyncDecisionLine, Call, DecisionLine
+from infra_security.ratelimit._pipelining import PipelinedRedisBackend, PipelinedRedisClusterBackend
 
 
 class Recorder:
