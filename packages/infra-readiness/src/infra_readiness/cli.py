@@ -63,7 +63,9 @@ def _root(
 
 
 def _abort(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    from infra_readiness.render._safe import safe_text
+
+    typer.echo(f"error: {safe_text(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -187,7 +189,9 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     if text:
         _write(text, output)
     if floor is not None and any(r.level < floor for r in reports):
-        below = [f"{r.path} ({r.level.value})" for r in reports if r.level < floor]
+        from infra_readiness.render._safe import safe_text
+
+        below = [f"{safe_text(r.path)} ({r.level.value})" for r in reports if r.level < floor]
         typer.echo(f"below {floor.value}: {', '.join(below)}", err=True)
         raise typer.Exit(1)
 

@@ -92,3 +92,15 @@ class TestHostileNames:
         report = check_path(root)
         text = render_markdown([report.model_copy(update={"name": "a|b\nc"})])
         assert "### a\\|b c" in text
+
+
+def test_below_floor_and_error_lines_escape_control_characters(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    name = "evil\x1b[2Jnode"
+    write_node(tmp_path, "plain", "COMPUTE").rename(tmp_path / name)
+    result = CliRunner().invoke(app, ["check", name, "--min-level", "PRODUCTION", "-f", "json", TODAY])
+    assert result.exit_code == 1
+    assert "below PRODUCTION: evil\\x1b[2Jnode" in result.stderr
+    missing = CliRunner().invoke(app, ["check", "gone\x1b]0;x\x07", TODAY])
+    assert missing.exit_code == 2
+    assert "\x1b" not in missing.stderr and "\\x1b]0;x\\x07" in missing.stderr
