@@ -1,8 +1,9 @@
-"""The Redis Cluster backend when a primary freezes or dies: a private 6-node cluster of this module only.
+"""The Redis Cluster backend when a primary stalls or dies, or a slot moves: private 6-node clusters only.
 
 The nodes are started with the launcher's own ``start_redis_cluster`` (``tools/services.py``) on free ports in a
-temporary folder, with a 1 s node timeout so a failover takes a few seconds, and stopped by PID; the shared
-cluster is never frozen or killed.
+temporary folder and stopped by PID; the shared cluster is never frozen or killed. Each kill test gets a fresh
+cluster with a 1 s node timeout (a failover takes a few seconds); the stall and migration tests share one with a
+5 s node timeout (no failover).
 """
 
 from __future__ import annotations
@@ -84,21 +85,21 @@ class PrivateCluster:
                     break
 
 
-def _start_private_cluster(home: Path) -> PrivateCluster:
+def _start_private_cluster(home: Path, node_timeout_ms: int) -> PrivateCluster:
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         message = "redis-server/redis-cli not found: run `python tools/services.py up` once to install them"
         if in_ci():
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     ports = _free_ports(12)
-    pids = _launcher().start_redis_cluster(home, ports[:6], ports[6:], node_timeout_ms=1000)
+    pids = _launcher().start_redis_cluster(home, ports[:6], ports[6:], node_timeout_ms=node_timeout_ms)
     return PrivateCluster(ports[:6], pids)
 
 
 @pytest.fixture
 def private_cluster(tmp_path: Path) -> Iterator[PrivateCluster]:
     """A 3-primary, 3-replica cluster of this test only (1 s node timeout), killed by PID at the end."""
-    cluster = _start_private_cluster(tmp_path)
+    cluster = _start_private_cluster(tmp_path, node_timeout_ms=1000)  # a quick failover
     try:
         yield cluster
     finally:
@@ -107,8 +108,11 @@ def private_cluster(tmp_path: Path) -> Iterator[PrivateCluster]:
 
 @pytest.fixture(scope="module")
 def stalling_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateCluster]:
-    """A private cluster shared by the tests that stall a primary briefly or move a slot and back (no kills)."""
-    cluster = _start_private_cluster(tmp_path_factory.mktemp("stalling-cluster"))
+    """A private cluster shared by the tests that stall a primary briefly or move a slot and back (no kills).
+
+    Its 5 s node timeout keeps a 0.5 s stall (longer on a loaded machine) far from a failover.
+    """
+    cluster = _start_private_cluster(tmp_path_factory.mktemp("stalling-cluster"), node_timeout_ms=5000)
     try:
         yield cluster
     finally:
@@ -130,7 +134,7 @@ def recorded(client: RedisCluster, key_prefix: str, key: str) -> int:
 BIG = RateLimitPolicy(name="p", limit=1_000_000, period_seconds=86_400, algorithm="sliding_window")
 
 
-PAUSE = 0.5  # longer than TIMEOUT, shorter than 2 x TIMEOUT and than the 1 s node timeout (no failover)
+PAUSE = 0.5  # longer than TIMEOUT, shorter than 2 x TIMEOUT and than the node timeout (no failover)
 
 
 def pause(pid: int) -> threading.Timer:
