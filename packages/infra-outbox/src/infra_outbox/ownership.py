@@ -40,6 +40,7 @@ class ShardState:
     last_id: int  # last id done in the batch in progress (SQLite: the cursor itself)
     crashes: int = 0  # owners that stopped holding it since its cursor last moved
     suspect_id: int | None = None  # the event the last (careful) owner was sending alone
+    suspect_sent: bool = False  # and its produce call had returned (so it did not kill that relay)
 
     def group_key(self) -> tuple[str | None, str | None]:
         """Shards with the same snapshots are read together."""
@@ -57,6 +58,7 @@ _CURSOR = (
     shards.c.last_id,
     shards.c.crashes,
     shards.c.suspect_id,
+    shards.c.suspect_sent,
 )
 
 
@@ -69,6 +71,7 @@ def _state_from_row(row: Any) -> ShardState:
         last_id=int(row.last_id),
         crashes=int(row.crashes),
         suspect_id=None if row.suspect_id is None else int(row.suspect_id),
+        suspect_sent=bool(row.suspect_sent),
     )
 
 

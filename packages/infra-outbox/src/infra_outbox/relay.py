@@ -248,7 +248,25 @@ class Relay:
                 max_record_bytes=self.settings.max_record_bytes,
                 failing=self._failing,
             )
+        if careful and abandoned is None:
+            self._mark_suspect_sent(states)
         return _Flight(page, states, to_send, parked_now, sent, careful, abandoned)
+
+    def _mark_suspect_sent(self, states: list[ShardState]) -> None:
+        """Record that producing the suspect returned: if this relay dies now, the event is not what killed it."""
+        from sqlalchemy import update
+
+        from infra_outbox.tables import shards
+
+        shard_ids = [s.shard for s in states]
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(shards).where(self.ownership.fence(shard_ids)).values(suspect_sent=True)
+            ).rowcount
+        if moved != len(shard_ids):
+            raise _FencedError(shard_ids)
+        for state in states:
+            state.suspect_sent = True
 
     def _end_careful(self, states: list[ShardState], shard_ids: list[int]) -> None:
         """Careful shards with nothing left to read go back to normal pages."""
@@ -278,12 +296,14 @@ class Relay:
         self.reader.reset()  # the rest of the page is read again after this event
         one = Page(page.shards, [first], page.snap, page.batch_snap, first.id, complete=False)
         crashes = max(s.crashes for s in states)
-        if crashes > self.settings.crash_limit and any(s.suspect_id == first.id for s in states):
+        # Abandon only an event whose produce call never returned: a relay that died after sending it (waiting
+        # for Kafka, or before moving the cursor) does not make it a suspect.
+        if crashes > self.settings.crash_limit and any(s.suspect_id == first.id and not s.suspect_sent for s in states):
             return one, True, first
         shard_ids = [s.shard for s in states]
         with self.engine.begin() as conn:
             moved = conn.execute(
-                update(shards).where(self.ownership.fence(shard_ids)).values(suspect_id=first.id)
+                update(shards).where(self.ownership.fence(shard_ids)).values(suspect_id=first.id, suspect_sent=False)
             ).rowcount
             if moved != len(shard_ids):
                 raise _FencedError(shard_ids)
@@ -374,6 +394,7 @@ class Relay:
                 "lease_until": now + settings.lease_seconds,
                 "advanced_at": now,
                 "suspect_id": None,
+                "suspect_sent": False,
             }
             done_careful: list[int] = [st.shard for st in flight.states]
             if flight.careful:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Double,
     Index,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 
@@ -145,6 +147,7 @@ shards = Table(
     Column("advanced_at", Double, nullable=True),
     Column("crashes", Integer, nullable=False, server_default=text("0"), comment="takeovers since the last move"),
     Column("suspect_id", BigInteger, nullable=True, comment="event sent alone when the last relay stopped"),
+    Column("suspect_sent", Boolean, nullable=False, server_default=false(), comment="its produce call returned"),
     PrimaryKeyConstraint("shard", name="pk_infra_outbox_shards"),
     comment="One cursor per shard and the fenced lease of the relay that reads it",
 )

@@ -429,3 +429,31 @@ class TestEventThatKillsEveryRelay:
         for key in ("k0", "k1", "k2", "k3"):
             assert first_seqs(delivered, key) == sorted(first_seqs(delivered, key)), key
         assert {int(m["value"]) for m in delivered if m["key"] != "p"} == {*range(12), 99}
+
+    def test_relays_dying_after_the_suspect_was_sent_never_make_it_dead(self, engine: Engine, clock: Clock) -> None:
+        """Deaths between Kafka's acknowledgement and the cursor move say nothing against the event."""
+        write(engine, clock, *[(f"k{i % 3}", i) for i in range(9)])
+        original = Relay._results
+
+        def die_after_ack(self: Relay, events: Any, sent: Any) -> Any:
+            original(self, events, sent)
+            raise _Killed
+
+        delivered: list[dict[str, Any]] = []
+        Relay._results = die_after_ack  # type: ignore[method-assign]
+        try:
+            for _ in range(5):  # two normal deaths, then three deaths in careful mode on the same suspect
+                producer = FakeProducer()
+                with pytest.raises(_Killed):
+                    make_relay(engine, producer, clock).drain()
+                delivered += producer.delivered
+                clock.advance(61)
+        finally:
+            Relay._results = original  # type: ignore[method-assign]
+        producer = FakeProducer()
+        make_relay(engine, producer, clock).drain()
+        delivered += producer.delivered
+        assert dead_events(engine) == []
+        assert {int(m["value"]) for m in delivered} == set(range(9))
+        for key in ("k0", "k1", "k2"):
+            assert first_seqs(delivered, key) == [1, 2, 3], key
