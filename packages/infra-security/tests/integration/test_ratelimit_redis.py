@@ -6,9 +6,11 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -222,3 +224,41 @@ class TestScriptCache:
         assert limiter.hit(client="c", endpoint="e").remaining == 4
         client.script_flush()  # this test's own Redis: as after a restart or failover
         assert limiter.hit(client="c", endpoint="e").remaining == 3
+
+
+class TestNoRetryAfterSend:
+    """Issue 17: redis-py 7's ``redis.Redis(...)`` re-sends a command after a timeout; a decision must not be."""
+
+    def test_client_that_retries_is_refused_with_the_fix(self, redis_url: str) -> None:
+        where = urlsplit(redis_url)
+        retrying = redis.Redis(host=where.hostname or "127.0.0.1", port=where.port or 6379)  # 3 retries
+        with pytest.raises(RateLimitBackendError, match=r"retries commands \(3 retries\).*count twice.*NoBackoff"):
+            RedisBackend(retrying)
+        async_retrying = redis.asyncio.Redis(host=where.hostname or "127.0.0.1", port=where.port or 6379)
+        with pytest.raises(RateLimitBackendError, match="count twice"):
+            RedisBackend(redis.Redis.from_url(redis_url), async_client=async_retrying)
+
+    @pytest.mark.timeout(30)
+    @pytest.mark.parametrize("mode", ["open", "closed", "raise"])
+    def test_a_decision_stalled_past_the_timeout_counts_once(self, own_redis: Any, mode: str) -> None:
+        backend = RedisBackend.from_url(own_redis.url, prefix=prefix(), local_cache=False, timeout=0.3)
+        policy = RateLimitPolicy(name="p", limit=1_000_000, period_seconds=86_400, algorithm="sliding_window")
+        limiter = RateLimiter(default=policy, backend=backend, on_backend_error=mode)  # type: ignore[arg-type]
+        key = limiter.hit(client="c", endpoint="e").key
+        pid = own_redis.process.pid
+        os.kill(pid, signal.SIGSTOP)  # this test's own Redis: it takes the command and answers after 0.5 s
+        timer = threading.Timer(0.5, os.kill, (pid, signal.SIGCONT))
+        timer.start()
+        try:
+            if mode == "raise":
+                with pytest.raises(RateLimitBackendError, match=r"(?i)time"):
+                    limiter.hit(client="c", endpoint="e")
+            else:
+                decision = limiter.hit(client="c", endpoint="e")
+                assert decision.degraded and decision.allowed is (mode == "open")
+        finally:
+            timer.join()
+            os.kill(pid, signal.SIGCONT)
+        time.sleep(0.3)
+        recorded = redis.Redis.from_url(own_redis.url).hget(f"{backend._prefix}s:{key}", "c")
+        assert int(recorded or 0) == 2  # the first hit and the stalled one, once (a retrying client recorded 3)

@@ -15,7 +15,7 @@ from typing import Any
 
 from infra_security.ratelimit._group_commit import AsyncDecisionLine, Call, DecisionLine, check_max_batch
 from infra_security.ratelimit._redis import RedisBackend
-from infra_security.ratelimit._redis_cluster import RedisClusterBackend, refuse_retrying_client
+from infra_security.ratelimit._redis_cluster import RedisClusterBackend
 
 __all__ = ["PipelinedRedisBackend", "PipelinedRedisClusterBackend"]
 
@@ -30,10 +30,7 @@ class PipelinedRedisBackend(RedisBackend):
     """
 
     def __init__(self, client: Any, *, max_batch: int = 64, **kwargs: Any) -> None:
-        refuse_retrying_client(client)
-        if kwargs.get("async_client") is not None:
-            refuse_retrying_client(kwargs["async_client"])
-        super().__init__(client, **kwargs)
+        super().__init__(client, **kwargs)  # refuses clients that retry commands
         self.line = DecisionLine(self._send, max_batch)
         #: The coroutines' line (with ``async_client``): ``ahit`` calls awaited together share pipelines.
         self.async_line = AsyncDecisionLine(self._asend, max_batch)

@@ -19,7 +19,7 @@ from typing import Any
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy, Outcome
 
-__all__ = ["RedisBackend", "load_script"]
+__all__ = ["RedisBackend", "load_script", "refuse_retrying_client"]
 
 _US = 1_000_000
 
@@ -38,7 +38,9 @@ class RedisBackend:
     ``local_cache`` keeps exhausted keys in process until their next free instant (``max_cached`` entries).
     ``timeout`` (seconds, default 0.5) bounds every call: a client whose connections have no socket timeout gets
     this one (connect and read), so a hung server raises within it and the rule's ``on_backend_error``
-    (open, closed or raise) applies instead of blocking the caller.
+    (open, closed or raise) applies instead of blocking the caller. A client that retries commands after a
+    timeout (``redis.Redis(host=..., port=...)`` does, 3 times) is refused: the retried decision may have run
+    already and would count twice; ``redis.Redis.from_url`` clients and :meth:`from_url` do not retry.
 
     Example:
         >>> import redis  # doctest: +SKIP
@@ -58,6 +60,9 @@ class RedisBackend:
     ) -> None:
         if not (isinstance(timeout, int | float) and 0 < timeout < float("inf")):
             raise RateLimitBackendError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        refuse_retrying_client(client)
+        if async_client is not None:
+            refuse_retrying_client(async_client)
         try:
             import redis.exceptions
         except ImportError as exc:
@@ -85,13 +90,23 @@ class RedisBackend:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisBackend:
-        """Connect with ``redis.Redis.from_url`` (and ``redis.asyncio`` for async decisions)."""
+        """Connect with ``redis.Redis.from_url`` (and ``redis.asyncio`` for async decisions), without retries."""
         import redis
         import redis.asyncio
+        import redis.asyncio.retry
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         timeout = float(kwargs.get("timeout", 0.5))
-        client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-        async_client = redis.asyncio.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        client = redis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 0), socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        async_client = redis.asyncio.Redis.from_url(
+            url,
+            retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
         return cls(client, async_client=async_client, **kwargs)
 
     def decide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
@@ -181,6 +196,21 @@ class RedisBackend:
                         self._blocked.clear()
                 self._blocked[key] = (now + next_free_us / _US, now + reset_us / _US)
         return allowed == 1, int(remaining), retry_us / _US, reset_us / _US
+
+
+def refuse_retrying_client(client: Any) -> None:
+    """Raise :class:`RateLimitBackendError` when a redis-py client would re-send a command after a timeout.
+
+    A decision re-sent after a timeout or a dropped connection may have run already: it would count twice.
+    """
+    retry = client.get_retry() if hasattr(client, "get_retry") else getattr(client, "retry", None)
+    retries = retry.get_retries() if retry is not None and hasattr(retry, "get_retries") else 0
+    if retries:
+        raise RateLimitBackendError(
+            f"the {type(client).__name__} client retries commands ({retries} retries): a decision retried after a "
+            "timeout may have run already and would count twice; build it with "
+            "`retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0)` or use the backend's from_url"
+        )
 
 
 def _bound_timeouts(client: Any, timeout: float) -> None:

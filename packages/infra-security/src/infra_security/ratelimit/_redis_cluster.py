@@ -27,27 +27,12 @@ from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy
 from infra_security.ratelimit._redis import RedisBackend
 
-__all__ = ["RedisClusterBackend", "cluster_key", "refuse_retrying_client"]
+__all__ = ["RedisClusterBackend", "cluster_key"]
 
 
 def cluster_key(prefix: str, algorithm: str, key: str) -> str:
     """The Redis key of ``key``'s state: ``<prefix><g|s>:{<key>}``, hash-tagged on the rate-limit key."""
     return f"{prefix}{'g' if algorithm == 'gcra' else 's'}:{{{key}}}"
-
-
-def refuse_retrying_client(client: Any) -> None:
-    """Raise :class:`RateLimitBackendError` when a redis-py client would re-send a command after a timeout.
-
-    A decision re-sent after a timeout or a dropped connection may have run already: it would count twice.
-    """
-    retry = client.get_retry() if hasattr(client, "get_retry") else getattr(client, "retry", None)
-    retries = retry.get_retries() if retry is not None and hasattr(retry, "get_retries") else 0
-    if retries:
-        raise RateLimitBackendError(
-            f"the {type(client).__name__} client retries commands ({retries} retries): a decision retried after a "
-            "timeout may have run already and would count twice; build it with "
-            "`retry=redis.retry.Retry(redis.backoff.NoBackoff(), 0)` or use the backend's from_url"
-        )
 
 
 class RedisClusterBackend(RedisBackend):
@@ -75,8 +60,7 @@ class RedisClusterBackend(RedisBackend):
             raise RateLimitBackendError(
                 f"prefix must not contain '{{' or '}}' (it would change the keys' hash slot), got {prefix!r}"
             )
-        refuse_retrying_client(client)
-        super().__init__(
+        super().__init__(  # refuses a client that retries commands
             client,
             prefix=prefix,
             local_cache=local_cache,
