@@ -85,11 +85,14 @@ if TYPE_CHECKING:
     )
     from infra_security.ratelimit import (
         MemoryBackend,
+        PipelinedRedisBackend,
+        PipelinedRedisClusterBackend,
         RateLimitDecision,
         RateLimiter,
         RateLimitMiddleware,
         RateLimitRule,
         RedisBackend,
+        RedisClusterBackend,
     )
     from infra_security.tls import (
         GUIDELINE_VERSION,
@@ -157,6 +160,9 @@ _LAZY: dict[str, str] = {
     "RateLimitRule": "infra_security.ratelimit",
     "RateLimiter": "infra_security.ratelimit",
     "RedisBackend": "infra_security.ratelimit",
+    "RedisClusterBackend": "infra_security.ratelimit",
+    "PipelinedRedisBackend": "infra_security.ratelimit",
+    "PipelinedRedisClusterBackend": "infra_security.ratelimit",
     "CertificateReport": "infra_security.tls",
     "EndpointReport": "infra_security.tls",
     "GUIDELINE_VERSION": "infra_security.tls",
@@ -250,6 +256,8 @@ __all__ = [
     "MozillaProfile",
     "PROFILES",
     "PayloadEncryption",
+    "PipelinedRedisBackend",
+    "PipelinedRedisClusterBackend",
     "RateLimitBackendError",
     "RateLimitDecision",
     "RateLimitError",
@@ -260,6 +268,7 @@ __all__ = [
     "RateLimiter",
     "Redactor",
     "RedisBackend",
+    "RedisClusterBackend",
     "Secret",
     "SecurityError",
     "StdoutSink",
