@@ -180,6 +180,25 @@ class TestErrors:
         assert set(envelope["error"]) >= {"code", "message", "hint"}
         assert envelope["error"]["code"] == "usage" and "--help" in envelope["error"]["hint"]
 
+    def test_a_group_without_a_command_shows_its_help_not_an_error(self):
+        app = build_app()
+        group = typer.Typer(no_args_is_help=True)
+
+        @group.command()
+        def one() -> None:
+            """First."""
+
+        @group.command()
+        def two() -> None:
+            """Second."""
+
+        app.add_typer(group, name="grp", help="A group.")
+        for argv in ([], ["grp"]):
+            result = CliRunner().invoke(app, argv)
+            assert result.exit_code == 2  # click's answer to a missing command
+            assert "Usage" in result.stdout + result.stderr
+            assert "error:" not in result.stdout + result.stderr
+
     def test_quiet_and_verbose_together_is_a_usage_error(self, run):
         result = run("-q", "-v", "show")
         assert result.exit_code == 2 and "contradict" in result.stderr

@@ -65,6 +65,11 @@ class InfraGroup(TyperGroup):
             report_error(exc.code, exc.message, hint, json_mode=json_mode, details=exc.details or None)
             return int(ExitCode.USAGE)
         except click.exceptions.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # a group run without a command: its help is the answer
+                message = exc.format_message()  # empty when rich already printed the help
+                if message:
+                    sys.stderr.write(message + "\n")
+                return int(ExitCode.USAGE)
             where = exc.ctx.command_path if exc.ctx is not None else (prog_name or self.name or "")
             report_error("usage", exc.format_message(), f"run `{where} --help`", json_mode=json_mode)
             return int(ExitCode.USAGE)
