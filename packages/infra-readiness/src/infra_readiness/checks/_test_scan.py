@@ -38,9 +38,12 @@ def _bodies(text: str) -> list[tuple[str, int, str]]:
     """``(name, line, body)`` of every function, the body being its indented lines."""
     lines = text.splitlines()
     found: list[tuple[str, int, str]] = []
+    line_no, offset = 0, 0
     for match in _DEF.finditer(text):
         indent = len(match.group(1).expandtabs())
-        start = text.count("\n", 0, match.start())
+        line_no += text.count("\n", offset, match.start())  # counted from the previous match: linear in the text
+        offset = match.start()
+        start = line_no
         body: list[str] = []
         for line in lines[start + 1 :]:
             stripped = line.strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from infra_models.enums import Severity
 from infra_models.node import NodeKind
@@ -27,6 +28,7 @@ _VERSION_HEADING = re.compile(
 )
 
 
+@lru_cache(maxsize=64)  # the nodes of one service share the project's README and CHANGELOG
 def headings(text: str) -> list[tuple[int, str]]:
     """``(line, title)`` of every Markdown (``#``) or reStructuredText (underlined) heading."""
     found: list[tuple[int, str]] = []
@@ -122,6 +124,7 @@ _SHELL_LANGS = frozenset({"bash", "sh", "shell", "console", "zsh", "powershell",
                           "ini", "env", "dockerfile", "sql", "http"})  # fmt: skip
 
 
+@lru_cache(maxsize=64)
 def section_bodies(text: str) -> list[tuple[int, str, str]]:
     """``(line, title, body)`` of every heading: the body runs to the next heading of the same or a higher level."""
     lines = text.splitlines()

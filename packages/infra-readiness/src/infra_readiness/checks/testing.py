@@ -6,11 +6,13 @@ Without ``--run-tests`` a node cannot reach PRODUCTION (TST-006): the tests' out
 from __future__ import annotations
 
 import re
+from functools import partial
 from pathlib import Path
 
 from infra_models.enums import Severity
 from infra_models.node import NodeKind
 from infra_models.readiness import CheckCategory, CheckStatus, Finding, ReadinessLevel
+from infra_readiness.checks._declared import per_file
 from infra_readiness.checks._test_run import interpreter, run_tests
 from infra_readiness.checks._test_scan import TestFunction, test_functions
 from infra_readiness.context import NodeContext
@@ -39,9 +41,18 @@ _INTEGRATION_MARK = re.compile(r"pytest\.mark\.(?:integration|e2e)\b|pytestmark\
 def _scan(node: NodeContext) -> list[tuple[Path, TestFunction]]:
     cached: list[tuple[Path, TestFunction]] | None = getattr(node, "_readiness_test_scan", None)
     if cached is None:
-        cached = [(path, item) for path in node.test_files for item in test_functions(node.text(path) or "")]
+        cached = [
+            (path, item)
+            for path in node.test_files
+            for item in per_file("TST-scan", path, partial(_functions_of, node, path))
+        ]
         node._readiness_test_scan = cached  # type: ignore[attr-defined]
     return cached
+
+
+def _functions_of(node: NodeContext, path: Path) -> list[TestFunction]:
+    text = node.text(path) or ""
+    return test_functions(text) if "def test" in text else []
 
 
 def count_tests(node: NodeContext) -> int:
