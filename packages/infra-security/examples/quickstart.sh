@@ -8,7 +8,7 @@ export INFRA_SECURITY_KEYSET_FILE="$work/keyset.json"
 export INFRA_AUDIT_DIR="$work/audit"
 
 echo "--- 1. a local keyring (mode 0600)"
-infra-security keys generate --name encryption_key_1 --out "$INFRA_SECURITY_KEYSET_FILE"
+infra-security keys generate --name encryption_key_1 -o "$INFRA_SECURITY_KEYSET_FILE"
 
 echo "--- 2. encrypt and decrypt a payload bound to a tenant"
 ciphertext="$(echo '{"card": "4111 1111 1111 1111", "amount": 42}' | infra-security payload encrypt -c tenant=acme)"

@@ -110,10 +110,10 @@ class TestReport:
 
 def test_log_keygen_and_hash(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INFRA_AUDIT_KEYS_FILE", raising=False)
-    result = runner.invoke(app, ["audit", "log", "--dir", str(tmp_path), "--type", "authentication",
+    result = runner.invoke(app, ["audit", "log", "--directory", str(tmp_path), "--type", "authentication",
                                  "--actor", "ann", "--action", "login", "--outcome", "success"])  # fmt: skip
     assert result.exit_code == 0 and "seq 1" in result.output
-    bad = runner.invoke(app, ["audit", "log", "--dir", str(tmp_path), "--type", "nonsense", "--actor", "a",
+    bad = runner.invoke(app, ["audit", "log", "--directory", str(tmp_path), "--type", "nonsense", "--actor", "a",
                               "--action", "b", "--outcome", "success"])  # fmt: skip
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     keys = tmp_path / "audit-keys.json"
@@ -122,15 +122,15 @@ def test_log_keygen_and_hash(tmp_path: Path, runner: CliRunner, monkeypatch: pyt
         assert logger.hash_value("hunter2") == hashed
     new = tmp_path / "other"
     new.mkdir()
-    assert runner.invoke(app, ["audit", "keygen", "--out", str(new / "k.json")]).exit_code == 0
+    assert runner.invoke(app, ["audit", "keygen", "--output", str(new / "k.json")]).exit_code == 0
     assert (new / "k.json").stat().st_mode & 0o777 == 0o600
-    assert runner.invoke(app, ["audit", "keygen", "--out", str(new / "k.json")]).exit_code == 2
+    assert runner.invoke(app, ["audit", "keygen", "--output", str(new / "k.json")]).exit_code == 2
 
 
 def test_export_verify_keys(trail: Path, runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "verify-keys.json"
     keys = str(trail / "audit-keys.json")
-    result = runner.invoke(app, ["audit", "export-verify-keys", "--keys", keys, "--out", str(out)])
+    result = runner.invoke(app, ["audit", "export-verify-keys", "--keys", keys, "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert "signing_key" not in out.read_text() and out.stat().st_mode & 0o777 == 0o600
     ok = runner.invoke(app, ["audit", "verify", *args(trail, "--keys", str(out))])

@@ -255,7 +255,7 @@ class TestCli:
         [
             (["credentials", "get", "api_key", "s", "--vault-url", "vault:8200", "--token", "t"], "not valid"),
             (["credentials", "get", "api_key", "missing", "--provider", "env"], "no environment variable"),
-            (["credentials", "get", "api_key", "s", "--provider", "file"], "--dir"),
+            (["credentials", "get", "api_key", "s", "--provider", "file"], "--directory"),
             (["credentials", "check", "--vault-url", "http://127.0.0.1:9", "--token", "t"], "cannot reach Vault"),
             (["ratelimit", "try", "--limit", "0", "--period", "1"], "`limit`"),
             (["ratelimit", "try", "--limit", "5", "--period", "-1"], "--period"),

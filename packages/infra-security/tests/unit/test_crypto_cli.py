@@ -20,7 +20,7 @@ def runner() -> CliRunner:
 @pytest.fixture
 def keyset(tmp_path: Path, runner: CliRunner) -> Path:
     path = tmp_path / "ks.json"
-    result = runner.invoke(app, ["keys", "generate", "--name", "orders", "--out", str(path)])
+    result = runner.invoke(app, ["keys", "generate", "--name", "orders", "--output", str(path)])
     assert result.exit_code == 0, result.output
     return path
 
@@ -28,7 +28,7 @@ def keyset(tmp_path: Path, runner: CliRunner) -> Path:
 class TestKeys:
     def test_generate_refuses_to_overwrite(self, keyset: Path, runner: CliRunner) -> None:
         before = keyset.read_bytes()
-        result = runner.invoke(app, ["keys", "generate", "--name", "orders", "--out", str(keyset)])
+        result = runner.invoke(app, ["keys", "generate", "--name", "orders", "--output", str(keyset)])
         assert result.exit_code == 2 and "already exists" in result.output
         assert keyset.read_bytes() == before
 

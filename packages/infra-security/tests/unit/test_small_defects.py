@@ -77,7 +77,7 @@ class TestMasking:
         outputs = []
         for value in ("ab", "a-much-longer-secret-value"):
             (tmp_path / "svc" / "api_key").write_text(value)
-            args = ["credentials", "get", "api_key", "svc", "--provider", "file", "--dir", str(tmp_path)]
+            args = ["credentials", "get", "api_key", "svc", "--provider", "file", "--directory", str(tmp_path)]
             result = CliRunner().invoke(app, args)
             assert result.exit_code == 0, result.output
             outputs.append(result.output.rsplit(":", 1)[1].strip())

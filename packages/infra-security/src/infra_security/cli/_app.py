@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
 
-import typer
-
+from infra_models.cli import make_app
 from infra_security.__about__ import __version__
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
+app = make_app(
+    "infra-security",
+    __version__,
     help="Payload encryption, tamper-evident audit log, Vault/OpenBao credentials, rate limiting and TLS policy.",
 )
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"infra-security {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
-    """Payload encryption, tamper-evident audit log, Vault/OpenBao credentials, rate limiting and TLS policy."""
 
 
 # Sub-apps: each module imports only typer at top level; heavy libraries load inside the commands.
@@ -49,35 +31,21 @@ app.add_typer(_ratelimit.app, name="ratelimit", help="Try rate-limit policies.")
 def main() -> None:
     """Entry point of the ``infra-security`` script: every error is one ``error:`` line, never a traceback.
 
-    Commands handle their expected errors (one line, exit 2). Usage errors (unknown option, bad value) are printed
-    as one line too, with exit 2. Anything that still escapes is reported as one line naming the exception, with
+    The CLI kit reports expected errors (one line, or the JSON envelope under ``--format json``) with exit 2, and
+    usage errors the same way. Anything that still escapes is reported as one line naming the exception, with
     exit 2 (``INFRA_SECURITY_DEBUG=1`` re-raises it, for a traceback).
     """
     try:
-        code = app(prog_name="infra-security", standalone_mode=False)
-    except typer.Abort:
-        _one_line("aborted")
-        raise SystemExit(1) from None
+        app(prog_name="infra-security")
     except KeyboardInterrupt:
         _one_line("interrupted")
         raise SystemExit(130) from None
     except Exception as exc:
-        # Click's exceptions (Typer vendors its own copy of click, so they are recognised by shape): usage
-        # errors are bad input, exit 2; "no arguments" shows the help as click does.
-        if callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int):
-            if type(exc).__name__ == "NoArgsIsHelpError":
-                exc.show()  # type: ignore[attr-defined]
-                raise SystemExit(exc.exit_code) from None  # type: ignore[attr-defined]
-            ctx = getattr(exc, "ctx", None)
-            hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-            _one_line(f"{exc.format_message()}{hint}")  # type: ignore[attr-defined]
-            raise SystemExit(2) from None
         if os.environ.get("INFRA_SECURITY_DEBUG"):
             raise
         # The last line of defence: a bug must not print a traceback at a user.
         _one_line(f"{type(exc).__name__}: {exc} (set INFRA_SECURITY_DEBUG=1 for details)")
         raise SystemExit(2) from None
-    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 def _one_line(message: str) -> None:

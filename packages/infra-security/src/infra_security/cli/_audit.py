@@ -10,19 +10,14 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from infra_models.cli import CliError, FormatOption, OutputFormat, emit
+
 if TYPE_CHECKING:
     from infra_security.audit._keys import AuditKeys
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-
-
-class Format(StrEnum):
-    """Output formats of `verify`."""
-
-    text = "text"
-    json = "json"
+app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
 class ReportFormat(StrEnum):
@@ -49,8 +44,7 @@ CheckpointsOpt = Annotated[
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one error line and exit (2 = bad input)."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+    raise CliError(message, exit_code=code)
 
 
 def _keys(keys: Path | None, near: Path | None) -> AuditKeys:
@@ -89,7 +83,7 @@ def verify(
     partial: Annotated[
         bool, typer.Option("--partial", help="Allow the log to start after seq 1 (older segments not given).")
     ] = False,
-    output: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    output: Annotated[OutputFormat, typer.Option("-f", "--format", help="Output format.")] = OutputFormat.TEXT,
 ) -> None:
     """Check the chain and checkpoints; name the first bad sequence number and why. Exit 1 on a finding."""
     import json
@@ -105,7 +99,7 @@ def verify(
         result = verify_log(logs, audit_keys, checkpoints=checkpoints, partial=partial)
     except SecurityError as exc:
         fail(exc.message)
-    if output is Format.json:
+    if output is OutputFormat.JSON:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         from rich.console import Console
@@ -130,7 +124,7 @@ def report(  # noqa: PLR0917 - typer options
     logs: LogsArg,
     since: Annotated[str | None, typer.Option("--since", help="Start of the period (ISO 8601, inclusive).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="End of the period (ISO 8601, exclusive).")] = None,
-    output: Annotated[ReportFormat, typer.Option("--format", help="Output format.")] = ReportFormat.text,
+    output: Annotated[ReportFormat, typer.Option("-f", "--format", help="Output format.")] = ReportFormat.text,
     check: Annotated[bool, typer.Option("--verify", help="Verify the chain first and state the result.")] = False,
     checkpoints: CheckpointsOpt = None,
     keys: KeysOpt = None,
@@ -164,8 +158,10 @@ def log_event(  # noqa: PLR0917 - typer options
     severity: Annotated[str | None, typer.Option("--severity", help="info, low, medium, high, critical.")] = None,
     resource: Annotated[str | None, typer.Option("--resource", help="What it was done to.")] = None,
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Audit directory (default: $INFRA_AUDIT_DIR or the XDG state dir).")
+        Path | None,
+        typer.Option("--directory", help="Audit directory (default: $INFRA_AUDIT_DIR or the XDG state dir)."),
     ] = None,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Write one event to the audit log (as AuditLogger() would)."""
     from pydantic import ValidationError
@@ -176,7 +172,8 @@ def log_event(  # noqa: PLR0917 - typer options
     try:
         with AuditLogger(directory=directory) as logger:
             logger.log_security_event(event_type, actor, action, outcome, severity=severity, resource=resource)
-            typer.echo(f"seq {logger.head.seq} written to {logger.directory}")
+            seq, where = logger.head.seq, logger.directory
+        emit({"seq": seq, "directory": str(where)}, fmt, text=f"seq {seq} written to {where}")
     except SecurityError as exc:
         fail(exc.message)
     except (ValidationError, ValueError) as exc:
@@ -184,7 +181,10 @@ def log_event(  # noqa: PLR0917 - typer options
 
 
 @app.command()
-def keygen(out: Annotated[Path, typer.Option("--out", "-o", help="Audit keys file to create (mode 0600).")]) -> None:
+def keygen(
+    out: Annotated[Path, typer.Option("-o", "--output", help="Audit keys file to create (mode 0600).")],
+    fmt: FormatOption = OutputFormat.TEXT,
+) -> None:
     """Create an audit keys file (chain key, redaction key, Ed25519 checkpoint key)."""
     from infra_security.audit._keys import AuditKeys
 
@@ -194,13 +194,14 @@ def keygen(out: Annotated[Path, typer.Option("--out", "-o", help="Audit keys fil
         AuditKeys.generate().save(out)
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror})")
-    typer.echo(f"created {out}")
+    emit({"created": str(out)}, fmt, text=f"created {out}")
 
 
 @app.command(name="export-verify-keys")
 def export_verify_keys(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Keys file for verifiers (mode 0600).")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="Keys file for verifiers (mode 0600).")],
     keys: KeysOpt = None,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Write a copy of the audit keys without the checkpoint-signing key, for auditors who only verify."""
     from infra_security.crypto._keyset_file import write_private_file
@@ -212,7 +213,11 @@ def export_verify_keys(
         write_private_file(out, audit_keys.to_json(include_signing_key=False))
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror})")
-    typer.echo(f"created {out} (chain, redaction and verify keys; no signing key)")
+    emit(
+        {"created": str(out), "signing_key": False},
+        fmt,
+        text=f"created {out} (chain, redaction and verify keys; no signing key)",
+    )
 
 
 def _no_constant(name: str) -> object:
@@ -224,6 +229,7 @@ def hash_value(
     value: Annotated[str, typer.Argument(help="The value to look for (a string; JSON with --json).")],
     keys: KeysOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Parse VALUE as JSON (numbers, objects).")] = False,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Print the redacted form a value has in the log, to search for a known secret (like Vault's audit-hash)."""
     import json
@@ -233,8 +239,9 @@ def hash_value(
     audit_keys = _keys(keys, None)
     try:
         parsed = json.loads(value, parse_constant=_no_constant) if as_json else value
-        typer.echo(Redactor(audit_keys.redaction_key).hash_value(parsed))
+        hashed = Redactor(audit_keys.redaction_key).hash_value(parsed)
     except json.JSONDecodeError as exc:
         fail(f"VALUE is not JSON: {exc}")
     except (ValueError, TypeError, RecursionError) as exc:
         fail(f"VALUE cannot be hashed as JSON: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+    emit({"hash": hashed}, fmt, text=str(hashed))

@@ -8,16 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
+from infra_models.cli import CliError, OutputFormat
+
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-
-
-class Format(StrEnum):
-    """Output formats."""
-
-    text = "text"
-    json = "json"
+app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
 class Source(StrEnum):
@@ -30,12 +25,11 @@ class Source(StrEnum):
 
 VaultUrl = Annotated[str | None, typer.Option("--vault-url", envvar="VAULT_ADDR", help="Vault/OpenBao address.")]
 Token = Annotated[str | None, typer.Option("--token", envvar="VAULT_TOKEN", help="Vault token.", show_default=False)]
-FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("-f", "--format", help="Output format.")]
 
 
-def _abort(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+def _abort(message: str) -> CliError:
+    return CliError(message)
 
 
 def _manager(source: Source, vault_url: str | None, token: str | None, mount: str, directory: str | None) -> Any:
@@ -49,7 +43,7 @@ def _manager(source: Source, vault_url: str | None, token: str | None, mount: st
     if source is Source.env:
         return CredentialManager(provider=EnvProvider(), background=False)
     if not directory:
-        raise _abort("--provider file needs --dir")
+        raise _abort("--provider file needs --directory")
     return CredentialManager(provider=FileProvider(directory), background=False)
 
 
@@ -61,9 +55,9 @@ def get_cmd(  # noqa: PLR0917 - typer options
     vault_url: VaultUrl = None,
     token: Token = None,
     mount: Annotated[str, typer.Option("--mount", help="KV v2 mount point.")] = "secret",
-    directory: Annotated[str | None, typer.Option("--dir", help="Directory of the file provider.")] = None,
+    directory: Annotated[str | None, typer.Option("--directory", help="Directory of the file provider.")] = None,
     reveal: Annotated[bool, typer.Option("--reveal", help="Print the value itself (default: masked).")] = False,
-    fmt: FormatOpt = Format.text,
+    fmt: FormatOpt = OutputFormat.TEXT,
 ) -> None:
     """Read one credential; the value is masked unless --reveal. Exit 2 on a bad address, token or path."""
     from infra_security.errors import SecurityError
@@ -81,7 +75,7 @@ def get_cmd(  # noqa: PLR0917 - typer options
         manager.close()
     shown = value if reveal else "********"  # always eight: the mask reveals nothing, not even the length
     data = {"service": service, "name": name, "source": secret.source, "version": secret.version, "value": shown}
-    if fmt is Format.json:
+    if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(data))
     else:
         version = f" v{secret.version}" if secret.version is not None else ""
@@ -92,7 +86,7 @@ def get_cmd(  # noqa: PLR0917 - typer options
 def check_cmd(
     vault_url: VaultUrl = None,
     token: Token = None,
-    fmt: FormatOpt = Format.text,
+    fmt: FormatOpt = OutputFormat.TEXT,
 ) -> None:
     """Log in to Vault/OpenBao and show the token's TTL and renewability. Exit 2 when that fails."""
     from infra_security.credentials._vault_provider import VaultProvider
@@ -107,7 +101,7 @@ def check_cmd(
         raise _abort(exc.message) from None
     provider.close()
     data = {"vault_url": provider.url, "ttl": status.ttl, "renewable": status.renewable, "accessor": status.accessor}
-    if fmt is Format.json:
+    if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(data))
     else:
         ttl = "never expires" if status.ttl <= 0 else f"expires in {status.ttl:.0f}s"

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+from infra_models.cli import CliError, FormatOption, OutputFormat, emit
 
 if TYPE_CHECKING:
     from infra_security.crypto._keyring import Keyring
 
 __all__ = ["app", "parse_context"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-
-
-class Format(StrEnum):
-    """Output formats."""
-
-    text = "text"
-    json = "json"
+app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
 KeysetOpt = Annotated[
@@ -33,13 +27,13 @@ ContextOpt = Annotated[
     list[str] | None,
     typer.Option("--context", "-c", help="Context entry KEY=VALUE the ciphertexts are bound to (repeatable)."),
 ]
-FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+FormatOpt = FormatOption
+KeyIdArg = Annotated[int, typer.Argument(help="Key id (N of name:vN).")]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one error line and exit (2 = bad input)."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+    raise CliError(message, exit_code=code)
 
 
 def parse_context(items: list[str] | None) -> dict[str, str]:
@@ -75,7 +69,7 @@ def load(keyset: Path | None) -> Keyring:
         fail(exc.message)
 
 
-def _change_state(keyset: Path | None, key_id: int, state: str) -> None:
+def _change_state(keyset: Path | None, key_id: int, state: str, fmt: OutputFormat = OutputFormat.TEXT) -> None:
     from infra_security.crypto._keyring import KeyState
     from infra_security.errors import SecurityError
 
@@ -84,13 +78,14 @@ def _change_state(keyset: Path | None, key_id: int, state: str) -> None:
         ring.set_state(key_id, KeyState(state))
     except SecurityError as exc:
         fail(exc.message)
-    typer.echo(f"{ring.label(key_id)} is now {state}")
+    emit({"key": ring.label(key_id), "state": state}, fmt, text=f"{ring.label(key_id)} is now {state}")
 
 
 @app.command()
 def generate(
     name: Annotated[str, typer.Option("--name", "-n", help="Keyset name, the key_id PayloadEncryption selects.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Keyset file to create (mode 0600).")],
+    out: Annotated[Path, typer.Option("-o", "--output", help="Keyset file to create (mode 0600).")],
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Create a keyset file with one fresh primary key."""
     from infra_security.crypto._keyring import Keyring
@@ -103,23 +98,24 @@ def generate(
         Keyring.generate(name).save(out)
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror})")
-    typer.echo(f"created {out} with key {name}:v1 (primary)")
+    data = {"keyset": str(out), "key": f"{name}:v1", "state": "primary"}
+    emit(data, fmt, text=f"created {out} with key {name}:v1 (primary)")
 
 
 @app.command()
-def rotate(keyset: KeysetOpt = None) -> None:
+def rotate(keyset: KeysetOpt = None, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Add a new primary key; the previous primary becomes decrypt-only."""
     ring = load(keyset)
     new_id = ring.rotate()
-    typer.echo(f"{ring.label(new_id)} is the new primary")
+    emit({"key": ring.label(new_id), "state": "primary"}, fmt, text=f"{ring.label(new_id)} is the new primary")
 
 
 @app.command(name="list")
-def list_keys(keyset: KeysetOpt = None, output: FormatOpt = Format.text) -> None:
+def list_keys(keyset: KeysetOpt = None, output: FormatOpt = OutputFormat.TEXT) -> None:
     """List the keys: id, state, creation time and encryptions counted (never the material)."""
     ring = load(keyset)
     keys = ring.list_keys()
-    if output is Format.json:
+    if output is OutputFormat.JSON:
         import json
 
         typer.echo(json.dumps({"name": ring.name, "keys": [k.to_dict() for k in keys]}, indent=2))
@@ -134,21 +130,21 @@ def list_keys(keyset: KeysetOpt = None, output: FormatOpt = Format.text) -> None
 
 
 @app.command()
-def disable(key_id: Annotated[int, typer.Argument(help="Key id (N of name:vN).")], keyset: KeysetOpt = None) -> None:
+def disable(key_id: KeyIdArg, keyset: KeysetOpt = None, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Disable a key: ciphertexts under it stop decrypting until it is enabled again."""
-    _change_state(keyset, key_id, "disabled")
+    _change_state(keyset, key_id, "disabled", fmt)
 
 
 @app.command()
-def enable(key_id: Annotated[int, typer.Argument(help="Key id (N of name:vN).")], keyset: KeysetOpt = None) -> None:
+def enable(key_id: KeyIdArg, keyset: KeysetOpt = None, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Re-enable a disabled key for decryption."""
-    _change_state(keyset, key_id, "decrypt-only")
+    _change_state(keyset, key_id, "decrypt-only", fmt)
 
 
 @app.command()
-def promote(key_id: Annotated[int, typer.Argument(help="Key id (N of name:vN).")], keyset: KeysetOpt = None) -> None:
+def promote(key_id: KeyIdArg, keyset: KeysetOpt = None, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Make an existing key the primary (for example to roll back a rotation)."""
-    _change_state(keyset, key_id, "primary")
+    _change_state(keyset, key_id, "primary", fmt)
 
 
 @app.command()
@@ -156,11 +152,12 @@ def destroy(
     key_id: Annotated[int, typer.Argument(help="Key id (N of name:vN).")],
     keyset: KeysetOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm: the key material is erased for good.")] = False,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Erase a key's material (crypto-shredding); ciphertexts under it can never be decrypted again."""
     if not yes:
         fail("destroying a key is irreversible; rewrap what you need first, then pass --yes")
-    _change_state(keyset, key_id, "destroyed")
+    _change_state(keyset, key_id, "destroyed", fmt)
 
 
 @app.command()
@@ -173,6 +170,7 @@ def rewrap(
     output_file: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write the rewrapped lines (default: stdout).")
     ] = None,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Re-encrypt ciphertexts (text form or EncryptedPayload JSON, one per line) under the primary key.
 
@@ -206,6 +204,10 @@ def rewrap(
         except (SecurityError, ValueError) as exc:
             fail(f"line {number}: {getattr(exc, 'message', exc)}")
     content = "".join(f"{x}\n" for x in out)
+    summary = {"rewrapped": len(out), "primary": ring.label(ring.primary_id or 0)}
+    if output_file is None and fmt is OutputFormat.JSON:
+        emit({**summary, "ciphertexts": out}, fmt)
+        return
     if output_file is None:
         sys.stdout.write(content)
     else:
@@ -213,4 +215,7 @@ def rewrap(
             write_private_file(output_file, content.encode())
         except OSError as exc:
             fail(f"{output_file}: cannot write ({exc.strerror}); nothing was written")
-    typer.echo(f"rewrapped {len(out)} ciphertext(s) to {ring.label(ring.primary_id or 0)}", err=True)
+    if fmt is OutputFormat.JSON:
+        emit({**summary, "output": str(output_file)}, fmt)
+    else:
+        typer.echo(f"rewrapped {len(out)} ciphertext(s) to {summary['primary']}", err=True)

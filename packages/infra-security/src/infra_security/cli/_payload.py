@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from infra_models.cli import FormatOption, OutputFormat, emit
 from infra_security.cli._keys import ContextOpt, KeysetOpt, fail, load, parse_context
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-
-
-class Format(StrEnum):
-    """Output forms of `encrypt`."""
-
-    text = "text"
-    json = "json"
+app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
 InputOpt = Annotated[Path | None, typer.Option("--input", "-i", help="Read from this file (default: stdin).")]
@@ -41,8 +34,8 @@ def encrypt(
     context: ContextOpt = None,
     input_file: InputOpt = None,
     output: Annotated[
-        Format, typer.Option("--format", help="text: base64url ciphertext; json: EncryptedPayload.")
-    ] = Format.text,
+        OutputFormat, typer.Option("-f", "--format", help="text: base64url ciphertext; json: EncryptedPayload.")
+    ] = OutputFormat.TEXT,
 ) -> None:
     """Encrypt one JSON value read from stdin (or --input) with the keyset's primary key."""
     import json
@@ -59,7 +52,7 @@ def encrypt(
     enc = PayloadEncryption(ring.name, keyring=ring)
     ctx = parse_context(context)
     try:
-        if output is Format.json:
+        if output is OutputFormat.JSON:
             typer.echo(enc.encrypt_payload(payload, ctx).model_dump_json())
         else:
             typer.echo(enc.encrypt_text(payload, ctx))
@@ -68,8 +61,16 @@ def encrypt(
 
 
 @app.command()
-def decrypt(keyset: KeysetOpt = None, context: ContextOpt = None, input_file: InputOpt = None) -> None:
-    """Decrypt a ciphertext (text form or EncryptedPayload JSON) and print the JSON value."""
+def decrypt(
+    keyset: KeysetOpt = None,
+    context: ContextOpt = None,
+    input_file: InputOpt = None,
+    fmt: FormatOption = OutputFormat.TEXT,
+) -> None:
+    """Decrypt a ciphertext (text form or EncryptedPayload JSON) and print the JSON value.
+
+    Text prints the value itself (bytes as they are); json prints ``{"value": ...}`` (bytes as base64url).
+    """
     import json
 
     from pydantic import ValidationError
@@ -89,7 +90,12 @@ def decrypt(keyset: KeysetOpt = None, context: ContextOpt = None, input_file: In
         fail(f"input is not an EncryptedPayload: {exc.errors()[0]['msg']}")
     except SecurityError as exc:
         fail(exc.message)
-    if isinstance(value, bytes):
+    if fmt is OutputFormat.JSON:
+        from infra_models import b64url_encode
+
+        data = {"bytes_base64url": b64url_encode(value)} if isinstance(value, bytes) else {"value": value}
+        emit(data, fmt)
+    elif isinstance(value, bytes):
         sys.stdout.buffer.write(value)
     else:
         typer.echo(json.dumps(value, ensure_ascii=False))

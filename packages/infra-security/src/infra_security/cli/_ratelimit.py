@@ -9,16 +9,11 @@ from typing import Annotated
 
 import typer
 
+from infra_models.cli import CliError, OutputFormat
+
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-
-
-class Format(StrEnum):
-    """Output formats."""
-
-    text = "text"
-    json = "json"
+app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
 class Algorithm(StrEnum):
@@ -37,7 +32,7 @@ def try_cmd(  # noqa: PLR0917 - typer options
     requests: Annotated[int, typer.Option("--requests", help="How many requests to simulate.")] = 20,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between simulated requests.")] = 0.0,
     weight: Annotated[int, typer.Option("--weight", help="Units each request takes.")] = 1,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    fmt: Annotated[OutputFormat, typer.Option("-f", "--format", help="Output format.")] = OutputFormat.TEXT,
 ) -> None:
     """Run REQUESTS requests, INTERVAL seconds apart on a simulated clock, through the policy; print each decision."""
     from pydantic import ValidationError
@@ -48,11 +43,9 @@ def try_cmd(  # noqa: PLR0917 - typer options
     from infra_security.ratelimit._memory import MemoryBackend
 
     if requests < 1 or requests > 100_000 or not 0 <= interval < math.inf:
-        typer.echo("error: --requests must be 1..100000 and --interval a finite number >= 0", err=True)
-        raise typer.Exit(2)
+        raise CliError("--requests must be 1..100000 and --interval a finite number >= 0")
     if not 0 < period < math.inf:
-        typer.echo(f"error: --period must be a finite number of seconds > 0, got {period}", err=True)
-        raise typer.Exit(2)
+        raise CliError(f"--period must be a finite number of seconds > 0, got {period}")
     try:
         policy = RateLimitPolicy.model_validate(
             {
@@ -67,8 +60,7 @@ def try_cmd(  # noqa: PLR0917 - typer options
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        typer.echo(f"error: `{field}`: {first['msg']} (got {first.get('input')!r})", err=True)
-        raise typer.Exit(2) from None
+        raise CliError(f"`{field}`: {first['msg']} (got {first.get('input')!r})") from None
     now = [0.0]
     rows = []
     try:
@@ -86,10 +78,9 @@ def try_cmd(  # noqa: PLR0917 - typer options
                 }
             )
     except SecurityError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(2) from None
+        raise CliError(f"{exc.message}") from None
     admitted = sum(r["allowed"] for r in rows)
-    if fmt is Format.json:
+    if fmt is OutputFormat.JSON:
         typer.echo(json.dumps({"policy": policy.model_dump(mode="json"), "admitted": admitted, "decisions": rows}))
         return
     from rich.console import Console

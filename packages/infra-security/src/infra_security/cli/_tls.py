@@ -8,9 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
+from infra_models.cli import CliError, OutputFormat
+
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(no_args_is_help=True, help=__doc__)
 
 
 class Profile(StrEnum):
@@ -20,20 +22,12 @@ class Profile(StrEnum):
     intermediate = "intermediate"
 
 
-class Format(StrEnum):
-    """Output formats."""
-
-    text = "text"
-    json = "json"
-
-
 ProfileOpt = Annotated[Profile, typer.Option("--profile", help="Mozilla profile (guideline 5.7).")]
-FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("-f", "--format", help="Output format.")]
 
 
-def _abort(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+def _abort(message: str) -> CliError:
+    return CliError(message)
 
 
 def _print_findings(findings: list[Any]) -> None:
@@ -74,7 +68,7 @@ def inspect_cmd(
         str | None, typer.Option("--ca-file", help="Trusted roots (PEM) to check the chain against.")
     ] = None,
     warn_days: Annotated[float, typer.Option("--warn-days", help="Warn when the leaf expires sooner.")] = 30.0,
-    fmt: FormatOpt = Format.text,
+    fmt: FormatOpt = OutputFormat.TEXT,
 ) -> None:
     """Inspect a certificate file: chain, key type and size, SAN, days to expiry, lifespan vs the profile.
 
@@ -87,7 +81,7 @@ def inspect_cmd(
         report = inspect_certificate_file(cert, ca_file=ca_file, profile=profile.value, warn_days=warn_days)
     except SecurityError as exc:
         raise _abort(exc.message) from None
-    if fmt is Format.json:
+    if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         typer.echo(
@@ -112,7 +106,7 @@ def check_cmd(  # noqa: PLR0917 - typer options
         str | None, typer.Option("--server-name", help="SNI and host name to verify (default HOST).")
     ] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to connect and handshake.")] = 5.0,
-    fmt: FormatOpt = Format.text,
+    fmt: FormatOpt = OutputFormat.TEXT,
 ) -> None:
     """Handshake with HOST:PORT using the profile; report protocol, cipher and the certificate's findings.
 
@@ -139,7 +133,7 @@ def check_cmd(  # noqa: PLR0917 - typer options
         )
     except SecurityError as exc:
         raise _abort(exc.message) from None
-    if fmt is Format.json:
+    if fmt is OutputFormat.JSON:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         state = "verified" if report.handshake_ok else f"FAILED ({report.error})"

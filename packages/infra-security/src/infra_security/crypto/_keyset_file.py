@@ -241,7 +241,7 @@ def keyset_source_from_environment(name: str, environ: Mapping[str, str]) -> tup
         return "env", inline
     raise KeyNotConfiguredError(
         f"no encryption key configured for {name!r}: set {ENV_KEYSET_FILE} to a keyset file "
-        f"(create one with `infra-security keys generate --name {name} --out PATH`) or {ENV_KEYSET} to a "
+        f"(create one with `infra-security keys generate --name {name} -o PATH`) or {ENV_KEYSET} to a "
         "keyset's JSON (development only); no key is ever generated implicitly",
         details={"key_id": name, "variables": [ENV_KEYSET_FILE, ENV_KEYSET]},
     )

@@ -1,0 +1,69 @@
+"""infra-security on the shared CLI kit: every command answers -f json, errors are the JSON envelope there."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from infra_security.cli._app import app
+
+runner = CliRunner()
+
+
+def invoke_json(*args: str) -> tuple[int, object]:
+    result = runner.invoke(app, [*args, "-f", "json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_key_lifecycle_in_json(tmp_path: Path) -> None:
+    keyset = str(tmp_path / "keyset.json")
+    assert invoke_json("keys", "generate", "--name", "orders", "-o", keyset) == (
+        0,
+        {"keyset": keyset, "key": "orders:v1", "state": "primary"},
+    )
+    assert invoke_json("keys", "rotate", "-k", keyset) == (0, {"key": "orders:v2", "state": "primary"})
+    assert invoke_json("keys", "disable", "1", "-k", keyset) == (0, {"key": "orders:v1", "state": "disabled"})
+    assert invoke_json("keys", "enable", "1", "-k", keyset) == (0, {"key": "orders:v1", "state": "decrypt-only"})
+    assert invoke_json("keys", "destroy", "1", "-k", keyset, "--yes") == (0, {"key": "orders:v1", "state": "destroyed"})
+
+
+def test_errors_are_the_envelope_under_json(tmp_path: Path) -> None:
+    keyset = str(tmp_path / "keyset.json")
+    runner.invoke(app, ["keys", "generate", "--name", "orders", "-o", keyset])
+    code, data = invoke_json("keys", "destroy", "1", "-k", keyset)  # without --yes
+    assert code == 2
+    assert data["error"]["code"] == "usage" and "--yes" in data["error"]["message"]
+    code, data = invoke_json("keys", "generate", "--name", "orders", "-o", keyset)  # exists already
+    assert code == 2 and "already exists" in data["error"]["message"]
+    text = runner.invoke(app, ["keys", "generate", "--name", "orders", "-o", keyset])
+    assert text.exit_code == 2 and text.stdout == "" and text.stderr.startswith("error: ")
+
+
+def test_decrypt_and_rewrap_in_json(tmp_path: Path) -> None:
+    keyset = tmp_path / "keyset.json"
+    runner.invoke(app, ["keys", "generate", "--name", "orders", "-o", str(keyset)])
+    plain = tmp_path / "plain.json"
+    plain.write_text('{"id": 7}')
+    sealed = runner.invoke(app, ["payload", "encrypt", "-k", str(keyset), "-i", str(plain)]).stdout.strip()
+    source = tmp_path / "in.txt"
+    source.write_text(sealed + "\n")
+    assert invoke_json("payload", "decrypt", "-k", str(keyset), "-i", str(source)) == (0, {"value": {"id": 7}})
+    runner.invoke(app, ["keys", "rotate", "-k", str(keyset)])
+    code, data = invoke_json("keys", "rewrap", "-k", str(keyset), "-i", str(source))
+    assert code == 0 and data["rewrapped"] == 1 and data["primary"] == "orders:v2"
+    assert len(data["ciphertexts"]) == 1 and data["ciphertexts"][0] != sealed
+
+
+def test_audit_commands_in_json(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("INFRA_AUDIT_KEYS_FILE", raising=False)
+    keys = str(tmp_path / "keys.json")
+    assert invoke_json("audit", "keygen", "-o", keys) == (0, {"created": keys})
+    code, data = invoke_json("audit", "hash", "secret", "--keys", keys)
+    assert code == 0 and isinstance(data["hash"], str) and data["hash"] != "secret"
+    code, data = invoke_json(
+        "audit", "log", "--directory", str(tmp_path / "log"), "--type", "authentication",
+        "--actor", "ann", "--action", "login", "--outcome", "success",
+    )  # fmt: skip
+    assert code == 0 and data["seq"] == 1
