@@ -7,9 +7,9 @@ loaded on first use (PEP 562), so ``import infra_security`` imports no room, no 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from infra_models.lazy import lazy_exports
 from infra_security.__about__ import __version__
 
 if TYPE_CHECKING:
@@ -305,16 +305,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the room that defines ``name`` on first access (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'infra_security' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The module's attributes and every lazily exported name."""
-    return sorted(set(globals()) | set(__all__))
+# PEP 562 hooks from the one implementation every infra package shares.
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
