@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from infra_security.cli._app import app
@@ -67,3 +68,20 @@ def test_audit_commands_in_json(tmp_path: Path, monkeypatch) -> None:
         "--actor", "ann", "--action", "login", "--outcome", "success",
     )  # fmt: skip
     assert code == 0 and data["seq"] == 1
+
+
+def test_keyset_material_must_be_canonical_base64url(tmp_path: Path) -> None:
+    """One base64url for every package (infra_models.encoding): a material with unused bits set is refused."""
+    from infra_security import Keyring
+    from infra_security.errors import SecurityError
+
+    path = tmp_path / "keyset.json"
+    Keyring.generate("orders").save(path)
+    doc = json.loads(path.read_text())
+    material = doc["keys"][0]["material"]  # 32 bytes: 43 characters, the last one carries 2 unused bits
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    doc["keys"][0]["material"] = material[:-1] + alphabet[alphabet.index(material[-1]) | 1]
+    path.write_text(json.dumps(doc))
+    path.chmod(0o600)
+    with pytest.raises(SecurityError, match="material"):
+        Keyring.load(path)

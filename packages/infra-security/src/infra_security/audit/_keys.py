@@ -11,8 +11,6 @@ A verifier needs ``chain_key`` and the public half of ``signing_key`` (``verify_
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
@@ -23,6 +21,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from infra_models.encoding import b64url_decode, b64url_encode
 from infra_security.crypto._keyset_file import check_private_file, write_private_file
 from infra_security.errors import AuditConfigError, KeysetError
 
@@ -32,16 +31,15 @@ AUDIT_KEYS_TYPE = "infra-security/audit-keys"
 
 
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return b64url_encode(data)
 
 
 def _unb64(text: object, field: str, source: str) -> bytes:
     if not isinstance(text, str):
         raise AuditConfigError(f"{source}: field `{field}` must be a base64url string")
-    raw = text.encode("ascii").translate(bytes.maketrans(b"-_", b"+/"))
     try:
-        data = base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True)
-    except (binascii.Error, ValueError) as exc:
+        data = b64url_decode(text, what=f"field `{field}`")
+    except ValueError as exc:
         raise AuditConfigError(f"{source}: field `{field}` is not base64url") from exc
     if len(data) != 32:
         raise AuditConfigError(f"{source}: field `{field}` must be 32 bytes, got {len(data)}")

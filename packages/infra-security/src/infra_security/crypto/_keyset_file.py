@@ -7,8 +7,6 @@ and serialised by an ``fcntl`` lock on ``<file>.lock``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import fcntl
 import os
@@ -22,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from infra_models.encoding import b64url_decode, b64url_encode
 from infra_security.errors import KeyNotConfiguredError, KeysetError
 
 __all__ = [
@@ -75,12 +74,11 @@ class KeysetData:
 
 
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return b64url_encode(data)
 
 
 def _unb64(text: str) -> bytes:
-    raw = text.encode("ascii").translate(bytes.maketrans(b"-_", b"+/"))
-    return base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True)
+    return b64url_decode(text, what="field `material`")
 
 
 def dump_keyset(data: KeysetData) -> bytes:
@@ -142,7 +140,7 @@ def parse_keyset(raw: bytes | str, source: str) -> KeysetData:
         if state is not KeyState.DESTROYED:
             try:
                 material = _unb64(_field(item, "material", str, where))
-            except (binascii.Error, ValueError) as exc:
+            except ValueError as exc:  # Base64UrlError included
                 raise KeysetError(f"{where}: `material` is not base64url") from exc
             if len(material) != 32:
                 raise KeysetError(f"{where}: `material` must be 32 bytes (AES-256), got {len(material)}")
