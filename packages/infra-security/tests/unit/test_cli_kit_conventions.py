@@ -85,3 +85,22 @@ def test_keyset_material_must_be_canonical_base64url(tmp_path: Path) -> None:
     path.chmod(0o600)
     with pytest.raises(SecurityError, match="material"):
         Keyring.load(path)
+
+
+def test_verify_feeds_every_byte_to_a_progress_callback(tmp_path: Path, monkeypatch) -> None:
+    """`audit verify` shows a bar on a terminal; its feed is every byte of the logs, blank lines included."""
+    from infra_security.audit._keys import AuditKeys
+    from infra_security.audit._verify import verify_log
+
+    monkeypatch.delenv("INFRA_AUDIT_KEYS_FILE", raising=False)
+    for n in range(3):
+        runner.invoke(app, ["audit", "log", "--directory", str(tmp_path), "--type", "authentication",
+                            "--actor", f"u{n}", "--action", "login", "--outcome", "success"])  # fmt: skip
+    log = next(tmp_path.glob("*.jsonl"))
+    log.write_bytes(log.read_bytes() + b"\n")  # a blank line is read (and counted) too
+    seen: list[int] = []
+    result = verify_log([log], AuditKeys.load(next(tmp_path.glob("*keys*.json"))), on_bytes=seen.append)
+    assert result.ok and result.records == 3
+    assert sum(seen) == log.stat().st_size and len(seen) == 4
+    piped = runner.invoke(app, ["audit", "verify", str(log)])
+    assert piped.exit_code == 0 and piped.stderr == ""  # no bar when the output is not a terminal

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -90,7 +90,7 @@ def read_checkpoints(path: Path) -> list[tuple[str, Checkpoint | str]]:
     return items
 
 
-def _lines(paths: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
+def _lines(paths: Iterable[Path], on_bytes: Callable[[int], None] | None = None) -> Iterator[tuple[str, bytes]]:
     for path in paths:
         try:
             fh = path.open("rb")
@@ -98,16 +98,26 @@ def _lines(paths: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
             raise AuditLogFormatError(f"{path}: cannot read the audit log ({exc.strerror})") from exc
         with fh:
             for number, line in enumerate(fh, 1):
+                if on_bytes is not None:
+                    on_bytes(len(line))
                 if line.strip():
                     yield f"{path}:{number}", line
 
 
 def verify_log(
-    paths: Iterable[Path], keys: AuditKeys, *, checkpoints: Path | None = None, partial: bool = False
+    paths: Iterable[Path],
+    keys: AuditKeys,
+    *,
+    checkpoints: Path | None = None,
+    partial: bool = False,
+    on_bytes: Callable[[int], None] | None = None,
 ) -> VerifyResult:
-    """Verify log files (in order) and optionally their checkpoints file."""
+    """Verify log files (in order) and optionally their checkpoints file.
+
+    ``on_bytes`` is called with the size of every line read, blank ones included (a progress bar's feed).
+    """
     cps = read_checkpoints(checkpoints) if checkpoints is not None else None
-    return verify_lines(_lines(paths), keys, checkpoints=cps, partial=partial)
+    return verify_lines(_lines(paths, on_bytes), keys, checkpoints=cps, partial=partial)
 
 
 def verify_lines(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from infra_models.cli import CliError, FormatOption, OutputFormat, emit
+from infra_models.cli import CliError, FormatOption, OutputFormat, emit, is_quiet, progress
 
 if TYPE_CHECKING:
     from infra_security.audit._keys import AuditKeys
@@ -84,6 +84,8 @@ def verify(
         bool, typer.Option("--partial", help="Allow the log to start after seq 1 (older segments not given).")
     ] = False,
     output: Annotated[OutputFormat, typer.Option("-f", "--format", help="Output format.")] = OutputFormat.TEXT,
+    *,
+    ctx: typer.Context,
 ) -> None:
     """Check the chain and checkpoints; name the first bad sequence number and why. Exit 1 on a finding."""
     import json
@@ -96,7 +98,19 @@ def verify(
         if not path.is_file():
             fail(f"{path}: file not found")
     try:
-        result = verify_log(logs, audit_keys, checkpoints=checkpoints, partial=partial)
+        with progress(quiet=is_quiet(ctx)) as bar:
+            feed = None
+            if not bar.disable:  # a terminal: show bytes verified, advanced once per MiB to stay cheap
+                task = bar.add_task("verifying", total=sum(p.stat().st_size for p in logs))
+                pending = [0]
+
+                def feed(size: int) -> None:
+                    pending[0] += size
+                    if pending[0] >= 1 << 20:
+                        bar.advance(task, pending[0])
+                        pending[0] = 0
+
+            result = verify_log(logs, audit_keys, checkpoints=checkpoints, partial=partial, on_bytes=feed)
     except SecurityError as exc:
         fail(exc.message)
     if output is OutputFormat.JSON:
