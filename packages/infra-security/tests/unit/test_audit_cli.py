@@ -111,9 +111,9 @@ class TestReport:
 def test_log_keygen_and_hash(tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INFRA_AUDIT_KEYS_FILE", raising=False)
     result = runner.invoke(app, ["audit", "log", "--directory", str(tmp_path), "--type", "authentication",
-                                 "--actor", "ann", "--action", "login", "--outcome", "success"])  # fmt: skip
+                                 "--user-id", "ann", "--action", "login", "--outcome", "success"])  # fmt: skip
     assert result.exit_code == 0 and "seq 1" in result.output
-    bad = runner.invoke(app, ["audit", "log", "--directory", str(tmp_path), "--type", "nonsense", "--actor", "a",
+    bad = runner.invoke(app, ["audit", "log", "--directory", str(tmp_path), "--type", "nonsense", "--user-id", "a",
                               "--action", "b", "--outcome", "success"])  # fmt: skip
     assert bad.exit_code == 2 and "Traceback" not in bad.output
     keys = tmp_path / "audit-keys.json"

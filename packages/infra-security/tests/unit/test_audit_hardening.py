@@ -66,7 +66,18 @@ class TestSingleWriter:
 
         with AuditLogger(directory=tmp_path) as running:
             running.log_security_event("authentication", "ann", "login", "success")
-            args = ["audit", "log", "--type", "authentication", "--actor", "a", "--action", "b", "--outcome", "success"]
+            args = [
+                "audit",
+                "log",
+                "--type",
+                "authentication",
+                "--user-id",
+                "a",
+                "--action",
+                "b",
+                "--outcome",
+                "success",
+            ]
             result = CliRunner().invoke(app, [*args, "--directory", str(tmp_path)])
         assert result.exit_code == 2
         assert "another writer" in result.output and "Traceback" not in result.output

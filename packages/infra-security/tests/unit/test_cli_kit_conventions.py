@@ -65,7 +65,7 @@ def test_audit_commands_in_json(tmp_path: Path, monkeypatch) -> None:
     assert code == 0 and isinstance(data["hash"], str) and data["hash"] != "secret"
     code, data = invoke_json(
         "audit", "log", "--directory", str(tmp_path / "log"), "--type", "authentication",
-        "--actor", "ann", "--action", "login", "--outcome", "success",
+        "--user-id", "ann", "--action", "login", "--outcome", "success",
     )  # fmt: skip
     assert code == 0 and data["seq"] == 1
 
@@ -95,7 +95,7 @@ def test_verify_feeds_every_byte_to_a_progress_callback(tmp_path: Path, monkeypa
     monkeypatch.delenv("INFRA_AUDIT_KEYS_FILE", raising=False)
     for n in range(3):
         runner.invoke(app, ["audit", "log", "--directory", str(tmp_path), "--type", "authentication",
-                            "--actor", f"u{n}", "--action", "login", "--outcome", "success"])  # fmt: skip
+                            "--user-id", f"u{n}", "--action", "login", "--outcome", "success"])  # fmt: skip
     log = next(tmp_path.glob("*.jsonl"))
     log.write_bytes(log.read_bytes() + b"\n")  # a blank line is read (and counted) too
     seen: list[int] = []
@@ -104,3 +104,15 @@ def test_verify_feeds_every_byte_to_a_progress_callback(tmp_path: Path, monkeypa
     assert sum(seen) == log.stat().st_size and len(seen) == 4
     piped = runner.invoke(app, ["audit", "verify", str(log)])
     assert piped.exit_code == 0 and piped.stderr == ""  # no bar when the output is not a terminal
+
+
+def test_audit_log_names_the_actor_as_python_does(tmp_path: Path, monkeypatch) -> None:
+    """`--user-id` as in `log_security_event(user_id=...)`; `--actor` still works, hidden; neither is exit 2."""
+    monkeypatch.delenv("INFRA_AUDIT_KEYS_FILE", raising=False)
+    base = ["audit", "log", "--directory", str(tmp_path), "--type", "authentication", "--action", "login"]
+    base += ["--outcome", "success"]
+    assert invoke_json(*base, "--user-id", "ann")[1]["seq"] == 1
+    assert invoke_json(*base, "--actor", "bob")[1]["seq"] == 2
+    code, data = invoke_json(*base)
+    assert code == 2 and "--user-id" in data["error"]["message"]
+    assert "--actor" not in runner.invoke(app, ["audit", "log", "--help"]).stdout

@@ -166,9 +166,11 @@ def report(  # noqa: PLR0917 - typer options
 @app.command(name="log")
 def log_event(  # noqa: PLR0917 - typer options
     event_type: Annotated[str, typer.Option("--type", help="Event type, e.g. authentication.")],
-    actor: Annotated[str, typer.Option("--actor", help="Who acted (user id).")],
     action: Annotated[str, typer.Option("--action", help="What was done.")],
     outcome: Annotated[str, typer.Option("--outcome", help="success, failure, denied or error.")],
+    user_id: Annotated[
+        str | None, typer.Option("--user-id", help="Who acted: the event's user_id (as in log_security_event).")
+    ] = None,
     severity: Annotated[str | None, typer.Option("--severity", help="info, low, medium, high, critical.")] = None,
     resource: Annotated[str | None, typer.Option("--resource", help="What it was done to.")] = None,
     directory: Annotated[
@@ -176,8 +178,12 @@ def log_event(  # noqa: PLR0917 - typer options
         typer.Option("--directory", help="Audit directory (default: $INFRA_AUDIT_DIR or the XDG state dir)."),
     ] = None,
     fmt: FormatOption = OutputFormat.TEXT,
+    actor: Annotated[str | None, typer.Option("--actor", hidden=True, help="Deprecated: --user-id.")] = None,
 ) -> None:
     """Write one event to the audit log (as AuditLogger() would)."""
+    user_id = user_id or actor
+    if not user_id:
+        fail("missing --user-id: who acted (the event's user_id)")
     from pydantic import ValidationError
 
     from infra_security.audit._logger import AuditLogger
@@ -185,7 +191,7 @@ def log_event(  # noqa: PLR0917 - typer options
 
     try:
         with AuditLogger(directory=directory) as logger:
-            logger.log_security_event(event_type, actor, action, outcome, severity=severity, resource=resource)
+            logger.log_security_event(event_type, user_id, action, outcome, severity=severity, resource=resource)
             seq, where = logger.head.seq, logger.directory
         emit({"seq": seq, "directory": str(where)}, fmt, text=f"seq {seq} written to {where}")
     except SecurityError as exc:
