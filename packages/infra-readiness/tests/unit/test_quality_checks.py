@@ -226,3 +226,15 @@ class TestTracing:
     def test_opentelemetry_import_alone_is_not_tracing(self, tmp_path):
         code = "import opentelemetry\nVERSION = opentelemetry.__name__\n"
         assert tracing_present(node(tmp_path, {**SERVING, "src/svc/h.py": code})).status is CheckStatus.FAIL
+
+
+def test_text_reading_of_the_api_agrees_with_the_syntax_tree_on_this_repository():
+    import ast
+
+    from infra_readiness.checks.api_docs import public_objects, public_objects_text
+
+    sources = sorted((Path(__file__).resolve().parents[3]).glob("*/src/**/*.py"))
+    assert len(sources) > 100
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        assert public_objects_text(text, "m") == public_objects(ast.parse(text), "m"), path

@@ -15,12 +15,15 @@ __all__ = ["TestFunction", "test_functions"]
 
 _DEF = re.compile(r"^([ \t]*)(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*[\[(]", re.MULTILINE)
 _CLASS = re.compile(r"^([ \t]*)class[ \t]+(\w+)", re.MULTILINE)
-_TRIVIAL = re.compile(r"^\s*assert\s+(?:True|1|not\s+False|not\s+None|\"[^\"]*\"|'[^']*')\s*(?:,.*)?$")
 _CHECKS = re.compile(
     r"\bpytest\.(?:raises|warns|fail|approx)\b|\bself\.(?:assert\w*|fail)\(|\.assert_\w+\(|\bassert_\w+\(|"
     r"\bexpect\(|\braises\(|\bcheck\.\w+\("
 )
-_ASSERT = re.compile(r"^\s*assert\b")
+#: An ``assert`` whose condition is not a constant (``assert True``, ``assert 1``, ``assert "text"`` do not count).
+_ASSERT_REAL = re.compile(
+    r"^[ \t]*assert\b(?![ \t]+(?:True|1|not[ \t]+False|not[ \t]+None|\"[^\"\n]*\"|'[^'\n]*')[ \t]*(?:,[^\n]*)?$)",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -55,16 +58,15 @@ def _bodies(text: str) -> list[tuple[str, int, str]]:
     return found
 
 
-def _asserting(body: str, helpers: set[str]) -> bool:
-    for line in body.splitlines():
-        code = line.split("#", 1)[0]
-        if _ASSERT.match(code) and not _TRIVIAL.match(code):
-            return True
-        if _CHECKS.search(code):
-            return True
-        if helpers and any(f"{name}(" in code for name in helpers):
-            return True
-    return False
+def _asserting(body: str, helpers: re.Pattern[str] | None) -> bool:
+    """True when ``body`` asserts something that can fail, itself or through a helper that asserts."""
+    if _ASSERT_REAL.search(body) or _CHECKS.search(body):
+        return True
+    return helpers is not None and helpers.search(body) is not None
+
+
+def _calls(names: set[str]) -> re.Pattern[str] | None:
+    return re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, names))) + r")\(") if names else None
 
 
 def test_functions(text: str) -> list[TestFunction]:
@@ -72,7 +74,9 @@ def test_functions(text: str) -> list[TestFunction]:
     bodies = _bodies(text)
     helpers: set[str] = set()
     for _ in range(3):  # helpers that call helpers that assert, a few levels deep
-        helpers |= {name for name, _, body in bodies if not name.startswith("test") and _asserting(body, helpers)}
+        pattern = _calls(helpers)
+        helpers |= {name for name, _, body in bodies if not name.startswith("test") and _asserting(body, pattern)}
+    pattern = _calls(helpers)
     return [
-        TestFunction(name, line, _asserting(body, helpers)) for name, line, body in bodies if name.startswith("test")
+        TestFunction(name, line, _asserting(body, pattern)) for name, line, body in bodies if name.startswith("test")
     ]
