@@ -1,3 +1,3 @@
 """Version of the infra-models distribution."""
 
-__version__ = "0.1.2"
+__version__ = "0.1.3"
