@@ -8,6 +8,9 @@ still being rewritten is listed in NOT_YET_RUN and skipped with that reason; rem
 
 from __future__ import annotations
 
+import ast
+import asyncio
+import inspect
 import re
 import shutil
 from collections.abc import Callable
@@ -74,17 +77,29 @@ def security_guide(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, o
     return {}
 
 
+def security_readme(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """The secret the README reads (KV v2 secret/my_service, field api_key) and the CA file its TLS line names."""
+    import hvac
+    import trustme
+
+    security_guide(folder, monkeypatch)
+    client = hvac.Client(url=service_setting("INFRA_TEST_VAULT_ADDR"), token=service_setting("INFRA_TEST_VAULT_TOKEN"))
+    client.secrets.kv.v2.create_or_update_secret(path="my_service", secret={"api_key": "k-123"}, mount_point="secret")
+    trustme.CA().cert_pem.write_to_path(str(folder / "ca.pem"))
+    return {}
+
+
 SETUP: dict[str, Setup] = {
     "packages/infra-models/README.md": onex_contract_at("src/my_service/nodes/node_ledger_append_effect/contract.yaml"),
     "docs/infra-models.md": onex_contract_at("contract.yaml"),
     "docs/infra-security.md": security_guide,
+    "packages/infra-security/README.md": security_readme,
 }
 
 # Documents of packages whose engineers were still rewriting them when this collector landed (issue 15 phase 2).
 NOT_YET_RUN = {
-    # Its blocks use top-level `await` against a Vault at http://vault:8200 (a deployment's address).
+    # Its blocks are fragments of a deployment (a Vault at http://vault:8200, AppRole and Kubernetes logins).
     "docs/infra-security-access.md",
-    "packages/infra-security/README.md",
     "packages/infra-outbox/README.md",
     "packages/infra-readiness/README.md",
     "docs/infra-outbox.md",
@@ -108,7 +123,11 @@ def run_document(doc: Path, name: str, folder: Path, monkeypatch: pytest.MonkeyP
         namespace.update(setup(folder, monkeypatch))
     for line, code in blocks(doc):
         try:
-            exec(compile(code, f"{name}:{line}", "exec"), namespace)
+            compiled = compile(code, f"{name}:{line}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            if compiled.co_flags & inspect.CO_COROUTINE:  # a block with top-level `await`, as in a notebook
+                asyncio.run(eval(compiled, namespace))
+            else:
+                exec(compiled, namespace)
         except Exception as exc:
             raise AssertionError(f"{name}, the block at line {line} fails: {type(exc).__name__}: {exc}") from exc
 
