@@ -43,6 +43,9 @@ _BANDIT_WORDS = (
     "/tmp", "/var/tmp", "/dev/shm", "0.0.0.0",  # noqa: S104, S108  # nosec B104, B108 - words searched for
 )  # fmt: skip
 _SETTINGS = re.compile(r"\b(?:shell|debug)\s*=\s*True")
+#: The statement shapes of bandit's B608 (``select ... from``, ``update ... set``), on the lower-cased text.
+_SELECT = re.compile(r"\bselect\s[^;]*?\bfrom\s")
+_UPDATE = re.compile(r"\bupdate\s+[\w.\"`]+\s+set\s")
 _YAML_LOAD = re.compile(r"\.load\(|\bload\b[^\n]*import|import[^\n]*\bload\b|unsafe_load|full_load")
 
 
@@ -56,9 +59,9 @@ def _names_gated_rule(text: str) -> bool:
         return True
     lowered = text.lower()  # bandit's SQL rule (B608) reads strings case-insensitively
     return (
-        ("select" in lowered and "from" in lowered)
+        ("select" in lowered and _SELECT.search(lowered) is not None)
         or "insert into" in lowered
-        or ("update" in lowered and " set " in lowered)
+        or ("update" in lowered and _UPDATE.search(lowered) is not None)
         or "delete from" in lowered
     )
 
