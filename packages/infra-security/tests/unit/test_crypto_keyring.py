@@ -267,6 +267,30 @@ def test_encrypting_threads_during_rotations() -> None:
     assert ring.primary_id == 51
 
 
+def test_seal_labelled_names_the_key_that_sealed_even_during_rotations() -> None:
+    ring = Keyring.generate("k")
+    sealed: list[tuple[bytes, str]] = []
+    barrier = threading.Barrier(3)
+
+    def work() -> None:
+        barrier.wait()
+        sealed.extend(ring.seal_labelled(b"x", b"ctx", 1) for _ in range(3000))
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    for _ in range(30):
+        ring.rotate()
+    for t in threads:
+        t.join()
+    assert len(sealed) == 6000
+    for blob, label in sealed:
+        assert label == f"k:v{ring.key_id_of(blob)}" == ring.label_of(blob)
+        assert ring.open(blob, b"ctx") == (1, b"x")
+    assert ring.list_keys()[0].encryptions + sum(k.encryptions for k in ring.list_keys()[1:]) == 6000
+
+
 def test_reload_sees_another_process_rotation(keyset_path: Path) -> None:
     ours, theirs = Keyring.load(keyset_path), Keyring.load(keyset_path)
     theirs.rotate()

@@ -91,7 +91,7 @@ class TestRoundTrip:
 
     def test_model_holds_the_compact_bytes_and_validates(self, enc: PayloadEncryption) -> None:
         encrypted = enc.encrypt_payload({"a": 1}, context={"tenant": "acme"})
-        # Built with model_construct in the hot path: it must still be a valid model, field for field.
+        # Built with EncryptedPayload.from_sealed in the hot path: it must still be a valid model, field for field.
         assert EncryptedPayload.model_validate(encrypted.model_dump()) == encrypted
         assert type(encrypted.ciphertext) is bytes
         assert enc.decrypt(encrypted.ciphertext, {"tenant": "acme"}) == {"a": 1}
@@ -104,8 +104,9 @@ class TestRoundTrip:
         fields = encrypted.model_dump()
         assert type(fields["ciphertext"]) is bytes
         del fields["algorithm"]
-        constructed = EncryptedPayload.model_construct(**fields)
-        assert constructed == encrypted and constructed.model_fields_set == encrypted.model_fields_set
+        validated = EncryptedPayload(**fields)
+        assert validated == encrypted and validated.model_fields_set == encrypted.model_fields_set
+        assert validated.model_dump_json() == encrypted.model_dump_json()
         assert EncryptedPayload.model_validate(fields) == encrypted
         again = EncryptedPayload.model_validate_json(encrypted.model_dump_json())
         assert again == encrypted

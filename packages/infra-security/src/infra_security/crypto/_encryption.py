@@ -114,7 +114,7 @@ class PayloadEncryption:
             content_type, data = _encode(payload)
         ctx = encode_context(context) if context else b""
         if self._local is not None:
-            return self._local.seal(data, ctx, content_type)
+            return self._local.seal_labelled(data, ctx, content_type)[0]
         return self.backend.seal(data, ctx, content_type)
 
     def decrypt(self, blob: bytes, context: Mapping[str, str] | None = None) -> Any:
@@ -138,16 +138,20 @@ class PayloadEncryption:
 
     def encrypt_payload(self, payload: Any, context: Mapping[str, str] | None = None) -> EncryptedPayload:
         """Encrypt to an :class:`~infra_models.EncryptedPayload` carrying key id, format version and context."""
-        ctx = dict(context) if context else {}
         if type(payload) is bytes:
             content_type, data = CONTENT_BYTES, payload
         else:
             content_type, data = _encode(payload)
+        if context:
+            ctx = dict(context)
+            aad = encode_context(ctx)
+        else:
+            ctx, aad = {}, b""
         if self._local is not None:
-            blob = self._local.seal(data, encode_context(ctx) if ctx else b"", content_type)
-            return _make_payload(blob[0], self._describe(blob), blob, ctx)
-        blob = self.backend.seal(data, encode_context(ctx) if ctx else b"", content_type)
-        return _make_payload(blob[0], self._describe(blob), blob, ctx)
+            blob, label = self._local.seal_labelled(data, aad, content_type)
+            return _from_sealed(blob[0], label, blob, ctx)
+        blob = self.backend.seal(data, aad, content_type)
+        return _from_sealed(blob[0], self._describe(blob), blob, ctx)
 
     def encrypt_text(self, payload: Any, context: Mapping[str, str] | None = None) -> str:
         """Encrypt to the base64url text form (the context is not carried; pass it again to decrypt)."""
@@ -185,10 +189,10 @@ class PayloadEncryption:
             ctx = dict(context)
         new = self.backend.rewrap(blob, encode_context(ctx))
         if isinstance(encrypted, EncryptedPayload):
-            return _make_payload(new[0], self._describe(new), new, ctx)
+            return _from_sealed(new[0], self._describe(new), new, ctx)
         if isinstance(encrypted, str):
             if encrypted.lstrip().startswith("{"):
-                return _make_payload(new[0], self._describe(new), new, ctx).model_dump_json()
+                return _from_sealed(new[0], self._describe(new), new, ctx).model_dump_json()
             return to_text(new)
         return new
 
@@ -238,22 +242,8 @@ class PayloadEncryption:
         return blob, dict(encrypted.context)
 
 
-_FIELDS_SET = frozenset(EncryptedPayload.model_fields) - {"algorithm"}
-
-
-def _make_payload(version: int, key_id: str, blob: bytes, context: dict[str, str]) -> EncryptedPayload:
-    """An EncryptedPayload built with ``model_construct`` (no re-validation): every field was produced just now.
-
-    Tests check the result validates and round-trips. The base64url text is rendered only when serialised.
-    """
-    return EncryptedPayload.model_construct(
-        set(_FIELDS_SET),
-        algorithm="AES-256-GCM",
-        format_version=version,
-        key_id=key_id,
-        ciphertext=blob,
-        context=context,
-    )
+# Every field of the payload is made here, just now: the model's own producer constructor skips re-validation.
+_from_sealed = EncryptedPayload.from_sealed
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -55,6 +55,8 @@ _HEADER_SIZE = 6
 _MIN_SIZE = _HEADER_SIZE + NONCE_SIZE + TAG_SIZE
 _SMALL = 1 << 16
 _Change = Callable[[KeysetData], int]
+_Sealer = tuple[AESGCM, bytes, bytes, str]
+"""What sealing with one key and content type needs: the AEAD, the header, the AAD prefix and the key's label."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class Keyring:
             self._counter = ReservingCounter(start, self._reserve, block=reserve_block, first_block=first_reserve_block)
         else:
             self._counter = MemoryCounter(start)
+        self._count = self._counter.add  # bound once: this runs per encryption
         self._index()
 
     # --- construction -------------------------------------------------------------------------------
@@ -217,17 +220,23 @@ class Keyring:
 
     def seal(self, plaintext: bytes, context: bytes, content_type: int = CONTENT_BYTES) -> bytes:
         """Encrypt with the primary key: ``0x01 | key id | type | nonce | ciphertext | tag``."""
+        return self.seal_labelled(plaintext, context, content_type)[0]
+
+    def seal_labelled(self, plaintext: bytes, context: bytes, content_type: int = CONTENT_BYTES) -> tuple[bytes, str]:
+        """:meth:`seal`, also returning the label (``name:vN``) of the key that sealed it, for an EncryptedPayload.
+
+        The hot path of every encryption: one counted use of the primary key, one table lookup, one AEAD call.
+        """
         key_id = self._primary_id
         if key_id is None:
             raise KeyStateError(f"keyring {self.name!r} has no primary key; run `infra-security keys rotate`")
-        if self._counter.add(key_id) > self._usage_limit:
+        if self._count(key_id) > self._usage_limit:
             key_id = self._exhausted(key_id)
-        entry = self._encryptors.get(key_id)
-        if entry is None:  # the key changed state between the two reads (a concurrent rotation): retry once
-            return self.seal(plaintext, context, content_type)
-        aead, headers, aads = entry
-        aad = aads[content_type] + context if context else aads[content_type]
-        return seal_small(aead, headers[content_type], aad, plaintext)
+        sealers = self._sealers.get(key_id)
+        if sealers is None:  # the key changed state between the two reads (a concurrent rotation): count again
+            return self.seal_labelled(plaintext, context, content_type)
+        aead, header, aad, label = sealers[content_type]
+        return seal_small(aead, header, aad + context if context else aad, plaintext), label
 
     def _exhausted(self, key_id: int) -> int:
         if not self._auto_rotate:
@@ -316,7 +325,7 @@ class Keyring:
     def _index(self) -> None:
         # Build new tables, then publish them: threads encrypting meanwhile see the old or the new, never half.
         decryptors: dict[int, AESGCM] = {}
-        encryptors: dict[int, tuple[AESGCM, tuple[bytes, bytes], tuple[bytes, bytes]]] = {}
+        sealers: dict[int, tuple[_Sealer, _Sealer]] = {}  # key id -> per content type (bytes, JSON)
         openers: dict[bytes, tuple[AESGCM, bytes]] = {}  # header -> (key, AAD prefix), for decryption
         primary: int | None = None
         for k in self._data.keys:
@@ -325,7 +334,11 @@ class Keyring:
                 decryptors[k.key_id] = aead
                 base = bytes([FORMAT_LOCAL]) + k.key_id.to_bytes(4, "big")
                 headers = (base + b"\x00", base + b"\x01")  # content types: bytes, JSON
-                encryptors[k.key_id] = (aead, headers, (AAD_DOMAIN + headers[0], AAD_DOMAIN + headers[1]))
+                label = self.label(k.key_id)
+                sealers[k.key_id] = (
+                    (aead, headers[0], AAD_DOMAIN + headers[0], label),
+                    (aead, headers[1], AAD_DOMAIN + headers[1], label),
+                )
                 for header in headers:
                     openers[header] = (aead, AAD_DOMAIN + header)
             if k.state is KeyState.PRIMARY:
@@ -333,7 +346,7 @@ class Keyring:
         self._by_id = {k.key_id: k for k in self._data.keys}
         self._labels = {k.key_id.to_bytes(4, "big"): self.label(k.key_id) for k in self._data.keys}
         self._decryptors, self._openers = decryptors, openers
-        self._encryptors = encryptors
+        self._sealers = sealers
         self._primary_id = primary
 
     def _reserve(self, key_id: int, block: int) -> int:
