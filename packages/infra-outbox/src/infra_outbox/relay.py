@@ -403,14 +403,16 @@ class Relay:
                 done_careful = [st.shard for st in flight.states if self._careful_left.get(st.shard, 0) <= 0]
             # Shards whose cursor moved past whatever stopped the relays: back to normal pages.
             values["crashes"] = case((shards.c.shard.in_(done_careful), 0), else_=shards.c.crashes)
+            # Never move a cursor back: a shard of the group may already be past this page (its rows were skipped).
+            forward = case((shards.c.last_id > page.last_id, shards.c.last_id), else_=page.last_id)
             if page.batch_snap is not None:
                 if page.complete:
                     values.update(snap=str(page.batch_snap), batch_snap=None, last_id=0)
                 else:
                     prev = None if page.snap is None else str(page.snap)
-                    values.update(snap=prev, batch_snap=str(page.batch_snap), last_id=page.last_id)
+                    values.update(snap=prev, batch_snap=str(page.batch_snap), last_id=forward)
             else:
-                values["last_id"] = page.last_id
+                values["last_id"] = forward
             move = update(shards).where(self.ownership.fence(shard_ids)).values(**values)
             if holds:  # held rows and the cursor move commit together
                 with self.engine.begin() as conn:

@@ -143,6 +143,7 @@ class TestRelayCrashes:
                 _stop(relays)
             records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         summary = ledger.check(records, max_duplicates=kills * 2 * BATCH)
+        print("ledger:", summary, "relays SIGKILLed:", kills)  # shown with -s: the figures of the run
         assert kills >= 5
         assert summary["events"] > 200, summary
         assert ledger.rolled_back, "the writer rolled nothing back: the test would not see ghosts"
@@ -172,6 +173,7 @@ class TestRelayCrashes:
             _stop(relays)
         records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         summary = ledger.check(records, max_duplicates=BATCH)
+        print("ledger:", summary)  # shown with -s: the figures of the run
         assert summary["events"] > 100, summary
 
 
@@ -198,6 +200,7 @@ class TestServerCrashes:
                 thread.join(60)
             records = consume(own_kafka.bootstrap, topic, expect=set(ledger.committed), timeout=60)
         summary = ledger.check(records, max_duplicates=2 * BATCH)
+        print("ledger:", summary)  # shown with -s: the figures of the run
         assert summary["events"] > 100, summary
 
     def test_postgres_restarted(self, own_postgres: PostgresServer, kafka_bootstrap: str) -> None:
@@ -222,6 +225,7 @@ class TestServerCrashes:
                 thread.join(60)
             records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         summary = ledger.check(records, max_duplicates=2 * BATCH)
+        print("ledger:", summary)  # shown with -s: the figures of the run
         assert writer.errors > 0, "the writer saw no outage: the test did not test anything"
         assert summary["events"] > 100, summary
 
@@ -281,6 +285,7 @@ class TestStagedCrashes:
                 _stop(relays)
             records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         summary = ledger.check(records, max_duplicates=(crashes + 2) * 3 * BATCH)
+        print("ledger:", summary, "staged crashes:", crashes)  # shown with -s: the figures of the run
         assert crashes >= 3, crashes
         assert summary["duplicates"] > 0, "no page was sent twice: the crash was not between send and advance"
         assert summary["events"] > 200, summary
@@ -337,6 +342,9 @@ class TestDeadKeyAndSmallTopic:
             records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         assert "dead" not in {r.key for r in records}  # nothing of the parked key overtook its dead head
         summary = ledger.check([r for r in records if r.key != "dead"], max_duplicates=kills * 3 * BATCH)
+        print(
+            "ledger:", summary, "relays SIGKILLed:", kills, "settled in s:", round(drain_seconds, 1)
+        )  # shown with -s: the figures of the run
         assert summary["events"] >= 150, summary
         assert drain_seconds < 30, drain_seconds
 
@@ -365,6 +373,7 @@ class TestDeadKeyAndSmallTopic:
             records = consume(kafka_bootstrap, topic, expect=set(ledger.committed), timeout=60)
         assert stats.dead == 0, stats  # every ~1 KB event fits alone: none may be blamed
         summary = ledger.check(records, max_duplicates=3 * BATCH)
+        print("ledger:", summary)  # shown with -s: the figures of the run
         assert summary["events"] > 100, summary
 
 

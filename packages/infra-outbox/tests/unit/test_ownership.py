@@ -81,3 +81,32 @@ class TestOwnership:
         second = relay(engine, clock)
         second.run_once()
         assert len(second.ownership.owned) == 16
+
+    def test_a_cursor_never_moves_back_when_a_group_mixes_shards_at_different_positions(
+        self, engine: Engine, clock: Clock
+    ) -> None:
+        """A shard taken over ahead of the others must keep its cursor when pages of the others are recorded."""
+        from sqlalchemy import text, update
+
+        from infra_outbox.outbox import shard_of
+
+        others = [k for k in (f"k{i}" for i in range(40)) if shard_of("t", k, 16) != shard_of("t", "a", 16)][:5]
+        with engine.begin() as conn:
+            box = Outbox(clock=clock)
+            for i in range(10):
+                box.enqueue(conn, topic="t", key=others[i % 5], event_type="e", payload=i)  # ids 1-10
+            for i in range(3):
+                box.enqueue(conn, topic="t", key="a", event_type="e", payload=100 + i)  # ids 11-13
+            # Another relay already published key "a" (ids 11-13) before this one takes its shard over.
+            conn.execute(update(shards).where(shards.c.shard == shard_of("t", "a", 16)).values(last_id=13))
+        producer = FakeProducer()
+        relay(engine, clock, producer).drain()
+        assert sorted(int(m["value"]) for m in producer.delivered) == list(range(10))
+        with engine.connect() as conn:
+            cursor = conn.execute(
+                text("SELECT last_id FROM infra_outbox_shards WHERE shard = :s"), {"s": shard_of("t", "a", 16)}
+            ).scalar_one()
+        assert cursor == 13  # not moved back to a page of the other shards
+        from infra_outbox.admin import outbox_stats
+
+        assert outbox_stats(engine, now=clock.now).pending == 0
