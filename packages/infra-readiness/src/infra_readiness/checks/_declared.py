@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -64,7 +65,12 @@ def missing_extra(module: str, extra: str) -> str | None:
 
 def mentioning(node: NodeContext, files: list[Path], pattern: re.Pattern[str]) -> list[Path]:
     """The files of ``files`` whose text matches ``pattern``: a cheap filter so that clean files are never parsed."""
-    return [path for path in files if pattern.search(node.text(path) or "")]
+    key = f"mentions:{pattern.pattern}"
+    return [path for path in files if per_file(key, path, partial(_matches, node, path, pattern))]
+
+
+def _matches(node: NodeContext, path: Path, pattern: re.Pattern[str]) -> bool:
+    return pattern.search(node.text(path) or "") is not None
 
 
 _MEMO: dict[tuple[str, str, int, int], Any] = {}

@@ -17,12 +17,13 @@ import threading
 import tokenize
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, CheckStatus, Finding, ReadinessLevel
-from infra_readiness.checks._declared import MISSING, missing_extra, remember, remembered
+from infra_readiness.checks._declared import MISSING, missing_extra, per_file, remember, remembered
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -47,6 +48,10 @@ _SETTINGS = re.compile(r"\b(?:shell|debug)\s*=\s*True")
 _SELECT = re.compile(r"\bselect\s[^;]*?\bfrom\s")
 _UPDATE = re.compile(r"\bupdate\s+[\w.\"`]+\s+set\s")
 _YAML_LOAD = re.compile(r"\.load\(|\bload\b[^\n]*import|import[^\n]*\bload\b|unsafe_load|full_load")
+
+
+def _file_names_gated_rule(node: NodeContext, path: Path) -> bool:
+    return _names_gated_rule(node.text(path) or "")
 
 
 def _names_gated_rule(text: str) -> bool:
@@ -229,7 +234,11 @@ def insecure_code_absent(node: NodeContext) -> Outcome:
     missing = missing_extra("bandit", "security")
     if missing:
         return Outcome.errored(missing)
-    candidates = [path for path in node.source_files if _names_gated_rule(node.text(path) or "")]
+    candidates = [
+        path
+        for path in node.source_files
+        if per_file("bandit-words", path, partial(_file_names_gated_rule, node, path))
+    ]
     issues, trees = _issues(node, candidates)
     findings: list[Finding] = []
     low = 0
