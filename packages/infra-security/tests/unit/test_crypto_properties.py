@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra_security import DecryptionError, Keyring, PayloadEncryption
-from infra_security.crypto._aead import encode_context, from_text, to_text
+from infra_security import DecryptionError, EncryptionError, Keyring, PayloadEncryption
+from infra_security.crypto import _aead
+from infra_security.crypto._aead import _encode_context, encode_context, from_text, to_text
 
 ENC = PayloadEncryption("p", keyring=Keyring.generate("p"))
 
@@ -40,6 +41,30 @@ def test_bytes_round_trip_and_text_form(data: bytes) -> None:
 @given(a=contexts, b=contexts)
 def test_context_encoding_is_injective(a: dict[str, str], b: dict[str, str]) -> None:
     assert (encode_context(a) == encode_context(b)) == (a == b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=contexts)
+def test_remembered_context_encodings_equal_fresh_ones(a: dict[str, str]) -> None:
+    fresh = _encode_context(a) if a else b""
+    assert encode_context(a) == fresh
+    assert encode_context(dict(reversed(list(a.items())))) == fresh  # another order, same canonical bytes
+    assert encode_context(a) == fresh  # remembered now
+
+
+@pytest.mark.parametrize("bad", [{"a": 1}, {"a": True}, {"a": b"1"}, {"a": ["1"]}, {1: "a"}, {"a": None}])
+def test_non_string_context_is_refused_even_beside_a_remembered_lookalike(bad: dict[object, object]) -> None:
+    encode_context({"a": "1", "1": "a", "a ": "True"})
+    encode_context({"a": "1"})
+    encode_context({"a": "True"})
+    with pytest.raises(EncryptionError, match="must be strings"):
+        encode_context(bad)  # type: ignore[arg-type]
+
+
+def test_context_memo_stays_bounded() -> None:
+    for i in range(3 * _aead._CONTEXT_MEMO_SIZE):
+        assert encode_context({"tenant": str(i)}) == _encode_context({"tenant": str(i)})
+        assert len(_aead._context_memo) <= _aead._CONTEXT_MEMO_SIZE
 
 
 @settings(max_examples=100, deadline=None)

@@ -96,9 +96,31 @@ def fresh_nonce() -> bytes:
 
 
 def encode_context(context: Mapping[str, str] | None) -> bytes:
-    """Encode a caller context canonically: sorted pairs, each part length-prefixed, so no two contexts collide."""
+    """Encode a caller context canonically: sorted pairs, each part length-prefixed, so no two contexts collide.
+
+    Services encrypt under a handful of contexts over and over (a tenant, a table): the encodings of the last
+    :data:`_CONTEXT_MEMO_SIZE` distinct contexts are remembered, keyed by their items.
+    """
     if not context:
         return _EMPTY_AAD_CONTEXT
+    items = tuple(context.items())
+    try:
+        encoded = _context_memo.get(items)
+    except TypeError:  # an unhashable value: not a string, refused below with the entry named
+        encoded = None
+    if encoded is None:
+        encoded = _encode_context(context)
+        if len(_context_memo) >= _CONTEXT_MEMO_SIZE:
+            _context_memo.clear()  # a burst of distinct contexts: start over rather than keep an LRU's bookkeeping
+        _context_memo[items] = encoded  # only str-to-str contexts get here (_encode_context refuses the rest)
+    return encoded
+
+
+_CONTEXT_MEMO_SIZE = 256
+_context_memo: dict[tuple[tuple[str, str], ...], bytes] = {}
+
+
+def _encode_context(context: Mapping[str, str]) -> bytes:
     parts: list[bytes] = []
     for key in sorted(context):
         value = context[key]
@@ -108,7 +130,7 @@ def encode_context(context: Mapping[str, str] | None) -> bytes:
                 code="security.context_invalid",
             )
         k, v = key.encode(), value.encode()
-        parts.append(len(k).to_bytes(2, "big") + k + len(v).to_bytes(4, "big") + v)
+        parts += (len(k).to_bytes(2, "big"), k, len(v).to_bytes(4, "big"), v)
     return b"".join(parts)
 
 
