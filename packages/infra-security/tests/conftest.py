@@ -159,7 +159,7 @@ def own_redis(tmp_path: Path) -> Iterator[OwnServer]:
             return False
 
     cmd = [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    cmd += ["--directory", str(tmp_path)]
+    cmd += ["--dir", str(tmp_path)]  # redis-server's own option (not the CLI kit's --directory)
     server = _start(cmd, ready, tmp_path / "redis.log", f"redis://127.0.0.1:{port}/0", port, "")
     try:
         yield server
