@@ -30,6 +30,7 @@ def main(argv: list[str]) -> int:
             "services.py",
             "bench.py",
             "typecheck.py",
+            "check_dists.py",
         ]
         cmd = [sys.executable, "-m", "mypy", "--strict", "--explicit-package-bases", *tools]
         env = {**os.environ, "MYPYPATH": str(ROOT / "tools")}
