@@ -129,25 +129,3 @@ class TestMisuseFallsBackToValidation:
         assert type(made) is Stricter
         with pytest.raises(ValidationError, match="format_version"):
             Stricter.from_sealed(0, "k:v1", b"\x01", {})
-
-
-class TestAttributeSetters:
-    def test_every_documented_attribute_has_its_descriptor_setter(self) -> None:
-        # If pydantic moved one of them off BaseModel, from_sealed would still work (object.__setattr__), only slower.
-        from pydantic import BaseModel
-
-        from infra_models import security
-
-        for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
-            assert callable(getattr(vars(BaseModel)[name], "__set__", None)), name
-        assert security._set_fields_set == vars(BaseModel)["__pydantic_fields_set__"].__set__
-
-    def test_the_fallback_setter_sets_through_object_setattr(self) -> None:
-        from infra_models.security import _setter
-
-        class Plain:
-            pass
-
-        target = Plain()
-        _setter("not_on_base_model")(target, 42)
-        assert target.not_on_base_model == 42  # type: ignore[attr-defined]
