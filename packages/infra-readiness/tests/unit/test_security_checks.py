@@ -340,3 +340,54 @@ def test_prefilter_keeps_every_gating_bandit_issue_on_real_code():
     assert len(kept) < len(trees)
     assert gating(insecure_code.bandit_issues(kept)) == everything
     assert everything  # the repository has reviewed findings (waived or marked), so the comparison is not empty
+
+
+_GATED_SNIPPETS = {
+    "B613 bidi": 'access = "user\u202e \u2066# admin\u2069 \u2066"\n',
+    "B505 key size": (
+        "from cryptography.hazmat.primitives.asymmetric import rsa\n\nkey = rsa.generate_private_key(65537, 1024)\n"
+    ),
+    "B303 upper-case hash": "from cryptography.hazmat.primitives import hashes\n\ndigest = hashes.Hash(hashes.MD5())\n",
+    "B324 hashlib.new": 'import hashlib\n\ndigest = hashlib.new("SHA1", b"x")\n',
+    "B323 unverified": "import ssl\n\ncontext = ssl._create_unverified_context()\n",
+    "B501 verify": 'import requests\n\nrequests.get("https://x", verify=False, timeout=5)\n',
+    "B602 shell": "import subprocess\n\nsubprocess.run(command, shell=flag)\n",
+    "B605 getoutput": "import subprocess\n\nsubprocess.getoutput(command)\n",
+}
+_UNGATED_SNIPPETS = {
+    "B113 no timeout": 'import requests\n\nrequests.get("https://x")\n',
+    "B603 no shell": 'import subprocess\n\nsubprocess.run(["ls", path], check=True)\n',
+    "B606 spawn": 'import os\n\nos.spawnv(os.P_WAIT, "/bin/ls", ["ls"])\n',
+}
+
+
+@pytest.mark.parametrize("label", sorted(_GATED_SNIPPETS))
+def test_prefilter_lets_through_what_bandit_gates_on(tmp_path, label):
+    # Each snippet raises a gating bandit issue; the prefilter must let its file through, or SEC-003 never sees it.
+    import ast
+
+    from infra_readiness.checks import insecure_code
+
+    source = _GATED_SNIPPETS[label]
+    path = tmp_path / "mod.py"
+    path.write_text(source, encoding="utf-8")
+    issues = insecure_code.bandit_issues({path: ast.parse(source)})
+    gating = [i.test_id for i in issues if i.severity in ("MEDIUM", "HIGH") and i.confidence in ("MEDIUM", "HIGH")]
+    assert gating and gating[0] == label.split()[0], gating
+    assert insecure_code._names_gated_rule(source)
+
+
+@pytest.mark.parametrize("label", sorted(_UNGATED_SNIPPETS))
+def test_prefilter_skips_modules_whose_rules_never_gate(tmp_path, label):
+    # requests without a timeout (B113, low confidence) and shell-less subprocess calls (low severity) never gate:
+    # such a file is not handed to bandit, and bandit itself reports nothing gating on it.
+    import ast
+
+    from infra_readiness.checks import insecure_code
+
+    source = _UNGATED_SNIPPETS[label]
+    path = tmp_path / "mod.py"
+    path.write_text(source, encoding="utf-8")
+    issues = insecure_code.bandit_issues({path: ast.parse(source)})
+    assert not [i for i in issues if i.severity in ("MEDIUM", "HIGH") and i.confidence in ("MEDIUM", "HIGH")]
+    assert not insecure_code._names_gated_rule(source)

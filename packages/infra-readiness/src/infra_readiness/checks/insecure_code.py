@@ -33,16 +33,22 @@ __all__ = ["CHECKS", "bandit_issues", "insecure_code_absent"]
 _GATING = frozenset({"MEDIUM", "HIGH"})
 #: Substrings of what bandit's medium- and high-severity rules look for: modules, calls, settings, SQL verbs. A file
 #: that mentions none of them cannot raise a gating issue, so it is not parsed or handed to bandit: most files of a
-#: large tree are skipped this way (on omnibase_core: the same gating issues as bandit on every file).
+#: large tree are skipped this way (on omnibase_core: the same gating issues as bandit on every file). Words of rules
+#: that gate only with a second word are paired below (requests/httpx with ``verify``: B501; subprocess with
+#: ``shell``: B602); the rest of those modules' rules (B113, B603, B604, B606, B607) never gate.
 _BANDIT_WORDS = (
-    "pickle", "marshal", "shelve", "dill", "eval(", "exec(", "md5", "md4", "sha1", "sha'", 'sha"', "Crypto",
-    "algorithms.", "ECB", "subprocess", "os.system", "popen", "spawn", "requests", "httpx", "urllib.request",
-    "urlopen", "urlretrieve", "URLopener", "HTTPSConnection", "mktemp", "tempnam", "tmpnam", "xml", "telnet",
-    "ftplib", "ssl_version", "wrap_socket", "PROTOCOL_", "SSLv", "_METHOD", "paramiko", "jinja2", "mako",
-    "mark_safe", "SafeString", "markupsafe", "autoescape", "chmod", "extractall", "pyghmi", "wsgiref", "snmp",
-    "torch", "from_pretrained", "hf_hub", "huggingface", "RawSQL", ".extra(", "logging.config", "nosec",
+    "pickle", "marshal", "shelve", "dill", "eval(", "exec(", "Crypto", "algorithms.", "ECB", "os.system", "popen",
+    "getoutput", "urllib.request", "urlopen", "urlretrieve", "URLopener", "HTTPSConnection", "mktemp", "tempnam",
+    "tmpnam", "xml", "telnet", "ftplib", "ssl_version", "wrap_socket", "SSLv", "PROTOCOL_TLSv1", "TLSv1_METHOD",
+    "TLSv1_1_METHOD", "_create_unverified_context", "generate_private_key", "METHOD_CRYPT", "METHOD_BLOWFISH",
+    "paramiko", "jinja2", "mako", "mark_safe", "SafeString", "markupsafe", "autoescape", "chmod", "extractall",
+    "pyghmi", "wsgiref", "snmp", "torch", "from_pretrained", "hf_hub", "huggingface", "RawSQL", ".extra(",
+    "logging.config", "nosec",
     "/tmp", "/var/tmp", "/dev/shm", "0.0.0.0",  # noqa: S104, S108  # nosec B104, B108 - words searched for
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200f",  # B613
 )  # fmt: skip
+#: Weak hash names (B303, B324), read case-insensitively as bandit does (``hashes.MD5``, ``hashlib.new("SHA1")``).
+_HASH_WORDS = ("md5", "md4", "sha1")
 _SETTINGS = re.compile(r"\b(?:shell|debug)\s*=\s*True")
 #: The statement shapes of bandit's B608 (``select ... from``, ``update ... set``), on the lower-cased text.
 _SELECT = re.compile(r"\bselect\s[^;]*?\bfrom\s")
@@ -58,13 +64,19 @@ def _names_gated_rule(text: str) -> bool:
     """True when ``text`` mentions something a gating bandit rule looks for (substring tests, done in C)."""
     if any(word in text for word in _BANDIT_WORDS):
         return True
-    if ("shell" in text or "debug" in text) and _SETTINGS.search(text) is not None:
+    if ("requests" in text or "httpx" in text) and "verify" in text:  # B501 verify=False
+        return True
+    if "shell" in text and ("subprocess" in text or _SETTINGS.search(text) is not None):  # B602 shell=<not False>
+        return True
+    if "debug" in text and _SETTINGS.search(text) is not None:  # B201
         return True
     if "yaml" in text and _YAML_LOAD.search(text) is not None:
         return True
     lowered = text.lower()  # bandit's SQL rule (B608) reads strings case-insensitively
     return (
-        ("select" in lowered and _SELECT.search(lowered) is not None)
+        any(word in lowered for word in _HASH_WORDS)
+        or (("sha'" in lowered or 'sha"' in lowered) and "hashlib" in text)
+        or ("select" in lowered and _SELECT.search(lowered) is not None)
         or "insert into" in lowered
         or ("update" in lowered and _UPDATE.search(lowered) is not None)
         or "delete from" in lowered
@@ -77,7 +89,10 @@ _OWNED_ELSEWHERE = frozenset({"B105", "B106", "B107"})
 
 #: bandit's low-severity rules, and the ones another check owns, are not run at all (they never gate here, and the
 #: hard-coded-password rules look at every string comparison: most of bandit's time on a large tree).
-_NOT_RUN = frozenset({"B101", "B105", "B106", "B107", "B110", "B112", "B311", "B403", "B404", "B405", "B406", "B407"})
+_NOT_RUN = frozenset(
+    {"B101", "B105", "B106", "B107", "B110", "B112", "B113", "B311", "B403", "B404", "B405", "B406", "B407", "B603",
+     "B604", "B606", "B607"}
+)  # fmt: skip
 _PROFILE = {"include": set(), "exclude": set(_NOT_RUN)}
 
 
@@ -263,7 +278,9 @@ def insecure_code_absent(node: NodeContext) -> Outcome:
     unparsed = [
         Finding(message="not scanned: not valid Python", severity=Severity.INFO, file=node.rel(path))
         for path in node.source_files
-        if path not in trees and node.text(path) is not None and _names_gated_rule(node.text(path) or "")
+        if path not in trees
+        and node.text(path) is not None
+        and per_file("bandit-words", path, partial(_file_names_gated_rule, node, path))
     ]
     noted = f"; {low} low-severity or low-confidence note(s) not gating" if low else ""
     if findings:
