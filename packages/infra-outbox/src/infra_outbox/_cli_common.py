@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from infra_models.cli import CliError, FormatOption, OutputFormat, emit
 from infra_outbox.errors import OutboxError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 __all__ = ["DbOption", "FormatOption", "OutputFormat", "abort", "emit_json", "guarded", "open_db"]
-
-
-class OutputFormat(StrEnum):
-    """How a command prints its data."""
-
-    text = "text"
-    json = "json"
 
 
 DbOption = Annotated[
@@ -35,13 +26,11 @@ DbOption = Annotated[
         show_envvar=True,
     ),
 ]
-FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
-def abort(message: str, code: int = 2) -> NoReturn:
-    """Print one error line to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+def abort(message: str, code: int = 2, *, hint: str | None = None, error_code: str = "usage") -> NoReturn:
+    """Stop with the kit's report: the JSON envelope under ``--format json``, else one stderr line; exit ``code``."""
+    raise CliError(message, code=error_code, hint=hint, exit_code=code)
 
 
 @contextmanager
@@ -50,7 +39,10 @@ def guarded(exit_code: int = 2, when: Callable[[OutboxError], int] | None = None
     try:
         yield
     except OutboxError as exc:
-        abort(exc.message, when(exc) if when else exit_code)
+        hint = exc.details.get("hint") if isinstance(exc.details.get("hint"), str) else None
+        if hint is None and exc.code == "outbox.schema_missing":
+            hint = "run `infra-outbox db init --db URL` once (or add infra_outbox.metadata to your migrations)"
+        abort(exc.message, when(exc) if when else exit_code, hint=hint, error_code=exc.code)
     except ValueError as exc:
         abort(str(exc), 2)
 
@@ -67,4 +59,4 @@ def open_db(url: str, *, schema: bool = True) -> Engine:
 
 def emit_json(data: Any) -> None:
     """Print ``data`` as JSON on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    emit(data, OutputFormat.JSON)

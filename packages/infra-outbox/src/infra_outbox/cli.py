@@ -6,34 +6,18 @@ from typing import Annotated
 
 import typer
 
+from infra_models.cli import is_quiet, make_app
 from infra_outbox import cli_db, cli_dead
 from infra_outbox.__about__ import __version__
 from infra_outbox._cli_common import DbOption, FormatOption, OutputFormat, emit_json, guarded, open_db
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
-    help="Transactional outbox on SQLAlchemy, relayed to Kafka with confluent-kafka.",
+app = make_app(
+    "infra-outbox", __version__, help="Transactional outbox on SQLAlchemy, relayed to Kafka with confluent-kafka."
 )
 app.add_typer(cli_db.app, name="db", help=cli_db.__doc__)
 app.add_typer(cli_dead.app, name="dead", help=cli_dead.__doc__)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"infra-outbox {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
-    """Transactional outbox on SQLAlchemy, relayed to Kafka with confluent-kafka."""
 
 
 @app.command()
@@ -65,14 +49,18 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
     broker_timeout: Annotated[
         float, typer.Option("--broker-timeout", min=0.1, help="Seconds to wait for the broker per attempt.")
     ] = 10.0,
-    fmt: FormatOption = OutputFormat.text,
+    fmt: FormatOption = OutputFormat.TEXT,
+    *,
+    ctx: typer.Context,
 ) -> None:
     """Relay committed events to Kafka (until SIGINT/SIGTERM, or once with --once)."""
     import logging
 
     from infra_outbox.relay_cli import run_relay
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    if not is_quiet(ctx) and root.level > logging.INFO:
+        root.setLevel(logging.INFO)  # a relay reports its start, progress and stop unless -q
     summary = run_relay(
         db=db,
         bootstrap_servers=bootstrap_servers,
@@ -88,7 +76,7 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
     )
     if summary is None:
         return
-    if fmt is OutputFormat.json:
+    if fmt is OutputFormat.JSON:
         emit_json(summary)
     else:
         typer.echo(", ".join(f"{k}: {v}" for k, v in summary.items()))
@@ -97,39 +85,43 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
 
 
 @app.command()
-def stats(db: DbOption, fmt: FormatOption = OutputFormat.text) -> None:
+def stats(db: DbOption, fmt: FormatOption = OutputFormat.TEXT) -> None:
     """Pending, in flight, failed, dead, oldest pending age, and events published in the last minute."""
     from infra_outbox.admin import outbox_stats
 
     with guarded():
         data = outbox_stats(open_db(db)).to_dict()
-    if fmt is OutputFormat.json:
+    if fmt is OutputFormat.JSON:
         emit_json(data)
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from infra_models.cli import console
 
     table = Table("metric", "value", title="infra-outbox")
     for name, value in data.items():
         shown = "-" if value is None else (f"{value:.1f}" if isinstance(value, float) else str(value))
         table.add_row(name.replace("_", " "), shown)
-    Console().print(table)
+    console().print(table)
 
 
 @app.command()
 def cleanup(
     db: DbOption,
-    older_than: Annotated[
-        float, typer.Option("--older-than", min=0.0, help="Retire read events older than this (s).")
+    retention: Annotated[
+        float, typer.Option("--retention", min=0.0, help="Retire read events older than this (s), as relay's.")
     ] = 3600.0,
-    fmt: FormatOption = OutputFormat.text,
+    fmt: FormatOption = OutputFormat.TEXT,
+    older_than: Annotated[
+        float | None, typer.Option("--older-than", min=0.0, hidden=True, help="Deprecated: --retention.")
+    ] = None,
 ) -> None:
     """Retire read events past the retention (a partition TRUNCATE on PostgreSQL) and old skipped events."""
     from infra_outbox.admin import cleanup as run_cleanup
 
     with guarded():
-        retired = run_cleanup(open_db(db), retention_seconds=older_than)
-    if fmt is OutputFormat.json:
+        retired = run_cleanup(open_db(db), retention_seconds=retention if older_than is None else older_than)
+    if fmt is OutputFormat.JSON:
         emit_json({"retired": retired})
     else:
         typer.echo(f"retired {retired} event(s)")
@@ -137,4 +129,4 @@ def cleanup(
 
 def main() -> None:
     """Entry point of the ``infra-outbox`` script."""
-    app()
+    app(prog_name="infra-outbox")

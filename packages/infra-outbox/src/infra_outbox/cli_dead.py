@@ -10,7 +10,7 @@ from infra_outbox._cli_common import DbOption, FormatOption, OutputFormat, emit_
 
 __all__ = ["app"]
 
-app = typer.Typer(no_args_is_help=True, add_completion=False)
+app = typer.Typer(no_args_is_help=True)
 
 IdOption = Annotated[int | None, typer.Option("--id", help="Row id of one dead event (from `dead list`).")]
 KeyOption = Annotated[str | None, typer.Option("--key", help="Every dead event of this key.")]
@@ -23,28 +23,29 @@ def list_dead(
     topic: TopicOption = None,
     key: KeyOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many events.")] = 100,
-    fmt: FormatOption = OutputFormat.text,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """List dead events (oldest first) with their last error."""
     from infra_outbox.admin import dead_events
 
     with guarded():
         rows = dead_events(open_db(db), topic=topic, key=key, limit=limit)
-    if fmt is OutputFormat.json:
+    if fmt is OutputFormat.JSON:
         emit_json([r.model_dump(mode="json", exclude={"payload"}) for r in rows])
         return
     if not rows:
         typer.echo("no dead events")
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from infra_models.cli import console
 
     table = Table("id", "topic", "key", "seq", "type", "attempts", "last error")
     for r in rows:
         table.add_row(
             str(r.id), r.topic, r.key or "-", str(r.sequence or "-"), r.event_type, str(r.attempts), r.last_error or ""
         )
-    Console().print(table)
+    console().print(table)
 
 
 def _act(verb: str, db: str, *, event_id: int | None, topic: str | None, key: str | None, fmt: OutputFormat) -> None:
@@ -53,7 +54,7 @@ def _act(verb: str, db: str, *, event_id: int | None, topic: str | None, key: st
     action = replay_dead if verb == "replay" else skip_dead
     with guarded():
         count = action(open_db(db), event_id=event_id, topic=topic, key=key)
-    if fmt is OutputFormat.json:
+    if fmt is OutputFormat.JSON:
         emit_json({"action": verb, "events": count})
     else:
         typer.echo(f"{verb}: {count} event(s)")
@@ -65,7 +66,7 @@ def replay(
     event_id: IdOption = None,
     key: KeyOption = None,
     topic: TopicOption = None,
-    fmt: FormatOption = OutputFormat.text,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Put dead events back to pending with a fresh attempt count (per event or per key)."""
     _act("replay", db, event_id=event_id, topic=topic, key=key, fmt=fmt)
@@ -77,7 +78,7 @@ def skip(
     event_id: IdOption = None,
     key: KeyOption = None,
     topic: TopicOption = None,
-    fmt: FormatOption = OutputFormat.text,
+    fmt: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Give up dead events (kept as `skipped`) so the rest of their key is published."""
     _act("skip", db, event_id=event_id, topic=topic, key=key, fmt=fmt)

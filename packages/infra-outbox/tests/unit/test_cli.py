@@ -74,7 +74,7 @@ class TestCli:
         assert "no dead event matches key 'k'" in err
 
     def test_cleanup(self, url: str) -> None:
-        code, out, _ = invoke("cleanup", "--db", url, "--older-than", "0", "--format", "json")
+        code, out, _ = invoke("cleanup", "--db", url, "--retention", "0", "--format", "json")
         assert (code, json.loads(out)) == (0, {"retired": 0})
 
 

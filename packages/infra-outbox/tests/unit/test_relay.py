@@ -385,7 +385,10 @@ class TestDocs:
 
         from infra_outbox.tables import postgres_log_ddl
 
-        guide = (Path(__file__).resolve().parents[4] / "docs" / "infra-outbox.md").read_text()
+        path = Path(__file__).resolve().parents[4] / "docs" / "infra-outbox.md"
+        if not path.is_file():
+            pytest.skip("the guide lives in the repository's docs/, not in the sdist")
+        guide = path.read_text()
         ddl = " ".join(postgres_log_ddl()).lower()
         assert "autovacuum" not in ddl  # the log keeps PostgreSQL's defaults: nothing to vacuum there
         assert "keep PostgreSQL's default" in guide.replace("\n", " ")
