@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 import weakref
@@ -12,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from infra_models.topics import is_topic_name
 from infra_outbox.errors import EventError, NoTransactionError, PayloadError, SchemaError
 from infra_outbox.headers import RESERVED_HEADERS
 from infra_outbox.payload import serialise_payload
@@ -36,7 +36,6 @@ DEFAULT_MAX_RECORD_BYTES = 1_000_000
 #: PostgreSQL channel a commit with outbox events notifies, so relays wake at once.
 NOTIFY_CHANNEL = "infra_outbox"
 
-_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _NOTIFIED = "infra_outbox.notified"  # connection-info slot: the transaction that already sent NOTIFY
 _KEY_CHUNK = 500  # distinct keys per sequence upsert (keeps SQLite under its bind-parameter limit)
 #: A key is at most this many bytes in UTF-8 (PostgreSQL indexes it; Kafka keys are bytes anyway).
@@ -45,8 +44,8 @@ _SHARD_COUNTS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionar
 
 
 def valid_topic(name: object) -> bool:
-    """Whether ``name`` is a valid Kafka topic name."""
-    return isinstance(name, str) and bool(_TOPIC.match(name)) and name not in (".", "..")
+    """Whether ``name`` is a valid Kafka topic name (the one rule of ``infra_models.topics``)."""
+    return is_topic_name(name)
 
 
 def shard_of(topic: str, key: str | None, shard_count: int, event_id: uuid.UUID | None = None) -> int:

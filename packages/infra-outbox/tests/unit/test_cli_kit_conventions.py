@@ -32,3 +32,20 @@ def test_cleanup_takes_retention_like_relay(tmp_path: Path) -> None:
         assert json.loads(result.stdout) == {"retired": 0}
     shown = runner.invoke(app, ["cleanup", "--help"]).stdout
     assert "--retention" in shown and "--older-than" not in shown
+
+
+def test_a_topic_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
+    """The topic rule is infra_models.topics' (fullmatch): `^...$` once let "orders\\n" through."""
+    import pytest
+
+    from infra_outbox import Outbox
+    from infra_outbox.db import make_engine
+    from infra_outbox.errors import OutboxError
+    from infra_outbox.outbox import valid_topic
+    from infra_outbox.tables import create_all
+
+    assert valid_topic("orders") and not valid_topic("orders\n") and not valid_topic("..")
+    engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    create_all(engine)
+    with engine.begin() as conn, pytest.raises(OutboxError, match="not a valid Kafka topic name"):
+        Outbox().enqueue(conn, topic="orders\n", payload={"id": 1}, event_type="t")
