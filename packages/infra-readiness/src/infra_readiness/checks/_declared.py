@@ -7,6 +7,7 @@ written in ``[tool.infra-readiness]`` (``auth``, ``sensitive-fields``, ``budgets
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -81,10 +82,10 @@ MISSING: Any = object()
 
 def _memo_key(key: str, path: Path) -> tuple[str, str, int, int] | None:
     try:
-        info = path.stat()
+        info = os.stat(path)  # not Path.stat: this runs for every file of every node of every check
     except OSError:
         return None
-    return (key, str(path), info.st_mtime_ns, info.st_size)
+    return (key, os.fspath(path), info.st_mtime_ns, info.st_size)
 
 
 def remembered(key: str, path: Path) -> Any:

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
 from infra_readiness.checks._ast import call_name, docstrings, imports, walk
-from infra_readiness.checks._declared import contract_data, lookup, mentioning
+from infra_readiness.checks._declared import contract_data, lookup, mentioning, per_file
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -42,7 +44,8 @@ _URL_KEYWORDS = frozenset({"url", "base_url", "endpoint"})
 _PG_DSN = re.compile(r"^postgres(?:ql)?(?:\+\w+)?://", re.IGNORECASE)
 _ENCRYPTION = re.compile(r"(?i)(encrypt|aesgcm|chacha20poly1305|fernet|seal|PayloadEncryption)")
 #: Only files that mention a broker, a DSN or a plain URL are parsed for transport settings.
-_TRANSPORT_TEXT = re.compile(r"bootstrap|security[._]protocol|postgres|http://|Kafka", re.IGNORECASE)
+#: Words (of the lower-cased text) a file needs before it is parsed: substring tests, far cheaper than one regex.
+_TRANSPORT_WORDS = ("bootstrap", "security.protocol", "security_protocol", "postgres", "http://", "kafka")
 _ENCRYPTION_TEXT = re.compile(r"infra_security|cryptography|nacl|tink")
 _ENCRYPTION_MODULES = frozenset({"infra_security", "cryptography", "nacl", "tink"})
 
@@ -116,6 +119,15 @@ def _transport_hits(tree: ast.Module) -> list[tuple[int, str]]:
     return hits
 
 
+def _file_hits(node: NodeContext, path: Path) -> list[tuple[int, str]]:
+    """One file's plaintext transport places, parsed only when its text names a transport (remembered per file)."""
+    lowered = (node.text(path) or "").lower()
+    if not any(word in lowered for word in _TRANSPORT_WORDS):
+        return []
+    tree = node.tree(path)
+    return [] if tree is None else _transport_hits(tree)
+
+
 def sensitive_fields(node: NodeContext) -> list[str]:
     """Fields the contract or ``[tool.infra-readiness]`` marks sensitive."""
     data = contract_data(node)
@@ -157,10 +169,11 @@ def _encrypts(node: NodeContext) -> str | None:
 def transport_encrypted(node: NodeContext) -> Outcome:
     """Kafka, PostgreSQL and HTTP clients use TLS; sensitive contract fields are encrypted in the payload."""
     findings: list[Finding] = []
-    for path, tree in node.python_trees(mentioning(node, node.source_files, _TRANSPORT_TEXT)):
+    for path in node.source_files:
+        hits = per_file("SEC-005", path, partial(_file_hits, node, path))
         findings += [
             Finding(message=message, severity=Severity.HIGH, file=node.rel(path), line=line)
-            for line, message in sorted(set(_transport_hits(tree)))
+            for line, message in sorted(set(hits))
         ]
     sensitive = sensitive_fields(node)
     encrypted = _encrypts(node) if sensitive else None
