@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -311,6 +312,92 @@ class TestDependencyAudit:
         assert outcome.status is CheckStatus.FAIL, outcome.message
         assert [f.message.split(":")[0] for f in outcome.findings] == ["pyyaml 5.3"]
         assert "PYSEC-2020-176" in outcome.findings[0].message
+
+
+class _Broken(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(500)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _Silent(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        threading.Event().wait(30)  # accepts the query, never answers
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def serve(request) -> Iterator[str]:
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), request.param)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/v1/query"
+    server.shutdown()
+    server.server_close()
+
+
+class TestDependencyAuditThroughPipAuditCli:
+    """SEC-006 runs pip-audit's command line: offline, failing or silent services are a SKIP, never a pass."""
+
+    FILES: ClassVar[dict[str, str]] = {
+        "pyproject.toml": '[project]\nname = "pkg"\ndependencies = ["pyyaml==5.3", "packaging==24.1"]\n'
+        "[tool.infra-readiness]\naudit-dependencies = true\n"
+    }
+
+    def test_offline_host_that_does_not_resolve_is_a_skip_with_the_reason(self, tmp_path, monkeypatch):
+        monkeypatch.setenv(OSV_URL_ENV, "https://osv.invalid/v1/query")  # .invalid never resolves (RFC 2606)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        outcome = dependencies_audited(node(tmp_path / "n", self.FILES))
+        assert outcome.status is CheckStatus.SKIP
+        assert "unreachable" in outcome.message and "nothing was audited" in outcome.message
+        assert "osv.invalid" in outcome.message  # the reason names where it looked
+
+    @pytest.mark.parametrize("serve", [_Broken], indirect=True)
+    def test_service_error_is_a_skip_not_a_pass(self, tmp_path, monkeypatch, serve):
+        monkeypatch.setenv(OSV_URL_ENV, serve)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        outcome = dependencies_audited(node(tmp_path / "n", self.FILES))
+        assert outcome.status is CheckStatus.SKIP, outcome.message
+        assert "nothing was audited" in outcome.message
+
+    @pytest.mark.parametrize("serve", [_Silent], indirect=True)
+    def test_silent_service_is_a_skip_within_the_time_limit(self, tmp_path, monkeypatch, serve):
+        import time
+
+        from infra_readiness.checks import dependencies
+
+        monkeypatch.setattr(dependencies, "_TIMEOUT", 1)
+        monkeypatch.setattr(dependencies, "_RUN_BASE", 20)
+        monkeypatch.setenv(OSV_URL_ENV, serve)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        started = time.monotonic()
+        outcome = dependencies_audited(node(tmp_path / "n", self.FILES))
+        assert outcome.status is CheckStatus.SKIP, outcome.message
+        assert "nothing was audited" in outcome.message
+        assert time.monotonic() - started < 22
+
+    def test_clean_dependencies_pass_and_name_the_count(self, tmp_path, monkeypatch, osv_server):
+        monkeypatch.setenv(OSV_URL_ENV, osv_server)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        files = {"pyproject.toml": self.FILES["pyproject.toml"].replace("pyyaml==5.3", "pyyaml==6.0.2")}
+        outcome = dependencies_audited(node(tmp_path / "n", files))
+        assert outcome.status is CheckStatus.PASS, outcome.message
+        assert "2 dependency(ies) clean" in outcome.message
+
+    def test_uses_no_private_pip_audit_module(self):
+        from infra_readiness.checks import dependencies
+
+        source = Path(dependencies.__file__).read_text(encoding="utf-8")
+        assert "pip_audit._" not in source and "from pip_audit" not in source
 
 
 def test_prefilter_keeps_every_gating_bandit_issue_on_real_code():

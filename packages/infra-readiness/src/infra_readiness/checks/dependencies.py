@@ -5,12 +5,21 @@ Opt-in, because it needs the network: ``--audit-deps`` on the command line or ``
 (``==``) or, when unpinned, at the version installed beside infra-readiness. When the vulnerability service cannot
 be reached the check is a SKIP that says why, never a pass. ``INFRA_READINESS_OSV_URL`` points pip-audit's OSV
 client at another OSV-compatible endpoint (a mirror, or a test server).
+
+pip-audit is run through its public interface, its command line (``pip-audit --requirement <pinned deps> --no-deps
+--format json``) in a subprocess with a time limit: it has no documented Python API.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import tempfile
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -23,7 +32,9 @@ from infra_readiness.plugin import Outcome, check
 __all__ = ["CHECKS", "OSV_URL_ENV", "dependencies_audited", "pinned_versions"]
 
 OSV_URL_ENV = "INFRA_READINESS_OSV_URL"
+#: Seconds pip-audit waits on one network read, and on the whole run beyond a base of _RUN_BASE.
 _TIMEOUT = 10
+_RUN_BASE = 60
 
 
 def pinned_versions(node: NodeContext) -> tuple[dict[str, str], list[str]]:
@@ -67,33 +78,30 @@ def dependencies_audited(node: NodeContext) -> Outcome:
     if missing:
         return Outcome.errored(missing)
     from packaging.version import InvalidVersion, Version
-    from pip_audit._service import (  # type: ignore[import-untyped]  # pip-audit service API, pinned <3
-        OsvService,
-        ResolvedDependency,
-    )
 
     versions, unknown = pinned_versions(node)
-    if not versions:
-        return Outcome.skipped("no dependency with a known version to audit")
-    url = os.environ.get(OSV_URL_ENV) or OsvService.DEFAULT_OSV_URL
-    service = OsvService(timeout=_TIMEOUT, osv_url=url)
-    findings: list[Finding] = []
-    for name, version in sorted(versions.items()):
+    for name, version in list(versions.items()):
         try:
-            dependency = ResolvedDependency(name=name, version=Version(version))
+            Version(version)
         except InvalidVersion:
             unknown.append(name)
+            del versions[name]
+    if not versions:
+        return Outcome.skipped("no dependency with a known version to audit")
+    report, problem = _pip_audit(versions)
+    if report is None:
+        return Outcome.skipped(f"{problem}; nothing was audited")
+    findings: list[Finding] = []
+    for dependency in report.get("dependencies", []):
+        name, version = str(dependency.get("name")), str(dependency.get("version", "?"))
+        if "skip_reason" in dependency:
+            unknown.append(f"{name} ({dependency['skip_reason']})")
             continue
-        try:
-            _, results = service.query(dependency)
-        except Exception as exc:  # requests' and pip-audit's errors alike: the service is not reachable
-            reason = f"{type(exc).__name__}: {exc}".strip()[:300]
-            return Outcome.skipped(f"vulnerability service unreachable ({url}): {reason}; nothing was audited")
-        for result in results:
-            fixed = ", ".join(str(v) for v in result.fix_versions) or "no fixed version yet"
+        for vuln in dependency.get("vulns", []):
+            fixed = ", ".join(str(v) for v in vuln.get("fix_versions", [])) or "no fixed version yet"
             findings.append(
                 Finding(
-                    message=f"{name} {version}: {result.id} ({fixed}): {result.description[:200]}",
+                    message=f"{name} {version}: {vuln.get('id')} ({fixed}): {str(vuln.get('description', ''))[:200]}",
                     severity=Severity.HIGH,
                     file="pyproject.toml" if node.pyproject_path else None,
                 )
@@ -105,6 +113,38 @@ def dependencies_audited(node: NodeContext) -> Outcome:
     if findings:
         return Outcome.failed(f"{len(findings)} known vulnerability(ies)", [*findings, *notes])
     return Outcome(CheckStatus.PASS, f"pip-audit (OSV): {len(versions)} dependency(ies) clean", tuple(notes))
+
+
+def _pip_audit(versions: dict[str, str]) -> tuple[dict[str, Any] | None, str]:
+    """pip-audit's JSON report for the pinned ``versions``, or ``(None, why)`` when it could not audit them."""
+    url = os.environ.get(OSV_URL_ENV)
+    limit = _RUN_BASE + _TIMEOUT * len(versions)
+    with tempfile.TemporaryDirectory(prefix="infra-readiness-audit-") as folder:
+        requirements = Path(folder) / "requirements.txt"
+        requirements.write_text("".join(f"{name}=={version}\n" for name, version in sorted(versions.items())))
+        command = [
+            sys.executable, "-m", "pip_audit", "--requirement", str(requirements), "--no-deps", "--disable-pip",
+            "--format", "json", "--desc", "on", "--vulnerability-service", "osv", "--timeout", str(_TIMEOUT),
+            "--progress-spinner", "off", *(["--osv-url", url] if url else []),
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(  # nosec B603 - our interpreter, fixed arguments, no shell
+                command, capture_output=True, text=True, timeout=limit, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return None, f"vulnerability service unreachable: pip-audit did not finish within {limit} s"
+        except OSError as exc:
+            return None, f"pip-audit could not be started: {exc}"
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        report = None
+    if isinstance(report, dict) and isinstance(report.get("dependencies"), list):
+        return report, ""
+    lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+    reason = next((line for line in reversed(lines) if "error" in line.lower()), lines[-1] if lines else "no output")
+    where = url or "OSV"
+    return None, f"vulnerability service unreachable ({where}): pip-audit exit {done.returncode}: {reason[:300]}"
 
 
 CHECKS = (dependencies_audited,)
