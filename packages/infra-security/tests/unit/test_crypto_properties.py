@@ -65,6 +65,10 @@ def test_context_memo_stays_bounded() -> None:
     for i in range(3 * _aead._CONTEXT_MEMO_SIZE):
         assert encode_context({"tenant": str(i)}) == _encode_context({"tenant": str(i)})
         assert len(_aead._context_memo) <= _aead._CONTEXT_MEMO_SIZE
+    big = {"blob": "x" * 100_000}
+    assert encode_context(big) == _encode_context(big)
+    assert all(len(encoded) <= _aead._CONTEXT_MEMO_MAX_BYTES for encoded in _aead._context_memo.values())
+    assert tuple(big.items()) not in _aead._context_memo
 
 
 @settings(max_examples=100, deadline=None)

@@ -99,7 +99,7 @@ def encode_context(context: Mapping[str, str] | None) -> bytes:
     """Encode a caller context canonically: sorted pairs, each part length-prefixed, so no two contexts collide.
 
     Services encrypt under a handful of contexts over and over (a tenant, a table): the encodings of the last
-    :data:`_CONTEXT_MEMO_SIZE` distinct contexts are remembered, keyed by their items.
+    :data:`_CONTEXT_MEMO_SIZE` distinct small contexts are remembered, keyed by their items.
     """
     if not context:
         return _EMPTY_AAD_CONTEXT
@@ -110,13 +110,15 @@ def encode_context(context: Mapping[str, str] | None) -> bytes:
         encoded = None
     if encoded is None:
         encoded = _encode_context(context)
-        if len(_context_memo) >= _CONTEXT_MEMO_SIZE:
-            _context_memo.clear()  # a burst of distinct contexts: start over rather than keep an LRU's bookkeeping
-        _context_memo[items] = encoded  # only str-to-str contexts get here (_encode_context refuses the rest)
+        if len(encoded) <= _CONTEXT_MEMO_MAX_BYTES:  # small ones only: the memo never holds more than ~0.5 MiB
+            if len(_context_memo) >= _CONTEXT_MEMO_SIZE:
+                _context_memo.clear()  # a burst of distinct contexts: start over rather than keep LRU bookkeeping
+            _context_memo[items] = encoded  # only str-to-str contexts get here (_encode_context refuses the rest)
     return encoded
 
 
 _CONTEXT_MEMO_SIZE = 256
+_CONTEXT_MEMO_MAX_BYTES = 1024
 _context_memo: dict[tuple[tuple[str, str], ...], bytes] = {}
 
 
