@@ -46,6 +46,10 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
         int | None,
         typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port (metrics extra)."),
     ] = None,
+    metrics_addr: Annotated[
+        str,
+        typer.Option("--metrics-addr", help="Address the metrics server listens on (0.0.0.0: every interface)."),
+    ] = "127.0.0.1",
     broker_timeout: Annotated[
         float, typer.Option("--broker-timeout", min=0.1, help="Seconds to wait for the broker per attempt.")
     ] = 10.0,
@@ -73,6 +77,7 @@ def relay(  # noqa: PLR0917 - typer maps parameters to options
         notify=not no_notify,
         metrics_port=metrics_port,
         broker_timeout=broker_timeout,
+        metrics_addr=metrics_addr,
     )
     if summary is None:
         return

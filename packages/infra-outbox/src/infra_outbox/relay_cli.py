@@ -52,19 +52,37 @@ def _wait_for_broker(worker: Relay, *, timeout: float, wait: bool) -> None:
             pause = min(pause * 2, 30.0)
 
 
-def _serve_metrics(port: int) -> Any:
+def _serve_metrics(port: int, addr: str = "127.0.0.1") -> Any:
+    """Serve ``/metrics`` (Prometheus) and ``/healthz`` (200 while the relay process runs) on ``addr:port``."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from prometheus_client import make_wsgi_app
+
     from infra_outbox.metrics import RelayMetrics
 
     metrics = RelayMetrics()
-    from prometheus_client import start_http_server
+    prometheus = make_wsgi_app()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [b"ok\n"]
+        return prometheus(environ, start_response)
+
+    class _Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """Scrapes are not logged (one line per scrape would drown the relay's own log)."""
 
     try:
-        start_http_server(port, addr="127.0.0.1")
-    except OSError as exc:
+        server = make_server(addr, port, app, server_class=WSGIServer, handler_class=_Quiet)
+    except (OSError, ValueError) as exc:
         raise OutboxError(
-            f"cannot serve metrics on 127.0.0.1:{port}: {exc.strerror or exc}; pick a free --metrics-port",
+            f"cannot serve metrics on {addr}:{port}: {getattr(exc, 'strerror', None) or exc}; "
+            "pick a free --metrics-port and an address of this host for --metrics-addr",
             code="outbox.metrics_port",
         ) from exc
+    threading.Thread(target=server.serve_forever, name="infra-outbox-metrics", daemon=True).start()
     return metrics
 
 
@@ -81,6 +99,7 @@ def run_relay(
     notify: bool,
     metrics_port: int | None,
     broker_timeout: float,
+    metrics_addr: str = "127.0.0.1",
 ) -> dict[str, int] | None:
     """Run the relay command; return the summary of ``--once`` (None after a served run)."""
     import typer
@@ -105,7 +124,7 @@ def run_relay(
             retention_seconds=retention,
             notify=notify,
         )
-        metrics = _serve_metrics(metrics_port) if metrics_port is not None else None
+        metrics = _serve_metrics(metrics_port, metrics_addr) if metrics_port is not None else None
     wait = not once
     with guarded(when=lambda exc: 1 if exc.code in (*_UNREACHABLE, "outbox.broker_unreachable") else 2):
         engine = wait_for_database(db, wait=wait)

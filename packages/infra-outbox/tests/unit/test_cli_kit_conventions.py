@@ -49,3 +49,45 @@ def test_a_topic_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
     create_all(engine)
     with engine.begin() as conn, pytest.raises(OutboxError, match="not a valid Kafka topic name"):
         Outbox().enqueue(conn, topic="orders\n", payload={"id": 1}, event_type="t")
+
+
+SERVE = """
+import socket, sys, urllib.request
+from infra_outbox.relay_cli import _serve_metrics
+from infra_outbox.errors import OutboxError
+
+if sys.argv[1:] == ["busy"]:  # a fresh process: metrics register once per process
+    busy = socket.socket(); busy.bind(("127.0.0.1", 0)); busy.listen()
+    try:
+        _serve_metrics(busy.getsockname()[1], "127.0.0.1")
+    except OutboxError as exc:
+        print(exc.code, "cannot serve metrics on 127.0.0.1:" in exc.message)
+    sys.exit(0)
+free = socket.socket(); free.bind(("127.0.0.1", 0)); port = free.getsockname()[1]; free.close()
+_serve_metrics(port, "127.0.0.1")
+health = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+print(health.status, health.read().decode().strip())
+body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+print("infra_outbox_pending" in body)
+"""
+
+
+def test_metrics_server_answers_healthz_and_metrics_and_names_a_busy_port() -> None:
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("prometheus_client", reason="needs the metrics extra")
+    done = subprocess.run([sys.executable, "-c", SERVE], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["200 ok", "True"]
+    busy = subprocess.run(
+        [sys.executable, "-c", SERVE, "busy"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert busy.stdout.strip() == "outbox.metrics_port True", busy.stderr
+
+
+def test_relay_offers_a_metrics_address() -> None:
+    shown = runner.invoke(app, ["relay", "--help"]).stdout
+    assert "--metrics-addr" in shown and "--metrics-port" in shown
