@@ -279,8 +279,8 @@ def insecure_code_absent(node: NodeContext) -> Outcome:
         Finding(message="not scanned: not valid Python", severity=Severity.INFO, file=node.rel(path))
         for path in node.source_files
         if path not in trees
-        and node.text(path) is not None
         and per_file("bandit-words", path, partial(_file_names_gated_rule, node, path))
+        and node.text(path) is not None
     ]
     noted = f"; {low} low-severity or low-confidence note(s) not gating" if low else ""
     if findings:

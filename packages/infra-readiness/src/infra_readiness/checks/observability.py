@@ -8,6 +8,7 @@ import re
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
 from infra_readiness.checks._ast import call_name, imports, string_constants, walk
+from infra_readiness.checks._declared import mentioning
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
 
@@ -149,7 +150,7 @@ def tracing_present(node: NodeContext) -> Outcome:
     skip = _not_serving(node)
     if skip:
         return skip
-    candidates = [p for p in node.source_files if _TRACING_TEXT.search(node.text(p) or "")]
+    candidates = mentioning(node, node.source_files, _TRACING_TEXT)
     for path, tree in node.python_trees(candidates):
         how = _tracing_in(tree)
         if how:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import partial
 from pathlib import Path
 
 from infra_models.enums import Severity
 from infra_models.readiness import CheckCategory, Finding, ReadinessLevel
 from infra_readiness.checks._bench_run import BenchResult, run_pytest_benchmark, run_script
-from infra_readiness.checks._declared import contract_data, lookup
+from infra_readiness.checks._declared import contract_data, lookup, per_file
 from infra_readiness.checks._test_scan import test_functions
 from infra_readiness.context import NodeContext
 from infra_readiness.plugin import Outcome, check
@@ -117,7 +118,12 @@ def _scripts(node: NodeContext) -> tuple[list[Path], list[Path]]:
 
 
 def _benchmark_tests(node: NodeContext) -> list[Path]:
-    return [p for p in node.test_files if "benchmark" in (text := node.text(p) or "") and _BENCHMARK_TEST.search(text)]
+    return [p for p in node.test_files if per_file("PERF-bench-test", p, partial(_benchmark_test_file, node, p))]
+
+
+def _benchmark_test_file(node: NodeContext, path: Path) -> bool:
+    text = node.text(path) or ""
+    return "benchmark" in text and _BENCHMARK_TEST.search(text) is not None
 
 
 def _performance_suite(node: NodeContext) -> list[Path]:

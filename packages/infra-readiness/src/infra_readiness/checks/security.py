@@ -338,9 +338,6 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
     for path in node.files:
         if path.suffix not in _TEXT_SUFFIXES and not path.name.startswith(".env"):
             continue
-        text = node.text(path)
-        if text is None:
-            continue
         in_tests = node.in_tests(path)
         docs = path.suffix in {".md", ".rst", ".txt"}
         # Python code is read through its syntax tree (docstrings and comments hold examples, not secrets).
@@ -348,7 +345,7 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
         hits = per_file(
             f"SEC-001:{tokens_only}:{in_tests}",
             path,
-            partial(_file_hits, node, path, text, tokens_only=tokens_only, in_tests=in_tests),
+            partial(_file_hits, node, path, tokens_only=tokens_only, in_tests=in_tests),
         )
         for line, message in sorted(set(hits)):
             findings.append(Finding(message=message, severity=Severity.CRITICAL, file=node.rel(path), line=line))
@@ -362,7 +359,10 @@ def no_hardcoded_credentials(node: NodeContext) -> Outcome:
     )
 
 
-def _file_hits(node: NodeContext, path: Path, text: str, *, tokens_only: bool, in_tests: bool) -> list[tuple[int, str]]:
+def _file_hits(node: NodeContext, path: Path, *, tokens_only: bool, in_tests: bool) -> list[tuple[int, str]]:
+    text = node.text(path)  # read here, not before the memo: a file seen by an earlier node is not read again
+    if text is None:
+        return []
     hits = _scan_text(text, tokens_only=tokens_only, config=_is_config(path))
     if path.suffix == ".py" and not in_tests and _may_hold_secret(text):
         tree = node.tree(path)
@@ -517,7 +517,10 @@ def _tls_strings(tree: ast.Module) -> list[tuple[int, str]]:
     ]
 
 
-def _tls_file_hits(node: NodeContext, path: Path, text: str) -> list[tuple[int, str]]:
+def _tls_file_hits(node: NodeContext, path: Path) -> list[tuple[int, str]]:
+    text = node.text(path)
+    if text is None:
+        return []
     if path.suffix != ".py":
         return _tls_text(text)
     if not _may_switch_tls_off(text):
@@ -550,10 +553,7 @@ def tls_verification_on(node: NodeContext) -> Outcome:
     for path in node.files:
         if node.in_tests(path) or (path.suffix not in _CONFIG_SUFFIXES | {".py"} and not path.name.startswith(".env")):
             continue
-        text = node.text(path)
-        if text is None:
-            continue
-        hits = per_file("SEC-002", path, partial(_tls_file_hits, node, path, text))
+        hits = per_file("SEC-002", path, partial(_tls_file_hits, node, path))
         for line, message in sorted(set(hits)):
             findings.append(Finding(message=message, severity=Severity.HIGH, file=node.rel(path), line=line))
     if findings:
