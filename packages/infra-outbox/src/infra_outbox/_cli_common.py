@@ -40,7 +40,7 @@ def guarded(exit_code: int = 2, when: Callable[[OutboxError], int] | None = None
         yield
     except OutboxError as exc:
         hint = exc.details.get("hint") if isinstance(exc.details.get("hint"), str) else None
-        if hint is None and exc.code == "outbox.schema_missing":
+        if hint is None and exc.code == "outbox.schema_missing" and "db init" not in exc.message:
             hint = "run `infra-outbox db init --db URL` once (or add infra_outbox.metadata to your migrations)"
         abort(exc.message, when(exc) if when else exit_code, hint=hint, error_code=exc.code)
     except ValueError as exc:

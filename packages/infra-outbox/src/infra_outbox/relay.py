@@ -149,8 +149,10 @@ class Relay:
     def _make_producer(conf: Mapping[str, Any]) -> Any:
         from confluent_kafka import KafkaException, Producer
 
-        try:
-            return Producer(dict(conf))
+        from infra_outbox.kafka_log import kafka_logger
+
+        try:  # librdkafka's own log lines go through logging, rate limited, not raw to stderr
+            return Producer({"logger": kafka_logger(), **dict(conf)})
         except KafkaException as exc:
             raise BrokerError(f"Kafka producer settings refused: {exc}", code="outbox.broker_config") from exc
 
@@ -158,7 +160,10 @@ class Relay:
         from confluent_kafka.admin import AdminClient, ConfigResource  # type: ignore[attr-defined]
 
         if self._admin is None:
-            self._admin = AdminClient({"bootstrap.servers": self.kafka.bootstrap_servers})
+            from infra_outbox.kafka_log import kafka_logger
+
+            settings: dict[str, Any] = {"bootstrap.servers": self.kafka.bootstrap_servers, "logger": kafka_logger()}
+            self._admin = AdminClient(settings)
         resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
         configs = self._admin.describe_configs([resource], request_timeout=5)[resource].result(5)
         entry = configs.get("max.message.bytes")

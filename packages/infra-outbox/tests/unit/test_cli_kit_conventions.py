@@ -17,7 +17,7 @@ def test_missing_tables_under_json_is_the_envelope(tmp_path: Path) -> None:
     result = runner.invoke(app, ["stats", "--db", url, "-f", "json"])
     assert result.exit_code == 2 and result.stderr == ""
     error = json.loads(result.stdout)["error"]
-    assert error["code"] == "outbox.schema_missing" and "db init" in error["hint"]
+    assert error["code"] == "outbox.schema_missing" and "db init" in f"{error['message']} {error['hint']}"
     text = runner.invoke(app, ["stats", "--db", url])
     assert text.exit_code == 2 and text.stdout == "" and text.stderr.startswith("error: ")
     assert text.stderr.count("\n") == 1
