@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Page", "Reader"]
 
+_DENSE = 2  # sorted ids spanning less than this many times their count are read as one id range
+
 _SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM {LOG_TABLE}"  # noqa: S608 - table names and integer literals only
 
 
@@ -80,10 +82,21 @@ class Reader:
             self._executor = None
 
     def _fetch(self, ids: list[int]) -> list[LogEvent]:
-        """The events with these ids, in id order, straight from psycopg in binary format (no row wrapping)."""
+        """The events with these ids (sorted), in id order, straight from psycopg in binary format.
+
+        Dense ids (a batch of most of the log) are read as one id range, filtered here to exactly ``ids``: an
+        index range scan costs PostgreSQL a fraction of 2,000 separate ``= ANY`` probes. Sparse ids use ``ANY``.
+        """
+        if not ids:
+            return []
+        low, high = min(ids), max(ids)
         with self.engine.connect() as conn:
             driver = conn.connection.driver_connection
             with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+                if high - low < _DENSE * len(ids):
+                    cursor.execute(f"{_SELECT} WHERE id BETWEEN %s AND %s ORDER BY id", (low, high))
+                    wanted = set(ids)
+                    return [LogEvent(*row) for row in cursor.fetchall() if row[0] in wanted]
                 cursor.execute(f"{_SELECT} WHERE id = ANY(%s) ORDER BY id", (ids,))
                 return [LogEvent(*row) for row in cursor.fetchall()]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 
 import pytest
 from sqlalchemy import text
@@ -114,6 +115,42 @@ class TestSnapshotBatches:
         records = consume(kafka_bootstrap, topic, expect={str(first)}, timeout=20, settle=1.5)
         k = [r.value for r in sorted(records, key=lambda r: r.offset) if r.key == "K"]
         assert k == [b'"a"', b'"b"']
+
+    def test_rows_committed_inside_a_batch_id_range_after_its_snapshot_wait_for_the_next_batch(
+        self, pg_db: str, kafka_bootstrap: str, topic: str
+    ) -> None:
+        """A big batch is read page by page as id ranges: rows committed after its snapshot wait for the next one.
+
+        The late transaction's ids lie between the batch's own ids, so later pages' ranges cover them once it
+        commits; sending them there would publish them twice and ahead of their batch.
+        """
+        engine = make_engine(pg_db)
+        outbox = Outbox()
+        slow = engine.connect()
+        late_tx = slow.begin()
+        early: list[uuid.UUID] = []
+        late: list[uuid.UUID] = []
+        for block in range(4):  # the open transaction's ids fall between the committed blocks
+            with engine.begin() as conn:
+                early += outbox.enqueue_many(
+                    conn, [NewEvent(topic=topic, key=f"k{i % 7}", event_type="n", payload=i) for i in range(60)]
+                )
+            late += outbox.enqueue_many(
+                slow, [NewEvent(topic=topic, key="late", event_type="n", payload=block * 2 + j) for j in range(2)]
+            )
+        relay = Relay(pg_db, kafka_bootstrap, settings=RelaySettings(batch_size=50, pipeline_depth=0))
+        first = relay.run_once(max_pages=1)  # the batch starts (the late transaction still open): one page sent
+        assert first.published == 50
+        late_tx.commit()  # now visible, inside the id range of the batch's next pages, but not in the batch
+        slow.close()
+        assert relay.drain().published == 190 + 8
+        relay.close()
+        expect = {str(i) for i in [*early, *late]}
+        records = consume(kafka_bootstrap, topic, expect=expect, timeout=30, settle=1.5)
+        ids = [r.event_id for r in records]
+        assert sorted(ids) == sorted(expect)  # each exactly once
+        late_values = [r.value for r in sorted(records, key=lambda r: r.offset) if r.key == "late"]
+        assert late_values == [str(i).encode() for i in range(8)]
 
 
 class TestRotation:
