@@ -37,27 +37,6 @@ class PipelinedRedisBackend(RedisBackend):
         if self._async_script is not None:
             self._async_script = _ThroughLine(self.async_line, self._async_script)
 
-    @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> PipelinedRedisBackend:
-        """Connect with ``redis.Redis.from_url`` and ``redis.asyncio`` (timeouts set, no command retries)."""
-        import redis
-        import redis.asyncio
-        import redis.asyncio.retry
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        timeout = float(kwargs.get("timeout", 0.5))
-        client = redis.Redis.from_url(
-            url, retry=Retry(NoBackoff(), 0), socket_timeout=timeout, socket_connect_timeout=timeout
-        )
-        async_client = redis.asyncio.Redis.from_url(
-            url,
-            retry=redis.asyncio.retry.Retry(NoBackoff(), 0),
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-        )
-        return cls(client, async_client=async_client, **kwargs)
-
     def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
         return self.line.run(redis_key, args, super()._evalsha)
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from importlib.resources import files
-from typing import Any
+from typing import Any, Self
 
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy, Outcome
@@ -89,7 +89,7 @@ class RedisBackend:
         self.local_rejections = 0
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> RedisBackend:
+    def from_url(cls, url: str, **kwargs: Any) -> Self:
         """Connect with ``redis.Redis.from_url`` (and ``redis.asyncio`` for async decisions), without retries."""
         import redis
         import redis.asyncio
