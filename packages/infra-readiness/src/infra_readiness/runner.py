@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from infra_models.readiness import CheckResult, CheckStatus, ReadinessReport, Waiver
@@ -165,11 +167,31 @@ def check_contexts(
     chosen = tuple(checks) if checks is not None else load_checks()
     stamp = now or datetime.now(UTC)
     workers = parallel_jobs(len(nodes), jobs)
-    if workers > 1:
-        from infra_readiness.fanout import check_forked
+    with _rare_full_collections():
+        if workers > 1:
+            from infra_readiness.fanout import check_forked
 
-        return check_forked(nodes, chosen, stamp=stamp, workers=workers, progress=progress, serial=_check_serially)
-    return _check_serially(nodes, chosen, stamp, progress)
+            return check_forked(nodes, chosen, stamp=stamp, workers=workers, progress=progress, serial=_check_serially)
+        return _check_serially(nodes, chosen, stamp, progress)
+
+
+#: Allocations between young-generation collections during a run (CPython's default is 700).
+_GC_THRESHOLD = (50_000, 20, 100)
+
+
+@contextmanager
+def _rare_full_collections() -> Iterator[None]:
+    """Collect garbage cycles rarely while checking, and restore the interpreter's thresholds afterwards.
+
+    A run allocates millions of syntax-tree nodes that live until their node is rated; with the default thresholds
+    the collector walks them again and again (18 % of the CPU time on omnibase_core's root, for 16 MB more peak).
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _check_serially(
