@@ -97,12 +97,24 @@ def outbox_readme(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, ob
     return {}
 
 
+def readiness_node(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """The node the infra-readiness README rates: a complete EFFECT node at path/to/node."""
+    from infra_readiness.testing import write_node
+
+    (folder / "path" / "to").mkdir(parents=True)
+    write_node(folder / "path" / "to", "node", "EFFECT")
+    return {}
+
+
 SETUP: dict[str, Setup] = {
     "packages/infra-models/README.md": onex_contract_at("src/my_service/nodes/node_ledger_append_effect/contract.yaml"),
     "docs/infra-models.md": onex_contract_at("contract.yaml"),
     "docs/infra-security.md": security_guide,
     "packages/infra-security/README.md": security_readme,
     "packages/infra-outbox/README.md": outbox_readme,
+    "packages/infra-readiness/README.md": readiness_node,
+    # The guide rates an ONEX node folder inside a service's source tree.
+    "docs/infra-readiness.md": onex_contract_at("src/my_service/nodes/node_vault_reader_effect/contract.yaml"),
 }
 
 # Documents of packages whose engineers were still rewriting them when this collector landed (issue 15 phase 2).
@@ -111,8 +123,6 @@ NOT_YET_RUN = {
     "docs/infra-outbox.md",
     # Its blocks are fragments of a deployment (a Vault at http://vault:8200, AppRole and Kubernetes logins).
     "docs/infra-security-access.md",
-    "packages/infra-readiness/README.md",
-    "docs/infra-readiness.md",
 }
 
 

@@ -4,35 +4,40 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import sys
-import tempfile
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from infra_models.cli import CliError, ExitCode, FormatOption, OutputFileOption, OutputFormat, emit, is_quiet, make_app
 from infra_readiness.__about__ import __version__
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from infra_models.readiness import ReadinessLevel, ReadinessReport
     from infra_readiness.context import NodeContext
     from infra_readiness.plugin import Check
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    no_args_is_help=True,
-    add_completion=False,
+app = make_app(
+    "infra-readiness",
+    __version__,
     help="Production-readiness checks that rate a node or package NOT_READY to PRODUCTION.",
 )
 
+# Wide enough that rich never cuts or wraps a line of a report written to a file.
+_UNBOUNDED = 100_000
+
 
 class Format(StrEnum):
-    """Output formats of ``check``."""
+    """Output formats of ``check``: the kit's text and json, plus SARIF and Markdown reports."""
 
     TEXT = "text"
     JSON = "json"
@@ -40,33 +45,11 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
 
 
-class ListFormat(StrEnum):
-    """Output formats of ``checks`` and ``explain``."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"infra-readiness {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-) -> None:
-    """Production-readiness checks that rate a node or package NOT_READY to PRODUCTION."""
-
-
-def _abort(message: str, code: int = 2) -> NoReturn:
+def _fail(message: str, *, code: str = "input", hint: str | None = None) -> CliError:
+    """A usage or input error (exit 2) whose message shows control characters of paths as ``\\xNN``."""
     from infra_readiness.render._safe import safe_text
 
-    typer.echo(f"error: {safe_text(message)}", err=True)
-    raise typer.Exit(code)
+    return CliError(safe_text(message), code=code, hint=hint, exit_code=ExitCode.USAGE)
 
 
 def _level(value: str | None, option: str) -> ReadinessLevel | None:
@@ -77,7 +60,8 @@ def _level(value: str | None, option: str) -> ReadinessLevel | None:
     try:
         return ReadinessLevel(value.strip().upper().replace("-", "_"))
     except ValueError:
-        _abort(f"{option} {value!r} is not a level: use one of {', '.join(level.value for level in ReadinessLevel)}")
+        levels = ", ".join(level.value for level in ReadinessLevel)
+        raise _fail(f"{option} {value!r} is not a level", code="usage", hint=f"use one of {levels}") from None
 
 
 def _checks() -> tuple[Check, ...]:
@@ -87,27 +71,40 @@ def _checks() -> tuple[Check, ...]:
     try:
         return load_checks()
     except CheckRegistryError as exc:
-        _abort(exc.message)
+        raise _fail(exc.message, code="readiness.registry") from exc
 
 
-def _write(text: str, output: Path | None) -> None:
+def _check_output(output: Path | None) -> None:
+    """Refuse an --output whose folder is missing before any check runs (nothing is half-written)."""
     if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
     folder = output.parent if str(output.parent) else Path()
     if not folder.is_dir():
-        _abort(f"--output {output}: folder {folder} does not exist")
-    try:  # write aside, then rename: a reader never sees half a report
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-        Path(tmp).replace(output)
-    except OSError as exc:
-        _abort(f"--output {output}: cannot write ({exc.strerror})")
+        raise _fail(f"--output {output}: folder {folder} does not exist", code="output.missing")
+
+
+def _rendered(draw: Callable[[Console], None]) -> str:
+    """What ``draw`` prints, as plain text never cut or wrapped (for a file)."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    draw(Console(file=buffer, width=_UNBOUNDED, no_color=True, soft_wrap=True, highlight=False, color_system=None))
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
+
+
+def _show(draw: Callable[[Console], None], output: Path | None) -> None:
+    """Print a rich rendering: on the terminal as rich draws it, piped or into ``output`` untruncated."""
+    if output is not None:
+        emit(None, OutputFormat.TEXT, text=_rendered(draw), output=output)
+        return
+    from infra_models.cli import console
+
+    draw(console())
 
 
 @app.command()
 def check(  # noqa: PLR0917 - typer maps parameters to options
+    ctx: typer.Context,
     path: Annotated[
         Path, typer.Argument(help="A node's folder (contract.yaml or pyproject.toml), or a tree with --recursive.")
     ],
@@ -117,8 +114,11 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     min_level: Annotated[
         str | None, typer.Option("--min-level", help="Exit 1 when a node is below this level (e.g. STAGING).")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="text, json, sarif or markdown.")] = Format.TEXT,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    fmt: Annotated[
+        Format,
+        typer.Option("-f", "--format", help="Output format: text, json, sarif or markdown.", case_sensitive=False),
+    ] = Format.TEXT,
+    output: OutputFileOption = None,
     run_tests: Annotated[bool, typer.Option("--run-tests", help="Run each node's tests (TST-002).")] = False,
     run_benchmarks: Annotated[
         bool,
@@ -147,80 +147,89 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     """Rate PATH (or every node under it) NOT_READY, DEVELOPMENT, STAGING or PRODUCTION."""
     from infra_readiness.early import prestart_imports
 
+    _quiet_plugin_loaders()
+
     if python is None:
         prestart_imports(path, recursive=recursive, jobs=jobs)  # first: the worker starts while pydantic loads here
     elif shutil.which(python) is None:
-        _abort(f"--python {python}: no such interpreter")
+        raise _fail(f"--python {python}: no such interpreter", code="usage", hint="give a python on PATH or a path")
     floor = _level(min_level, "--min-level")
     day: date | None = None
     if today is not None:
         try:
             day = date.fromisoformat(today)
         except ValueError:
-            _abort(f"--today {today!r} is not a date such as 2026-12-31")
-    from infra_readiness.api import find_nodes, summarize
+            raise _fail(f"--today {today!r} is not a date such as 2026-12-31", code="usage") from None
+    _check_output(output)
+    from infra_readiness.api import find_nodes
     from infra_readiness.context import NodeContext, NodeOptions, RunCache
     from infra_readiness.errors import ReadinessInputError
 
     try:
         roots = find_nodes(path, recursive=recursive)
     except ReadinessInputError as exc:
-        _abort(exc.message)
+        raise _fail(exc.message) from exc
     checks = _checks()
     options = NodeOptions(
         run_tests=run_tests, today=day, python=python, run_benchmarks=run_benchmarks, audit_dependencies=audit_deps
     )
     cache = RunCache()  # one read and one parse per file, one set of facts per project, for the whole run
     contexts = [NodeContext(root, display=shown, options=options, cache=cache) for root, shown in roots]
-    reports = _run(contexts, checks, jobs)
-    if fmt is Format.JSON:
-        model = summarize(str(path), reports) if recursive else reports[0]
-        text = model.model_dump_json(indent=2)
-    elif fmt is Format.SARIF:
-        from infra_readiness.render.sarif import render_sarif
-
-        text = json.dumps(render_sarif(reports, checks), indent=2)
-    elif fmt is Format.MARKDOWN:
-        from infra_readiness.render.markdown import render_markdown
-
-        text = render_markdown(reports)
-    else:
-        text = _text(reports, plain=output is not None)
-    if text:
-        _write(text, output)
+    reports = _run(contexts, checks, jobs, bar=recursive and not is_quiet(ctx))
+    _report(reports, checks, fmt, output, summary_of=str(path) if recursive else None)
     if floor is not None and any(r.level < floor for r in reports):
         from infra_readiness.render._safe import safe_text
 
         below = [f"{safe_text(r.path)} ({r.level.value})" for r in reports if r.level < floor]
         typer.echo(f"below {floor.value}: {', '.join(below)}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FINDINGS)
 
 
-def _run(contexts: list[NodeContext], checks: tuple[Check, ...], jobs: int | None) -> list[ReadinessReport]:
+def _quiet_plugin_loaders() -> None:
+    """Keep bandit's plugin loader (stevedore) from logging optional formatters it cannot load, unless -vv."""
+    import logging
+
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("stevedore").setLevel(logging.CRITICAL)
+
+
+def _report(
+    reports: list[ReadinessReport], checks: tuple[Check, ...], fmt: Format, output: Path | None, summary_of: str | None
+) -> None:
+    if fmt is Format.TEXT:
+        from infra_readiness.render.text import render_text
+
+        _show(lambda shown: render_text(reports, shown), output)
+        return
+    if fmt is Format.JSON:
+        from infra_readiness.api import summarize
+
+        model = summarize(summary_of, reports) if summary_of is not None else reports[0]
+        text = model.model_dump_json(indent=2)
+    elif fmt is Format.SARIF:
+        from infra_readiness.render.sarif import render_sarif
+
+        text = json.dumps(render_sarif(reports, checks), indent=2)
+    else:
+        from infra_readiness.render.markdown import render_markdown
+
+        text = render_markdown(reports)
+    emit(None, OutputFormat.TEXT, text=text, output=output)
+
+
+def _run(
+    contexts: list[NodeContext], checks: tuple[Check, ...], jobs: int | None, *, bar: bool
+) -> list[ReadinessReport]:
+    """Run the checks; a recursive run shows a progress bar, on stderr, only when stderr is a terminal."""
     from infra_readiness.runner import check_contexts
 
-    if len(contexts) < 5 or not sys.stderr.isatty():
+    if not bar or not sys.stderr.isatty():
         return check_contexts(contexts, checks=checks, jobs=jobs)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from infra_models.cli import progress
 
-    with Progress(
-        TextColumn("checking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
-    ) as bar:
-        task = bar.add_task("nodes", total=len(contexts))
-        return check_contexts(contexts, checks=checks, progress=lambda _: bar.advance(task), jobs=jobs)
-
-
-def _text(reports: list[ReadinessReport], *, plain: bool) -> str:
-    from rich.console import Console
-
-    from infra_readiness.render.text import render_text
-
-    if plain:
-        console = Console(record=True, file=io.StringIO(), width=140, color_system=None)
-        render_text(reports, console)
-        return console.export_text()
-    render_text(reports, Console(highlight=False))
-    return ""
+    with progress() as shown:
+        task = shown.add_task("checking nodes", total=len(contexts))
+        return check_contexts(contexts, checks=checks, progress=lambda _: shown.advance(task), jobs=jobs)
 
 
 def _metadata(item: Check) -> dict[str, object]:
@@ -242,15 +251,12 @@ def _metadata(item: Check) -> dict[str, object]:
 
 
 @app.command("checks")
-def list_checks(
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="text or json.")] = ListFormat.TEXT,
-) -> None:
+def list_checks(fmt: FormatOption = OutputFormat.TEXT, output: OutputFileOption = None) -> None:
     """List every installed check: id, level it gates, category, severity, node kinds."""
     items = sorted(_checks(), key=lambda c: (c.gates, c.id))
-    if fmt is ListFormat.JSON:
-        typer.echo(json.dumps([_metadata(c) for c in items], indent=2))
+    if fmt is OutputFormat.JSON:
+        emit([_metadata(c) for c in items], fmt, output=output)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(show_header=True, header_style="bold")
@@ -261,40 +267,47 @@ def list_checks(
         table.add_row(
             c.id, c.gates.value, c.category.value, severity, ", ".join(k.value for k in c.kinds) or "all", c.title
         )
-    Console().print(table)
+    _show(lambda shown: shown.print(table), output)
+
+
+_EXPLAINED = (
+    "id",
+    "title",
+    "category",
+    "severity",
+    "gates",
+    "kinds",
+    "requires",
+    "description",
+    "remediation",
+    "url",
+    "source",
+    "effective_from",
+)
 
 
 @app.command()
 def explain(
     check_id: Annotated[str, typer.Argument(metavar="ID", help="A check id, such as SEC-001.")],
-    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="text or json.")] = ListFormat.TEXT,
+    fmt: FormatOption = OutputFormat.TEXT,
+    output: OutputFileOption = None,
 ) -> None:
     """Show one check: what it looks at, the level it gates, how to fix a failure."""
     items = {c.id: c for c in _checks()}
     wanted = check_id.strip().upper()
     if wanted not in items:
-        _abort(f"no check {check_id!r}; `infra-readiness checks` lists them ({', '.join(sorted(items))})")
+        raise _fail(
+            f"no check {check_id!r}",
+            code="readiness.check.unknown",
+            hint=f"`infra-readiness checks` lists them ({', '.join(sorted(items))})",
+        )
     data = _metadata(items[wanted])
-    if fmt is ListFormat.JSON:
-        typer.echo(json.dumps(data, indent=2))
-        return
-    for key in (
-        "id",
-        "title",
-        "category",
-        "severity",
-        "gates",
-        "kinds",
-        "requires",
-        "description",
-        "remediation",
-        "url",
-        "source",
-        "effective_from",
-    ):
+    lines = []
+    for key in _EXPLAINED:
         value = data[key]
         shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value or "")
-        typer.echo(f"{key + ':':<13}{shown or '-'}")
+        lines.append(f"{key + ':':<13}{shown or '-'}")
+    emit(data, fmt, text="\n".join(lines), output=output)
 
 
 def main() -> None:
