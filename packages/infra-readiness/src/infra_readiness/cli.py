@@ -168,7 +168,9 @@ def check(  # noqa: PLR0917 - typer maps parameters to options
     try:
         roots = find_nodes(path, recursive=recursive)
     except ReadinessInputError as exc:
-        raise _fail(exc.message) from exc
+        raise _fail(
+            exc.message, hint="PATH is a node's folder (contract.yaml or pyproject.toml), or a tree with -r"
+        ) from exc
     checks = _checks()
     options = NodeOptions(
         run_tests=run_tests, today=day, python=python, run_benchmarks=run_benchmarks, audit_dependencies=audit_deps
