@@ -236,7 +236,25 @@ def compare(old: Any, new: Any) -> tuple[list[str], list[str]]:
             line = _explain(breakage)
             if line not in breaking:
                 breaking.append(line)
+    for name in kept:
+        added += _new_members(f"{new.path}.{name}", old.members[name], new.members[name])
     return breaking, added
+
+
+def _new_members(path: str, old: Any, new: Any) -> list[str]:
+    """Public members (methods, attributes, fields) a kept class gained: additions, like new names."""
+    try:
+        old_obj = old.final_target if old.is_alias else old
+        new_obj = new.final_target if new.is_alias else new
+        if not (old_obj.is_class and new_obj.is_class):
+            return []
+        return [
+            f"{path}.{m}: new public member"
+            for m in new_obj.members
+            if not m.startswith("_") and m not in old_obj.members
+        ]
+    except Exception:  # an alias griffe cannot resolve: nothing provable to report
+        return []
 
 
 def load_schemas(root: Path, pkg: Package, commit: str | None) -> dict[str, Any]:

@@ -208,7 +208,10 @@ class TestAdditions:
         repo.commit("owner")
         code, report, _ = _api(run, repo, "infra-models")
         assert code == 0
-        assert report["pending"]["added"] == ["schema Thing.owner: new optional field"]
+        assert report["pending"]["added"] == [
+            "infra_models.Thing.owner: new public member",
+            "schema Thing.owner: new optional field",
+        ]
         assert report["pending"]["needs"] == "patch"
         assert run(repo, "bump", "infra-models", "patch")[0] == 0
         repo.commit("infra-models 0.1.1")
@@ -487,3 +490,18 @@ class TestValuesAreNotInterface:
         code, report, _ = _api(run, repo, "infra-gen")
         assert code == 1
         assert report["breaking"] == ["infra_gen.greet(loud): Parameter is now required"]
+
+
+class TestNewMembers:
+    def test_a_new_method_of_a_public_class_is_an_addition(self, repo, run):
+        init = '"""infra-gen."""\n\n__all__ = ["Thing"]\n\n\nclass Thing:\n    size: int = 1\n{extra}'
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", init.format(extra=""))
+        repo.commit("api")
+        repo.git("tag", "infra-gen-v1.0.0")
+        extra = "\n    def grow(self) -> None:\n        pass\n\n    def _hidden(self) -> None:\n        pass\n"
+        repo.write("packages/infra-gen/src/infra_gen/__init__.py", init.format(extra=extra))
+        repo.write("packages/infra-gen/src/infra_gen/__about__.py", '__version__ = "1.0.1"\n')
+        code, report, _ = _api(run, repo, "infra-gen")
+        assert code == 1
+        assert report["added"] == ["infra_gen.Thing.grow: new public member"]
+        assert "1 addition(s) since 1.0.0 need a minor bump (to 1.1.0)" in report["problem"]
