@@ -36,6 +36,15 @@ FILES: dict[str, dict[str, str]] = {
         "src/{pkg}/api.py": _ROUTES_HEADER + '@app.delete("/orders/{oid}")\ndef delete_order(oid: str) -> None:\n'
         '    """Delete an order."""\n'
     },
+    "sec_aiohttp_delete_unauthenticated": {
+        "src/{pkg}/api.py": '"""HTTP routes (aiohttp route table)."""\n\nfrom aiohttp import web\n\n\n'
+        'async def delete_order(request: web.Request) -> web.Response:\n    """Delete an order."""\n'
+        "    return web.Response()\n\n\n"
+        'async def health(request: web.Request) -> web.Response:\n    """Liveness."""\n    return web.Response()\n\n\n'
+        "app = web.Application()\n"
+        'app.add_routes([web.get("/health", health)])\n'
+        'app.router.add_route("DELETE", "/orders/{oid}", delete_order)\n'
+    },
     "sec_password_312": {
         "src/{pkg}/db.py": '"""Database access (3.12 syntax)."""\n\ntype Row = dict[str, object]\n\n\n'
         "class Pool[T]:\n"
@@ -77,6 +86,17 @@ FILES: dict[str, dict[str, str]] = {
         "src/{pkg}/api.py": _ROUTES_HEADER
         + '@app.delete("/orders/{oid}", dependencies=[Depends(verify_token)])\ndef delete_order(oid: str) -> None:\n'
         '    """Delete an order."""\n'
+    },
+    "ok_aiohttp_auth_middleware": {
+        "src/{pkg}/api.py": '"""HTTP routes (aiohttp), every one behind the token middleware."""\n\n'
+        "from aiohttp import web\n\n\n"
+        "@web.middleware\nasync def token_auth(request: web.Request, handler: object) -> web.Response:\n"
+        '    """Reject requests without a valid bearer token."""\n    return await handler(request)\n\n\n'
+        'async def delete_order(request: web.Request) -> web.Response:\n    """Delete an order."""\n'
+        "    return web.Response()\n\n\n"
+        "app = web.Application(middlewares=[token_auth])\n"
+        'app.add_routes([web.delete("/orders/{oid}", delete_order)])\n'
+        "requests_seen = web.get  # a look-alike: not a call\n"
     },
     "ok_auth_in_contract": {
         "src/{pkg}/api.py": _ROUTES_HEADER + '@router.post("/orders")\ndef create(order: dict) -> None:\n'

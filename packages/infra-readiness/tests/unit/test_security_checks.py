@@ -478,3 +478,59 @@ def test_prefilter_skips_modules_whose_rules_never_gate(tmp_path, label):
     issues = insecure_code.bandit_issues({path: ast.parse(source)})
     assert not [i for i in issues if i.severity in ("MEDIUM", "HIGH") and i.confidence in ("MEDIUM", "HIGH")]
     assert not insecure_code._names_gated_rule(source)
+
+
+_AIOHTTP_HEAD = (
+    "from aiohttp import web\n\n\nasync def delete_order(request):\n    return web.Response()\n\n\n"
+    "async def health(request):\n    return web.Response()\n\n\n"
+)
+
+
+class TestAiohttpRouteTables:
+    """SEC-004 finds routes registered by calls (aiohttp route tables, add_route), not only by decorators."""
+
+    @pytest.mark.parametrize(
+        "registration",
+        [
+            "app = web.Application()\n"
+            'app.add_routes([web.get("/health", health), web.delete("/orders/{oid}", delete_order)])\n',
+            'app = web.Application()\napp.add_routes([web.route("DELETE", "/orders/{oid}", delete_order)])\n',
+            'app = web.Application()\napp.router.add_route("DELETE", "/orders/{oid}", delete_order)\n',
+            'app = web.Application()\napp.router.add_delete("/orders/{oid}", delete_order)\n',
+            'app = Starlette()\napp.add_route("/orders/{oid}", delete_order, methods=["DELETE"])\n',
+        ],
+        ids=["web.delete", "web.route", "router.add_route", "router.add_delete", "starlette.add_route"],
+    )
+    def test_unauthenticated_delete_fails_naming_method_path_and_handler(self, tmp_path, registration):
+        outcome = auth_declared(node(tmp_path, {"src/pkg/api.py": _AIOHTTP_HEAD + registration}))
+        assert outcome.status is CheckStatus.FAIL, outcome.message
+        [finding] = outcome.findings  # /health is open by design and not reported
+        assert finding.message.startswith("DELETE /orders/{oid} (`delete_order`)")
+        assert finding.file == "src/pkg/api.py" and finding.line is not None
+
+    def test_auth_middleware_on_the_application_covers_its_table(self, tmp_path):
+        code = _AIOHTTP_HEAD + (
+            "async def auth_middleware(app, handler):\n    return handler\n\n\n"
+            "app = web.Application(middlewares=[auth_middleware])\n"
+            'app.router.add_route("DELETE", "/orders/{oid}", delete_order)\n'
+        )
+        outcome = auth_declared(node(tmp_path, {"src/pkg/api.py": code}))
+        assert outcome.status is CheckStatus.PASS, outcome.findings
+
+    def test_auth_decorated_handler_passes(self, tmp_path):
+        code = (
+            "from aiohttp import web\nfrom aiohttp_security import login_required\n\n\n"
+            "@login_required\nasync def delete_order(request):\n    return web.Response()\n\n\n"
+            'app = web.Application()\napp.add_routes([web.delete("/orders/{oid}", delete_order)])\n'
+        )
+        outcome = auth_declared(node(tmp_path, {"src/pkg/api.py": code}))
+        assert outcome.status is CheckStatus.PASS, outcome.findings
+
+    def test_http_client_calls_are_not_routes(self, tmp_path):
+        code = (
+            "import requests\n\n\ndef purge(session, url):\n"
+            '    requests.delete("https://api.example.com/orders/1", timeout=5)\n'
+            "    session.get(url, params)\n    client.add_route_metric(url, 1)\n"
+        )
+        outcome = auth_declared(node(tmp_path, {"src/pkg/client.py": code}))
+        assert outcome.status is CheckStatus.SKIP, outcome.message

@@ -1,7 +1,9 @@
 """SEC-004: a node that exposes handlers declares how callers authenticate.
 
 Handlers are found in the code (route decorators of FastAPI, Starlette, Flask, aiohttp and Litestar:
-``@app.delete("/orders/{id}")``, ``@router.post``, ``@app.route(..., methods=["DELETE"])``, ``add_api_route``)
+``@app.delete("/orders/{id}")``, ``@router.post``, ``@app.route(..., methods=["DELETE"])``; aiohttp's route tables
+``web.delete("/x", handler)``, ``web.route("DELETE", "/x", handler)``, ``app.router.add_route("DELETE", "/x",
+handler)``, ``app.router.add_delete(...)``; Starlette's ``app.add_route("/x", handler, methods=[...])``)
 and in the contract (``endpoints``/``routes``). Auth is declared by the contract (``security.authentication``,
 ONEX's section, or a top-level ``auth``), by ``auth = "..."`` in ``[tool.infra-readiness]``, or per route in
 code: an auth-named decorator (``@login_required``, ``@requires_auth``), an auth dependency
@@ -29,8 +31,18 @@ _AUTH_NAME = re.compile(
     r"(?i)(auth|login|permission|jwt|token|current_user|api_?key|oauth|bearer|scope|requires_|protected|secured|"
     r"verify_|guard|principal|credential|signature|hmac)"
 )
-#: Only files with a decorator call of a route method are parsed.
-_ROUTE_TEXT = re.compile(r"@[\w.]+\.(?:get|post|put|patch|delete|head|options|route|api_route|websocket)\(")
+#: Only files with a decorator call of a route method, or an aiohttp/Starlette route-table call, are parsed.
+_ROUTE_TEXT = re.compile(
+    r"@[\w.]+\.(?:get|post|put|patch|delete|head|options|route|api_route|websocket)\(|"
+    r"\bweb\.(?:get|post|put|patch|delete|head|view|route)\(|\.add_(?:get|post|put|patch|delete|head|view|route)\("
+)
+#: aiohttp's route definitions: ``web.delete(path, handler)`` (and ``web.route(method, path, handler)``).
+_TABLE_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "view", "route"})
+#: Router methods: aiohttp's ``router.add_delete(path, handler)``, ``router.add_route(method, path, handler)``,
+#: Starlette's ``app.add_route(path, handler, methods=[...])``.
+_ADD_VERBS = frozenset(
+    {"add_get", "add_post", "add_put", "add_patch", "add_delete", "add_head", "add_view", "add_route"}
+)
 _OPEN_PATHS = re.compile(r"^/?(health|healthz|live|livez|ready|readyz|readiness|liveness|metrics|ping|status)/?$")
 
 
@@ -104,6 +116,58 @@ def routes(tree: ast.Module) -> list[Route]:
                 or _auth_parameter(node)
             )
             found.append(Route(verbs, str(path), node.name, decorator.lineno, authed))
+    return found + _table_routes(tree, module_auth)
+
+
+def _text(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _table_routes(tree: ast.Module, module_auth: bool) -> list[Route]:
+    """Routes registered by calls rather than decorators (aiohttp route tables, ``add_route``)."""
+    functions = {
+        n.name: n for n in walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    }  # handlers defined in the module, to read their decorators
+    found: list[Route] = []
+    for node in walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        owner, _, verb = call_name(node).rpartition(".")
+        owner_short = owner.rsplit(".", 1)[-1]
+        args = node.args
+        if verb in _TABLE_VERBS and owner_short == "web" and len(args) >= 2:
+            method, path, handler = (
+                (_text(args[0]), _text(args[1]), args[2:3]) if verb == "route" else (verb, _text(args[0]), args[1:2])
+            )
+        elif verb in _ADD_VERBS and _ROUTER_OWNERS.match(owner_short or "-") and len(args) >= 2:
+            first = _text(args[0])
+            if verb != "add_route":
+                method, path, handler = verb.removeprefix("add_"), first, args[1:2]
+            elif first is not None and first.startswith("/"):  # Starlette: add_route(path, endpoint, methods=[...])
+                methods = next((k.value for k in node.keywords if k.arg == "methods"), None)
+                names = (
+                    [e.value for e in methods.elts if isinstance(e, ast.Constant)]
+                    if isinstance(methods, ast.List | ast.Tuple | ast.Set)
+                    else []
+                )
+                method, path, handler = ",".join(str(n) for n in names) or "get", first, args[1:2]
+            else:  # aiohttp: add_route(method, path, handler)
+                method, path, handler = first, _text(args[1]), args[2:3]
+        else:
+            continue
+        target = handler[0] if handler else None
+        name = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else "?"
+        function = functions.get(name)
+        authed = (
+            module_auth
+            or any(
+                k.arg in {"dependencies", "guards", "auth", "middlewares"} and _auth_like(k.value)
+                for k in node.keywords
+            )
+            or (function is not None and any(_auth_like(d) for d in function.decorator_list))
+            or (target is not None and not isinstance(target, ast.Name | ast.Attribute) and _auth_like(target))
+        )
+        found.append(Route(str(method or "*").upper(), path or "", name, node.lineno, authed))
     return found
 
 
