@@ -37,12 +37,18 @@ def test_without_audit_deps_the_skip_says_how_to_ask(fixture_node):
 
 def test_run_benchmarks_compares_the_fixture_with_its_budgets(fixture_node):
     root = fixture_node("production")
+    pyproject = root / "pyproject.toml"
+    declared = pyproject.read_text()
+    assert "read-ms = 50" in declared
+    # The benchmark really runs, so its p99 depends on the machine's load: the passing case gets budgets that no
+    # load reaches (a full test run measured p99 above 50 ms right after the outbox fault suite), the failing one
+    # a budget that no machine meets.
+    pyproject.write_text(declared.replace("read-ms = 50", "read-ms = 60000").replace("= 256", "= 65536"))
     result = CliRunner().invoke(app, ["check", "production", "--run-benchmarks", "-f", "json", TODAY])
     perf = _results(result.output)["PERF-003"]
-    assert perf["status"] == "PASS", perf
+    assert perf["status"] == "PASS", json.dumps(perf)
     assert perf["message"].startswith("within budgets: read p99")
-    budgets = (root / "pyproject.toml").read_text().replace("read-ms = 50", "read-ms = 0.0001")
-    (root / "pyproject.toml").write_text(budgets)
+    pyproject.write_text(declared.replace("read-ms = 50", "read-ms = 0.0001"))
     result = CliRunner().invoke(app, ["check", "production", "--run-benchmarks", "-f", "json", TODAY])
     perf = _results(result.output)["PERF-003"]
     assert perf["status"] == "FAIL"
