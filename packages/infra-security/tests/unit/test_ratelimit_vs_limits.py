@@ -26,6 +26,11 @@ def run_threads(target: object, n: int) -> None:
         sys.setswitchinterval(old)
 
 
+# `limits`' MemoryStorage re-arms its expiry timer with an unlocked check-then-act (`if not self.timer.is_alive():
+# self.timer = Timer(...); self.timer.start()`): under this contention two threads can start the same Timer, and
+# the second start dies inside CPython's thread bootstrap (KeyError in `_limbo`), which pytest reports as an
+# unraisable exception. That is `limits`' race, not ours, and it says nothing about what these tests assert.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 class TestAgainstLimits:
     def test_test_then_hit_over_admits_while_ours_is_exact(self) -> None:
         """Two callers check the last free unit before either records it: `limits` admits both."""
