@@ -22,6 +22,9 @@ from infra_readiness.checks.security import no_hardcoded_credentials, tls_verifi
 from infra_readiness.checks.transport import transport_encrypted
 from infra_readiness.context import NodeContext, NodeOptions
 
+# Against an installed wheel (tools/release.py verify-install) or an unpacked sdist only this package's tests exist.
+IN_REPOSITORY = (Path(__file__).resolve().parents[3] / "infra-models" / "src" / "infra_models").is_dir()
+
 
 def node(tmp_path: Path, files: dict[str, str], *, options: NodeOptions | None = None) -> NodeContext:
     for name, text in files.items():
@@ -400,6 +403,7 @@ class TestDependencyAuditThroughPipAuditCli:
         assert "pip_audit._" not in source and "from pip_audit" not in source
 
 
+@pytest.mark.skipif(not IN_REPOSITORY, reason="reads the repository's packages: needs its source tree")
 def test_prefilter_keeps_every_gating_bandit_issue_on_real_code():
     # bandit on every file of this repository's packages (and the insecure sample) against bandit on the files the
     # prefilter lets through: the gating issues must be the same.
