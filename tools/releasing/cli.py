@@ -166,10 +166,37 @@ def cmd_api_check(ws: Workspace, args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in reports) else 1
 
 
+def _interpreters(ws: Workspace, names: list[str], versions: list[str]) -> tuple[list[str], list[Any]]:
+    """The interpreters of `--python` found, and failed outcomes for those missing under CI.
+
+    Outside CI a missing interpreter is skipped with a note on stderr; in CI it fails the run (one failed outcome
+    per package), so a CI machine without the Python the classifiers promise cannot pass quietly.
+    """
+    from releasing.interpreters import find_python, parse_version, running_in_ci
+    from releasing.verify import SHARED, Outcome, Step
+
+    found: list[str] = []
+    missing: list[Outcome] = []
+    for version in dict.fromkeys(parse_version(v) for v in versions):
+        python = find_python(version)
+        if python is not None:
+            found.append(python)
+            continue
+        why = f"no Python {version} found (python{version} on PATH, pyenv's versions, `uv python find`)"
+        if not running_in_ci():
+            print(f"note: {why}: skipped outside CI (CI=true fails instead)", file=sys.stderr)
+            continue
+        step = Step(f"find Python {version}", False, 0.0, f"{why}; CI is set, so a missing interpreter fails")
+        models = ws.get(SHARED).version
+        missing += [Outcome(dist, models, [step], python=version) for dist in names]
+    return found, missing
+
+
 def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
     from releasing.verify import Outcome, Verifier
 
     names = _targets(ws, args)
+    pythons, outcomes = _interpreters(ws, names, args.python) if args.python else ([sys.executable], [])
     start = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="verify-install-")
 
@@ -178,15 +205,17 @@ def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
             print(message, flush=True)
 
     def one(dist: str, verifier: Verifier) -> Outcome:
-        verifier.log(f"{dist}{' (lowest infra-models)' if args.lowest else ''}:")
+        on = f" on Python {verifier.python_version()}" if args.python else ""
+        verifier.log(f"{dist}{on}{' (lowest infra-models)' if args.lowest else ''}:")
         return verifier.verify(ws.get(dist), lowest=args.lowest, integration=args.integration)
 
     try:
         verifier = Verifier(ws, Path(tmp), log, args.wheel_dir)
-        if args.jobs <= 1 or len(names) == 1:
-            outcomes = [one(dist, verifier) for dist in names]
+        runs = [(dist, verifier.with_python(python)) for python in pythons for dist in names]
+        if args.jobs <= 1 or len(runs) == 1:
+            outcomes += [one(dist, twin) for dist, twin in runs]
         else:
-            outcomes = _parallel(names, verifier, one, args.jobs, log)
+            outcomes += _parallel(runs, one, args.jobs, log)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -198,7 +227,8 @@ def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
     else:
         for o in outcomes:
             status = "ok" if o.ok else "FAILED"
-            print(f"{o.dist}: {status} with infra-models {o.models_version} in {o.seconds:.1f}s")
+            on = f" on Python {o.python}" if args.python else ""
+            print(f"{o.dist}: {status} with infra-models {o.models_version}{on} in {o.seconds:.1f}s")
             for step in o.steps:
                 if not step.ok:
                     print(f"  {step.name}:\n" + "\n".join(f"    {ln}" for ln in step.detail.splitlines()))
@@ -209,23 +239,23 @@ def cmd_verify_install(ws: Workspace, args: argparse.Namespace) -> int:
 
 
 def _parallel(
-    names: list[str],
-    verifier: Any,
+    runs: list[tuple[str, Any]],
     one: Callable[[str, Any], Any],
     jobs: int,
     log: Callable[[str], None],
 ) -> list[Any]:
-    """Verify `names` on `jobs` threads; each package's progress is printed in one block when it ends."""
+    """Verify each (package, verifier) on `jobs` threads; each one's progress is printed in one block when it ends."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def run(dist: str) -> Any:
+    def run(item: tuple[str, Any]) -> Any:
+        dist, verifier = item
         lines: list[str] = []
         outcome = one(dist, verifier.with_log(lines.append))
         log("\n".join(lines))
         return outcome
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(run, names))
+        return list(pool.map(run, runs))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -276,6 +306,13 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--jobs", type=int, default=1, metavar="N", help="verify N packages at a time (default 1)")
     cmd.add_argument("--keep", action="store_true", help="keep the venvs, wheels and test copies (for debugging)")
     cmd.add_argument("--wheel-dir", type=Path, help="use the wheels already built in this folder (release artifacts)")
+    cmd.add_argument(
+        "--python",
+        action="append",
+        metavar="X.Y",
+        help="make the venvs from Python X.Y (repeat for several; default: this interpreter); a missing one is "
+        "skipped with a note, or fails when CI is set",
+    )
     fmt(cmd)
     cmd = add(
         "api-check",

@@ -84,6 +84,7 @@ class Outcome:
     models_version: str
     steps: list[Step] = field(default_factory=list)
     hint: str = ""
+    python: str = ""  # the venv's Python version (`3.12`); empty in outcomes made before it was known
 
     @property
     def ok(self) -> bool:
@@ -100,6 +101,7 @@ class Outcome:
         return {
             "package": self.dist,
             "infra_models": self.models_version,
+            "python": self.python,
             "ok": self.ok,
             "seconds": round(self.seconds, 1),
             "hint": self.hint,
@@ -219,8 +221,11 @@ class Verifier:
         workdir: Path,
         log: Callable[[str], None] = lambda _m: None,
         wheel_dir: Path | None = None,
+        python: str | None = None,
     ) -> None:
         self.ws = ws
+        self.python = python or sys.executable  # the interpreter each fresh venv is made from
+        self._python_version: str | None = None
         self.wheel_dir = wheel_dir
         self.workdir = workdir
         self.log = log
@@ -236,6 +241,25 @@ class Verifier:
         twin = copy.copy(self)
         twin.log = log
         return twin
+
+    def with_python(self, python: str) -> Verifier:
+        """A verifier sharing this one's wheels (pure-Python, built once) whose venvs use `python`."""
+        twin = copy.copy(self)
+        twin.python = python
+        twin._python_version = None
+        return twin
+
+    def python_version(self) -> str:
+        """`major.minor` of the interpreter the venvs are made from."""
+        if self._python_version is None:
+            proc = subprocess.run(
+                [self.python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            self._python_version = proc.stdout.strip() if proc.returncode == 0 else "?"
+        return self._python_version
 
     def _run(self, args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
         proc = subprocess.run(args, cwd=cwd, env=env or _clean_env(), capture_output=True, text=True, check=False)
@@ -319,7 +343,7 @@ class Verifier:
     def verify(self, pkg: Package, *, lowest: bool = False, integration: bool = False) -> Outcome:
         """Run every step for `pkg`; stop at the first failed step that later ones depend on."""
         models = self.ws.get(SHARED)
-        outcome = Outcome(pkg.dist, models.version)
+        outcome = Outcome(pkg.dist, models.version, python=self.python_version())
         with suppress(_StepError):
             self._verify(pkg, outcome, lowest=lowest, integration=integration)
         if not outcome.ok and self._unreleased_lowest.get(pkg.dist):
@@ -347,7 +371,7 @@ class Verifier:
                     wheels.insert(0, self.build_wheel(self.ws.get(dep)))
         py = box / "venv" / "bin" / "python"
         with self._step(outcome, f"fresh venv with only {' + '.join(w.name for w in wheels)}"):
-            self._run([uv, "venv", "--quiet", "--python", sys.executable, str(box / "venv")])
+            self._run([uv, "venv", "--quiet", "--no-python-downloads", "--python", self.python, str(box / "venv")])
             self._run([uv, "pip", "install", "--quiet", "--python", str(py), *map(str, wheels)])
         with self._step(outcome, f"import {pkg.import_name} from site-packages"):
             where = self._run([str(py), "-c", f"import {pkg.import_name} as m; print(m.__file__)"]).strip()

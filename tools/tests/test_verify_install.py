@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -130,3 +131,94 @@ class TestVerifyInstall:
         code, out, err = run(repo, "verify-install", "infra-gen", "--lowest")
         assert code == 0, out + err
         assert "infra-gen: ok with infra-models 0.1.1" in out
+
+
+def _fake_python(path, version: str, *, broken: bool = False):
+    """An executable that answers the version probe as Python `version` would (or fails like a pyenv shim)."""
+    body = (
+        f"#!/bin/sh\necho 'pyenv: python{version}: command not found' >&2\nexit 127\n"
+        if broken
+        else f"#!/bin/sh\necho {version}\necho {path}\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(body, encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+class TestPythonVersions:
+    def test_a_pyenv_shim_that_refuses_to_run_is_not_taken(self, tmp_path, monkeypatch):
+        from releasing.interpreters import find_python
+
+        shim = _fake_python(tmp_path / "shims" / "python3.97", "3.97", broken=True)
+        real = _fake_python(tmp_path / "pyenv" / "versions" / "3.97.2" / "bin" / "python3.97", "3.97")
+        monkeypatch.setenv("PATH", f"{shim.parent}:{os.environ['PATH']}")
+        monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+        assert find_python("3.97") == str(real)
+
+    def test_an_interpreter_of_another_version_is_not_taken(self, tmp_path, monkeypatch):
+        from releasing.interpreters import find_python
+
+        liar = _fake_python(tmp_path / "bin" / "python3.97", "3.96")  # named 3.97, says 3.96
+        monkeypatch.setenv("PATH", f"{liar.parent}:{os.environ['PATH']}")
+        monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+        assert find_python("3.97") is None
+
+    @pytest.mark.parametrize("bad", ["3", "3.12.1", "python3.12", "three"])
+    def test_a_version_that_is_not_major_minor_is_a_usage_error(self, repo, run, bad):
+        code, _, err = run(repo, "verify-install", "infra-gen", "--python", bad)
+        assert code == 2
+        assert f"--python {bad!r}: give a minor version such as 3.12" in err
+
+    def test_missing_interpreter_is_skipped_with_a_note_outside_ci(self, repo, run, monkeypatch, tmp_path):
+        monkeypatch.delenv("CI", raising=False)
+        monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+        code, out, err = run(repo, "verify-install", "infra-gen", "--python", "3.97")
+        assert code == 0, out + err
+        assert "note: no Python 3.97 found" in err
+        assert "skipped outside CI" in err
+
+    @pytest.mark.parametrize("ci", ["true", "1"])
+    def test_missing_interpreter_fails_every_package_in_ci(self, repo, run, monkeypatch, tmp_path, ci):
+        monkeypatch.setenv("CI", ci)
+        monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+        code, out, err = run(repo, "verify-install", "--all", "--python", "3.97", "--format", "json")
+        assert code == 1, out + err
+        results = json.loads(out)["results"]
+        assert {r["package"] for r in results} == {"infra-models", "infra-gen", "infra-security", "infra-readiness"}
+        for result in results:
+            assert not result["ok"] and result["python"] == "3.97"
+            assert result["steps"][0]["name"] == "find Python 3.97"
+            assert "CI is set, so a missing interpreter fails" in result["steps"][0]["detail"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is needed to build and install wheels")
+def test_python_option_makes_the_venv_from_that_interpreter(repo, run):
+    """The package's own tests run on the asked-for Python, one outcome per package and version."""
+    import sys
+
+    from releasing.interpreters import find_python, running_in_ci
+
+    mine = f"{sys.version_info.major}.{sys.version_info.minor}"
+    other = next((v for v in ("3.12", "3.13") if v != mine and find_python(v)), None)
+    if other is None:
+        if running_in_ci():
+            pytest.fail("no Python 3.12 or 3.13 found; CI is set, so the interpreter matrix cannot be tested")
+        pytest.skip("no Python 3.12 or 3.13 found beside this interpreter")
+    _with_tests_and_cli(repo)
+    repo.write(
+        "packages/infra-gen/tests/unit/test_version.py",
+        "import sys\n\n\ndef test_runs_on_the_asked_python():\n"
+        f"    assert sys.version_info[:2] == {tuple(map(int, other.split('.')))!r}\n",
+    )
+    repo.commit("infra-gen checks which Python runs its tests")
+    code, out, err = run(repo, "verify-install", "infra-gen", "--python", other, "--python", mine, "--format", "json")
+    results = json.loads(out)["results"]
+    by_python = {r["python"]: r for r in results}
+    assert set(by_python) == {other, mine}, out + err
+    assert by_python[other]["ok"], by_python[other]
+    steps = {s["name"]: s for s in by_python[other]["steps"]}
+    assert "2 passed" in steps["unit tests against the installed wheel"]["detail"]
+    assert not by_python[mine]["ok"]  # the same test fails on the other interpreter: the venv really differs
+    assert code == 1
