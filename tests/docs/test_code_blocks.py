@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import inspect
 import re
 import shutil
@@ -90,6 +91,58 @@ def security_readme(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     return {}
 
 
+def security_access_guide(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """The launcher's services as a deployment's, read from the environment by the guide.
+
+    VAULT_ADDR/VAULT_TOKEN and secret/my_service (as for the README); AppRole enabled with a role `orders`
+    (VAULT_ROLE_ID, VAULT_SECRET_ID) allowed to read `database/creds/orders`, which the database secrets engine
+    issues as roles on the launcher's PostgreSQL (PGHOST, PGPORT, PGDATABASE); REDIS_URL, REDIS_CLUSTER_URL; the
+    TLS example's files (ECDSA, as its modern profile needs). Mounts and roles are created when missing.
+    """
+    from urllib.parse import urlsplit
+
+    import hvac
+    import trustme
+
+    security_readme(folder, monkeypatch)
+    root = hvac.Client(url=service_setting("INFRA_TEST_VAULT_ADDR"), token=service_setting("INFRA_TEST_VAULT_TOKEN"))
+    for mounted, enable, kind in (
+        (root.sys.list_auth_methods, root.sys.enable_auth_method, "approle"),
+        (root.sys.list_mounted_secrets_engines, root.sys.enable_secrets_engine, "database"),
+    ):
+        if f"{kind}/" not in mounted()["data"]:
+            with contextlib.suppress(hvac.exceptions.InvalidRequest):  # enabled meanwhile by a concurrent run
+                enable(kind)
+    pg = urlsplit(service_setting("INFRA_TEST_POSTGRES_URL"))
+    root.write(
+        "database/config/orders",
+        plugin_name="postgresql-database-plugin",
+        connection_url=f"postgresql://{{{{username}}}}:{{{{password}}}}@{pg.hostname}:{pg.port}{pg.path}?sslmode=disable",
+        username=pg.username or "infra",
+        password=pg.password or "unused-trust-auth",
+        allowed_roles=["orders"],
+    )
+    creation = ["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"]
+    root.write("database/roles/orders", db_name="orders", creation_statements=creation, default_ttl="5m", max_ttl="1h")
+    readable = ("database/creds/orders", "secret/data/my_service")
+    reads = [f'path "{path}" {{ capabilities = ["read"] }}' for path in readable]
+    root.sys.create_or_update_policy("orders", "\n".join(reads))
+    root.auth.approle.create_or_update_approle("orders", token_policies=["orders"], token_ttl="5m", token_max_ttl="1h")
+    monkeypatch.setenv("VAULT_ROLE_ID", root.auth.approle.read_role_id("orders")["data"]["role_id"])
+    monkeypatch.setenv("VAULT_SECRET_ID", root.auth.approle.generate_secret_id("orders")["data"]["secret_id"])
+    for name, value in (("PGHOST", pg.hostname), ("PGPORT", str(pg.port)), ("PGDATABASE", pg.path.lstrip("/"))):
+        monkeypatch.setenv(name, value or "")
+    monkeypatch.setenv("REDIS_URL", service_setting("INFRA_TEST_REDIS_URL"))
+    monkeypatch.setenv("REDIS_CLUSTER_URL", service_setting("INFRA_TEST_REDIS_CLUSTER_URL"))
+    ca, clients_ca = trustme.CA(key_type=trustme.KeyType.ECDSA), trustme.CA(key_type=trustme.KeyType.ECDSA)
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    clients_ca.cert_pem.write_to_path(str(folder / "clients-ca.pem"))
+    server = ca.issue_cert("orders.internal")
+    server.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    server.private_key_pem.write_to_path(str(folder / "key.pem"))
+    return {}
+
+
 def outbox_readme(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     """A SQLite file (DATABASE_URL, ASYNC_DATABASE_URL) and the launcher's Kafka (KAFKA_BOOTSTRAP)."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{folder / 'app.db'}")
@@ -112,6 +165,7 @@ SETUP: dict[str, Setup] = {
     "docs/infra-models.md": onex_contract_at("contract.yaml"),
     "docs/infra-security.md": security_guide,
     "packages/infra-security/README.md": security_readme,
+    "docs/infra-security-access.md": security_access_guide,
     "packages/infra-outbox/README.md": outbox_readme,
     "packages/infra-readiness/README.md": readiness_node,
     # The guide rates an ONEX node folder inside a service's source tree.
@@ -122,8 +176,6 @@ SETUP: dict[str, Setup] = {
 NOT_YET_RUN = {
     "docs/infra-outbox.md": "fragments that build on the reader's own engine and `orders` table "
     "(the package README's example is the whole one, and runs)",
-    "docs/infra-security-access.md": "fragments of a deployment (a Vault at http://vault:8200, AppRole and "
-    "Kubernetes logins)",
 }
 
 
