@@ -13,9 +13,10 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from infra_security.ratelimit._core import CompiledPolicy
 from infra_security.ratelimit._group_commit import AsyncDecisionLine, Call, DecisionLine, check_max_batch
-from infra_security.ratelimit._redis import RedisBackend
-from infra_security.ratelimit._redis_cluster import RedisClusterBackend
+from infra_security.ratelimit._redis import RedisBackend, _Plan
+from infra_security.ratelimit._redis_cluster import RedisClusterBackend, refresh_slots
 
 __all__ = ["PipelinedRedisBackend", "PipelinedRedisClusterBackend"]
 
@@ -37,8 +38,8 @@ class PipelinedRedisBackend(RedisBackend):
         if self._async_script is not None:
             self._async_script = _ThroughLine(self.async_line, self._async_script)
 
-    def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
-        return self.line.run(redis_key, args, super()._evalsha)
+    def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
+        return self.line.run(self._redis_key(key, policy), self._args(plan, weight), self._evalsha)
 
     def _send(self, calls: Sequence[Call]) -> list[Any]:
         pipe = self._client.pipeline(transaction=False)
@@ -95,30 +96,23 @@ class PipelinedRedisClusterBackend(RedisClusterBackend):
         self._max_batch = check_max_batch(max_batch)
         self._lines: dict[str, DecisionLine] = {}
         self._lines_lock = threading.Lock()
-        import redis.exceptions as rex
-
-        self._not_run: tuple[type[BaseException], ...] = (
-            rex.NoScriptError,
-            rex.MovedError,
-            rex.AskError,
-            rex.TryAgainError,
-        )
 
     @property
     def lines(self) -> dict[str, DecisionLine]:
         """The line of each primary met so far, by node name (``host:port``)."""
         return dict(self._lines)
 
-    def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
+    def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
+        redis_key, args = self._redis_key(key, policy), self._args(plan, weight)
         try:
             node = self._client.get_node_from_key(redis_key)
         except self._errors:  # no slot map (every node down): the cluster client reports it
-            return super()._evalsha(redis_key, args)
+            return self._evalsha(redis_key, args)
         line = self._lines.get(node.name)
         if line is None:
             with self._lines_lock:
                 line = self._lines.setdefault(node.name, DecisionLine(self._sender(node), self._max_batch))
-        return line.run(redis_key, args, super()._evalsha)
+        return line.run(redis_key, args, self._evalsha)
 
     def _sender(self, node: Any) -> Callable[[Sequence[Call]], list[Any]]:
         def send(calls: Sequence[Call]) -> list[Any]:
@@ -128,7 +122,7 @@ class PipelinedRedisClusterBackend(RedisClusterBackend):
             try:
                 replies: list[Any] = pipe.execute(raise_on_error=False)
             except self._errors:  # this primary failed: its decisions get the failure mode, never re-sent
-                _refresh_slots(self._client)
+                refresh_slots(self._client)
                 raise
             for i, reply in enumerate(replies):
                 if isinstance(reply, self._not_run):
@@ -144,11 +138,3 @@ def _again(evalsha: Callable[..., Any], backend: Any, call: Call, errors: tuple[
         return evalsha(backend, *call)
     except errors as exc:
         return exc
-
-
-def _refresh_slots(client: Any) -> None:
-    """Ask the cluster for its slot map again after a node failed (as the cluster client does on its own errors)."""
-    try:
-        client.nodes_manager.initialize()
-    except Exception:  # no node answers yet: the next decision tries again
-        return

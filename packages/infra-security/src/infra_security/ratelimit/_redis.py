@@ -5,6 +5,11 @@ any number of processes share one exact count. Keys known to be exhausted are re
 they can admit again: those rejections cost no round trip. Redis errors become
 :class:`~infra_security.errors.RateLimitBackendError`, which the limiter turns into fail-open, fail-closed or
 an exception per rule.
+
+A decision takes the shortest path redis-py's public API offers: a dedicated connection
+(``_dedicated_connections``) and an EVALSHA packed once per key and policy. A GCRA decision sends three
+arguments and gets one integer back (``tat - now``); the remaining count, retry-after and reset are derived
+here from it and the policy, with the same integer arithmetic the script used to do.
 """
 
 from __future__ import annotations
@@ -18,10 +23,33 @@ from typing import Any, Self
 
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy, Outcome
+from infra_security.ratelimit._dedicated_connections import DedicatedConnections, can_dedicate
 
 __all__ = ["RedisBackend", "load_script", "refuse_retrying_client"]
 
 _US = 1_000_000
+#: Packed commands kept per policy (one per key); the cache starts over when full.
+_MAX_PACKED = 4096
+
+
+class _Plan:
+    """A policy reduced to the script's integer arguments, with the packed EVALSHA of each key seen."""
+
+    __slots__ = ("args", "gcra", "interval", "packed", "tolerance")
+
+    def __init__(self, policy: CompiledPolicy) -> None:
+        self.gcra = policy.algorithm.value == "gcra"
+        self.interval = max(1, round(policy.interval * _US))
+        self.tolerance = policy.capacity * self.interval
+        period = max(1, round(policy.period * _US))
+        #: Arguments after the algorithm name, for weight 1 (the now slot is filled per call when injected).
+        self.args: tuple[str | int, ...] = (
+            ("gcra", self.interval, self.tolerance)
+            if self.gcra
+            else ("sliding_window", 1, self.interval, policy.capacity, period)
+        )
+        #: key -> what the fast path needs for it (the packed command; a cluster adds the slot).
+        self.packed: dict[str, Any] = {}
 
 
 def load_script() -> str:
@@ -70,6 +98,7 @@ class RedisBackend:
 
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._no_script: type[BaseException] = redis.exceptions.NoScriptError
+        self._connections = DedicatedConnections(redis.exceptions.ResponseError)
         _bound_timeouts(client, timeout)
         if async_client is not None:
             _bound_timeouts(async_client, timeout)
@@ -84,7 +113,10 @@ class RedisBackend:
         # key -> (monotonic instant from which one unit may pass, monotonic instant of full reset)
         self._blocked: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
-        self._fixed: dict[CompiledPolicy, tuple[str, int, int, int]] = {}
+        self._plans: dict[CompiledPolicy, _Plan] = {}
+        # The lean path needs a plain pool to build its own connections from (a test double has none).
+        pool = getattr(client, "connection_pool", None)
+        self._pool: Any = pool if can_dedicate(pool) else None
         #: Decisions answered from the local over-limit cache (no round trip).
         self.local_rejections = 0
 
@@ -115,13 +147,16 @@ class RedisBackend:
             cached = self._cached(key)
             if cached is not None:
                 return cached
+        plan = self._plans.get(policy)
+        if plan is None:
+            plan = self._plans[policy] = _Plan(policy)
         try:
-            reply = self._evalsha(self._redis_key(key, policy), self._args(policy, weight))
+            reply = self._call(key, policy, plan, weight)
         except self._errors as exc:
             raise RateLimitBackendError(
                 f"Redis rate-limit decision failed for key `{key}`: {exc}", details={"key": key}
             ) from exc
-        return self._outcome(key, reply)
+        return self._outcome(key, plan, weight, reply)
 
     async def adecide(self, key: str, policy: CompiledPolicy, weight: int) -> Outcome:
         """Async twin of :meth:`decide`."""
@@ -131,13 +166,20 @@ class RedisBackend:
                 return cached
         if self._async_script is None:
             return await asyncio.to_thread(self.decide, key, policy, weight)
+        plan = self._plans.get(policy)
+        if plan is None:
+            plan = self._plans[policy] = _Plan(policy)
         try:
-            reply = await self._async_script(keys=[self._redis_key(key, policy)], args=self._args(policy, weight))
+            reply = await self._async_script(keys=[self._redis_key(key, policy)], args=self._args(plan, weight))
         except self._errors as exc:
             raise RateLimitBackendError(
                 f"Redis rate-limit decision failed for key `{key}`: {exc}", details={"key": key}
             ) from exc
-        return self._outcome(key, reply)
+        return self._outcome(key, plan, weight, reply)
+
+    def close(self) -> None:
+        """Disconnect the backend's dedicated connections (the clients passed in stay the caller's to close)."""
+        self._connections.close()
 
     def reset(self, key: str) -> None:
         """Delete a key's state in Redis and in the local cache."""
@@ -147,32 +189,65 @@ class RedisBackend:
         except self._errors as exc:
             raise RateLimitBackendError(f"Redis reset failed for key `{key}`: {exc}") from exc
 
-    def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
-        # EVALSHA straight on the client (what redis-py's Script does, minus its per-call tuple and import);
-        # on NOSCRIPT (a restarted or failed-over server) the script is loaded again.
+    def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
+        """One decision's round trip: the packed EVALSHA of ``key`` on a dedicated connection when possible."""
+        if self._pool is None or self._clock_us is not None or weight != 1:
+            return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
+        connections = self._connections
+        connection = connections.take("", self._pool)
         try:
-            return self._client.evalsha(self._script.sha, 1, redis_key, *args)
-        except self._no_script:
-            self._script.sha = self._client.script_load(self._script.script)
-            return self._client.evalsha(self._script.sha, 1, redis_key, *args)
+            packed = plan.packed.get(key)
+            if packed is None:
+                if len(plan.packed) >= _MAX_PACKED:
+                    plan.packed = {}
+                redis_key = self._redis_key(key, policy)
+                packed = connection.pack_command("EVALSHA", self._script.sha, 1, redis_key, *plan.args, "")
+                plan.packed[key] = packed
+            try:
+                return connections.exchange(connection, packed)
+            except self._no_script:  # nothing ran (a restarted or failed-over server): load it, send again
+                self._script.sha = self._client.script_load(self._script.script)
+                packed = connection.pack_command(
+                    "EVALSHA", self._script.sha, 1, self._redis_key(key, policy), *plan.args, ""
+                )
+                return connections.exchange(connection, packed)
+        finally:
+            connections.give_back("", connection)
+
+    def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
+        """EVALSHA of any decision (any weight, injected clock), on a dedicated connection when possible."""
+        # On NOSCRIPT (a restarted or failed-over server) the script is loaded again: it did not run.
+        if self._pool is None:
+            try:
+                return self._client.evalsha(self._script.sha, 1, redis_key, *args)
+            except self._no_script:
+                self._script.sha = self._client.script_load(self._script.script)
+                return self._client.evalsha(self._script.sha, 1, redis_key, *args)
+        connections = self._connections
+        connection = connections.take("", self._pool)
+        try:
+            try:
+                return connections.exchange(
+                    connection, connection.pack_command("EVALSHA", self._script.sha, 1, redis_key, *args)
+                )
+            except self._no_script:
+                self._script.sha = self._client.script_load(self._script.script)
+                return connections.exchange(
+                    connection, connection.pack_command("EVALSHA", self._script.sha, 1, redis_key, *args)
+                )
+        finally:
+            connections.give_back("", connection)
 
     def _redis_key(self, key: str, policy: CompiledPolicy) -> str:
         # The algorithm is part of the key: GCRA keeps a string, the sliding window a hash, and a policy that
         # changes algorithm on a deploy must not hit WRONGTYPE on the other's state.
         return f"{self._prefix}{'g' if policy.algorithm.value == 'gcra' else 's'}:{key}"
 
-    def _args(self, policy: CompiledPolicy, weight: int) -> list[str | int]:
-        fixed = self._fixed.get(policy)
-        if fixed is None:
-            interval = max(1, round(policy.interval * _US))
-            fixed = self._fixed[policy] = (
-                policy.algorithm.value,
-                interval,
-                policy.capacity,
-                max(1, round(policy.period * _US)),
-            )
-        now = "" if self._clock_us is None else self._clock_us()
-        return [fixed[0], weight, fixed[1], fixed[2], fixed[3], now]
+    def _args(self, plan: _Plan, weight: int) -> list[str | int]:
+        now: str | int = "" if self._clock_us is None else self._clock_us()
+        if plan.gcra:
+            return ["gcra", weight * plan.interval, plan.tolerance, now]
+        return [*plan.args[:1], weight, *plan.args[2:], now]
 
     def _cached(self, key: str) -> Outcome | None:
         entry = self._blocked.get(key)
@@ -185,8 +260,19 @@ class RedisBackend:
         self.local_rejections += 1
         return False, 0, entry[0] - now, max(0.0, entry[1] - now)
 
-    def _outcome(self, key: str, reply: list[Any]) -> Outcome:
-        allowed, remaining, retry_us, reset_us, next_free_us = reply
+    def _outcome(self, key: str, plan: _Plan, weight: int, reply: Any) -> Outcome:
+        if isinstance(reply, int):  # GCRA: tat - now after the decision, negated when denied
+            interval, tolerance = plan.interval, plan.tolerance
+            if reply > 0:
+                allowed, ahead, retry_us = True, reply, 0
+            else:
+                allowed, ahead = False, -reply
+                retry_us = ahead + weight * interval - tolerance
+            remaining = max(0, (tolerance - ahead) // interval)
+            reset_us, next_free_us = ahead, max(0, ahead + interval - tolerance)
+        else:
+            allowed_flag, remaining, retry_us, reset_us, next_free_us = reply
+            allowed = allowed_flag == 1
         if self._local and remaining == 0 and next_free_us > 0:
             now = time.monotonic()
             with self._lock:
@@ -195,7 +281,7 @@ class RedisBackend:
                     if len(self._blocked) >= self._max_cached:
                         self._blocked.clear()
                 self._blocked[key] = (now + next_free_us / _US, now + reset_us / _US)
-        return allowed == 1, int(remaining), retry_us / _US, reset_us / _US
+        return allowed, int(remaining), retry_us / _US, reset_us / _US
 
 
 def refuse_retrying_client(client: Any) -> None:

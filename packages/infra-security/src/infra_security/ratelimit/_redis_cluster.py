@@ -14,7 +14,13 @@ module only changes what a cluster changes:
   record the decision twice. The backend refuses a client with command retries
   (:class:`RateLimitBackendError` naming the fix), and ``from_url`` builds one without;
 * every node connection gets the ``timeout`` (connect and read), so a dead or frozen primary gives the rule's
-  ``on_backend_error`` (open, closed or raise) within about that time instead of blocking the caller.
+  ``on_backend_error`` (open, closed or raise) within about that time instead of blocking the caller;
+* the fast path skips the cluster client's command machinery: the key's slot is computed once (kept with the
+  packed EVALSHA), the slot's primary read from the client's slot map, and the command sent on a dedicated
+  connection to that node (``_dedicated_connections``). A reply that proves nothing ran (``MOVED``, ``ASK``,
+  ``TRYAGAIN``, ``NOSCRIPT``) sends the decision once more through the cluster client, which follows the
+  redirection and refreshes its map; a connection error or timeout is never re-sent (the script may have run):
+  the map is refreshed, as the cluster client does, and the decision fails to the rule's ``on_backend_error``.
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ from typing import Any, Self
 
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy
-from infra_security.ratelimit._redis import RedisBackend
+from infra_security.ratelimit._redis import _MAX_PACKED, RedisBackend, _Plan
 
-__all__ = ["RedisClusterBackend", "cluster_key"]
+__all__ = ["RedisClusterBackend", "cluster_key", "refresh_slots"]
 
 
 def cluster_key(prefix: str, algorithm: str, key: str) -> str:
@@ -68,7 +74,21 @@ class RedisClusterBackend(RedisBackend):
             clock_us=clock_us,
             timeout=timeout,
         )
+        import redis.exceptions as rex
+
+        # A slot no node covers (mid-failover) is a RedisClusterException, not a RedisError: a backend failure too.
+        self._errors = (*self._errors, rex.RedisClusterException)
         _bound_cluster_timeouts(client, timeout)
+
+        #: Replies that prove the script did not run: safe to send once more through the cluster client.
+        self._not_run: tuple[type[BaseException], ...] = (
+            rex.NoScriptError,
+            rex.MovedError,
+            rex.AskError,
+            rex.TryAgainError,
+        )
+        self._lost: tuple[type[BaseException], ...] = (rex.ConnectionError, rex.TimeoutError, OSError)
+        self._direct = hasattr(client, "nodes_manager") and hasattr(client, "keyslot")
         # Every primary knows the script from the start (best effort: NOSCRIPT later is answered by EVAL).
         with contextlib.suppress(*self._errors):
             client.script_load(self._script.script)
@@ -98,6 +118,38 @@ class RedisClusterBackend(RedisBackend):
         except self._errors as exc:
             raise RateLimitBackendError(f"Redis Cluster reset failed for key `{key}`: {exc}") from exc
 
+    def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
+        """The packed EVALSHA of ``key`` straight to its slot's primary, on a dedicated connection."""
+        if not self._direct or self._clock_us is not None or weight != 1:
+            return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
+        client = self._client
+        entry = plan.packed.get(key)  # (slot, packed command)
+        slot = client.keyslot(self._redis_key(key, policy)) if entry is None else entry[0]
+        try:
+            node = client.nodes_manager.get_node_from_slot(slot)
+            pool = client.get_redis_connection(node).connection_pool
+        except self._errors:  # no primary known for the slot now: the cluster client reports (and refreshes)
+            return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
+        connections = self._connections
+        connection = connections.take(node.name, pool)
+        try:
+            if entry is None:
+                if len(plan.packed) >= _MAX_PACKED:
+                    plan.packed = {}
+                packed = connection.pack_command(
+                    "EVALSHA", self._script.sha, 1, self._redis_key(key, policy), *plan.args, ""
+                )
+                entry = plan.packed[key] = (slot, packed)
+            try:
+                return connections.exchange(connection, entry[1])
+            except self._not_run:  # nothing ran: once more through the cluster client (redirects, EVAL)
+                return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
+            except self._lost:  # may have run: never re-sent; the slot map is asked for again
+                refresh_slots(client)
+                raise
+        finally:
+            connections.give_back(node.name, connection)
+
     def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
         # EVALSHA routed by the key's slot; NOSCRIPT means nothing ran, so EVAL of the source on the same key's
         # node is safe (it runs once and caches the script there). Loading on every primary instead would fail
@@ -109,6 +161,14 @@ class RedisClusterBackend(RedisBackend):
 
     def _redis_key(self, key: str, policy: CompiledPolicy) -> str:
         return cluster_key(self._prefix, policy.algorithm.value, key)
+
+
+def refresh_slots(client: Any) -> None:
+    """Ask the cluster for its slot map again after a node failed (as the cluster client does on its own errors)."""
+    try:
+        client.nodes_manager.initialize()
+    except Exception:  # no node answers yet: the next decision tries again
+        return
 
 
 def _bound_cluster_timeouts(client: Any, timeout: float) -> None:

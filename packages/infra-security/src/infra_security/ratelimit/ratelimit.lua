@@ -1,15 +1,37 @@
 -- infra-security rate-limit decision: decide and record in one atomic step, one round trip.
 -- KEYS[1]  the key
 -- ARGV[1]  algorithm: "gcra" or "sliding_window"
--- ARGV[2]  weight (units this request takes)
--- ARGV[3]  GCRA emission interval in microseconds (integer)
--- ARGV[4]  capacity (limit + burst)
--- ARGV[5]  sliding-window period in microseconds (integer)
--- ARGV[6]  now in microseconds, or "" to use the server's clock (TIME), shared by every client
--- Returns {allowed (0/1), remaining, retry_after_us, reset_after_us, next_free_us}.
+-- GCRA (the lean path: three arguments, one integer back):
+--   ARGV[2]  cost in microseconds (weight * emission interval, integer)
+--   ARGV[3]  tolerance in microseconds (capacity * emission interval, integer)
+--   ARGV[4]  now in microseconds, or "" to use the server's clock (TIME), shared by every client
+--   Returns tat - now after the decision: > 0 when admitted (the new tat was recorded), its negation when
+--   denied (nothing written). The client derives remaining, retry-after and reset from it and the policy.
+-- Sliding window:
+--   ARGV[2] weight, ARGV[3] emission interval (unused), ARGV[4] capacity (limit + burst),
+--   ARGV[5] period in microseconds, ARGV[6] now in microseconds or ""
+--   Returns {allowed (0/1), remaining, retry_after_us, reset_after_us, next_free_us}.
 -- Integer microseconds keep GCRA exact: capacity * interval is a whole number, so exactly `capacity`
--- requests fit in a fresh bucket whatever the epoch.
+-- requests fit in a fresh bucket whatever the epoch (times stay far below 2^53).
 -- TIME before a write needs effects replication: the default since Redis 5 (and the only mode in 7).
+if ARGV[1] == "gcra" then
+  local now
+  if ARGV[4] ~= "" then
+    now = tonumber(ARGV[4])
+  else
+    local t = redis.call("TIME")
+    now = t[1] * 1000000 + t[2]
+  end
+  local tat = tonumber(redis.call("GET", KEYS[1]))
+  if tat == nil or tat < now then tat = now end
+  local new_tat = tat + tonumber(ARGV[2])
+  if new_tat - tonumber(ARGV[3]) <= now then
+    redis.call("SET", KEYS[1], string.format("%d", new_tat), "PX", math.ceil((new_tat - now) / 1000))
+    return new_tat - now
+  end
+  return now - tat
+end
+
 local now
 if ARGV[6] ~= "" then
   now = tonumber(ARGV[6])
@@ -19,22 +41,6 @@ else
 end
 local weight = tonumber(ARGV[2])
 local capacity = tonumber(ARGV[4])
-
-if ARGV[1] == "gcra" then
-  local interval = tonumber(ARGV[3])
-  local tolerance = capacity * interval
-  local tat = tonumber(redis.call("GET", KEYS[1]))
-  if tat == nil or tat < now then tat = now end
-  local new_tat = tat + weight * interval
-  local allow_at = new_tat - tolerance
-  if allow_at <= now then
-    redis.call("SET", KEYS[1], string.format("%d", new_tat), "PX", math.max(1, math.ceil((new_tat - now) / 1000)))
-    local remaining = math.floor((tolerance - (new_tat - now)) / interval)
-    return {1, remaining, 0, new_tat - now, math.max(0, new_tat + interval - tolerance - now)}
-  end
-  local remaining = math.floor((tolerance - (tat - now)) / interval)
-  return {0, math.max(0, remaining), allow_at - now, tat - now, math.max(0, tat + interval - tolerance - now)}
-end
 
 -- sliding window counter
 local period = tonumber(ARGV[5])
