@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,10 @@ def test_312_syntax_is_rebuilt_with_lines_kept(interpreter):
     )
     tree = parse_source(source, "new.py")
     alias = tree.body[0]
-    assert isinstance(alias, ast.Assign) and alias.lineno == 1
-    assert [type(n).__name__ for n in tree.body] == ["Assign", "ClassDef", "FunctionDef"]
+    # 3.11 has no TypeAlias node: the alias comes back as its nearest equivalent; 3.12+ parses the file itself.
+    kind = "Assign" if sys.version_info < (3, 12) else "TypeAlias"
+    assert type(alias).__name__ == kind and alias.lineno == 1
+    assert [type(n).__name__ for n in tree.body] == [kind, "ClassDef", "FunctionDef"]
     assert tree.body[2].lineno == 6
     compile(ast.fix_missing_locations(tree), "new.py", "exec")  # a valid tree for this interpreter
 
@@ -56,14 +59,16 @@ def test_pep701_fstring_and_bytes_and_complex(interpreter):
 
 
 def test_invalid_everywhere_raises_syntax_error_with_a_line(interpreter):
-    with pytest.raises(SyntaxError, match="also with python3") as caught:
+    with pytest.raises(SyntaxError) as caught:
         parse_source("x = 1\ndef broken(:\n", "bad.py")
     assert caught.value.lineno == 2
+    if not _parse._same_version(interpreter):  # a newer interpreter was asked too, and the message says so
+        assert "also with python3" in str(caught.value)
+    else:  # the newest interpreter runs the checks: its own error, not a second opinion from itself
+        assert "also with" not in str(caught.value)
 
 
 def test_same_version_interpreter_is_not_asked_twice(monkeypatch):
-    import sys
-
     monkeypatch.setattr(_parse, "newer_python", lambda python=None: sys.executable)
     with pytest.raises(SyntaxError):
         parse_source("type X = int\n", "x.py") if sys.version_info < (3, 12) else parse_source("def (:\n", "x.py")

@@ -27,10 +27,6 @@ from infra_readiness.testing import write_node
 SERVING = {"pyproject.toml": '[project]\nname = "svc"\n[tool.infra-readiness]\nserves = true\n'}
 
 
-# Against an installed wheel (tools/release.py verify-install) or an unpacked sdist only this package's tests exist.
-IN_REPOSITORY = (Path(__file__).resolve().parents[3] / "infra-models" / "src" / "infra_models").is_dir()
-
-
 def node(tmp_path: Path, files: dict[str, str], **options: object) -> NodeContext:
     for name, text in files.items():
         path = tmp_path / name
@@ -208,6 +204,17 @@ class TestApiDocs:
         code = '"""Module."""\n\ndef run():\n    """Run."""\n'
         assert api_documented(node(tmp_path, {"src/pkg/__init__.py": code})).status is CheckStatus.PASS
 
+    def test_a_setter_with_a_trailing_comment_is_not_counted_twice(self, tmp_path):
+        # as packaging's `@prereleases.setter` with a trailing lint comment (an undocumented setter of a property)
+        code = (
+            '"""Module."""\n\nclass Spec:\n    """Spec."""\n\n    @property\n    def pre(self) -> bool:\n'
+            '        """Pre."""\n        return True\n\n    @pre.setter  # pragma: no cover\n'
+            "    def pre(self, value: bool) -> None:\n        pass\n"
+        )
+        outcome = api_documented(node(tmp_path, {"src/pkg/__init__.py": code}))
+        assert outcome.status is CheckStatus.PASS, outcome.message
+        assert "3 of 3 public object(s) documented" in outcome.message
+
 
 class TestTracing:
     def test_serving_node_without_tracing_fails(self, tmp_path):
@@ -232,14 +239,12 @@ class TestTracing:
         assert tracing_present(node(tmp_path, {**SERVING, "src/svc/h.py": code})).status is CheckStatus.FAIL
 
 
-@pytest.mark.skipif(not IN_REPOSITORY, reason="reads the repository's packages: needs its source tree")
-def test_text_reading_of_the_api_agrees_with_the_syntax_tree_on_this_repository():
+def test_text_reading_of_the_api_agrees_with_the_syntax_tree_on_real_code(real_sources):
     import ast
 
     from infra_readiness.checks.api_docs import public_objects, public_objects_text
 
-    sources = sorted((Path(__file__).resolve().parents[3]).glob("*/src/**/*.py"))
-    assert len(sources) > 100
-    for path in sources:
+    assert len(real_sources) > 100
+    for path in real_sources:
         text = path.read_text(encoding="utf-8")
         assert public_objects_text(text, "m") == public_objects(ast.parse(text), "m"), path

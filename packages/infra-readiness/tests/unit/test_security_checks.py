@@ -22,9 +22,6 @@ from infra_readiness.checks.security import no_hardcoded_credentials, tls_verifi
 from infra_readiness.checks.transport import transport_encrypted
 from infra_readiness.context import NodeContext, NodeOptions
 
-# Against an installed wheel (tools/release.py verify-install) or an unpacked sdist only this package's tests exist.
-IN_REPOSITORY = (Path(__file__).resolve().parents[3] / "infra-models" / "src" / "infra_models").is_dir()
-
 
 def node(tmp_path: Path, files: dict[str, str], *, options: NodeOptions | None = None) -> NodeContext:
     for name, text in files.items():
@@ -403,17 +400,15 @@ class TestDependencyAuditThroughPipAuditCli:
         assert "pip_audit._" not in source and "from pip_audit" not in source
 
 
-@pytest.mark.skipif(not IN_REPOSITORY, reason="reads the repository's packages: needs its source tree")
-def test_prefilter_keeps_every_gating_bandit_issue_on_real_code():
-    # bandit on every file of this repository's packages (and the insecure sample) against bandit on the files the
-    # prefilter lets through: the gating issues must be the same.
+def test_prefilter_keeps_every_gating_bandit_issue_on_real_code(real_sources):
+    # bandit on every file of the installed infra packages and the libraries beside them (conftest.REAL_CODE) against
+    # bandit on the files the prefilter lets through: the gating issues must be the same.
     import ast
 
     from infra_readiness.checks import insecure_code
 
-    packages = Path(__file__).resolve().parents[3]
     trees = {}
-    for path in sorted(packages.glob("*/src/**/*.py")):
+    for path in real_sources:
         try:
             trees[path] = ast.parse(path.read_text(encoding="utf-8"))
         except SyntaxError:
@@ -430,7 +425,7 @@ def test_prefilter_keeps_every_gating_bandit_issue_on_real_code():
     kept = {p: t for p, t in trees.items() if insecure_code._names_gated_rule(p.read_text(encoding="utf-8"))}
     assert len(kept) < len(trees)
     assert gating(insecure_code.bandit_issues(kept)) == everything
-    assert everything  # the repository has reviewed findings (waived or marked), so the comparison is not empty
+    assert everything  # real code has gating findings (reviewed, waived or marked), so the comparison is not empty
 
 
 _GATED_SNIPPETS = {

@@ -131,7 +131,9 @@ def public_objects_text(text: str, module: str) -> list[tuple[str, int, bool]]:
         while back >= 0 and lines[back].strip().startswith("@"):
             decorators.append(lines[back].strip())
             back -= 1
-        skipped = any(d.split("(")[0].endswith(("overload", ".setter", ".deleter")) for d in decorators)
+        # `@x.setter  # a comment`: the decorator's name ends before its arguments and before a trailing comment
+        names = (d.split("#")[0].split("(")[0].strip() for d in decorators)
+        skipped = any(n.endswith(("overload", ".setter", ".deleter")) for n in names)
         if indent == 0:
             public = not name.startswith("_") and (exported is None or name in exported)
             current_class = name if kind == "class" and public else None
