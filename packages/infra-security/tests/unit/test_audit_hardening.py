@@ -115,6 +115,32 @@ class TestTornRecords:
         result = _verify(tmp_path)
         assert result.ok and result.records == 2, result.finding  # type: ignore[attr-defined]
 
+    def test_short_write_that_completes_keeps_the_whole_record(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import infra_security.audit._sinks as sinks
+
+        real_write = os.write
+        state = {"short": 0}
+
+        def a_few_bytes_at_a_time(fd: int, data: object) -> int:
+            view = memoryview(data)  # type: ignore[arg-type]
+            if state["short"]:  # a signal or a pipe-like file: every write takes at most 7 bytes
+                return real_write(fd, view[:7])
+            return real_write(fd, view)
+
+        monkeypatch.setattr(sinks.os, "write", a_few_bytes_at_a_time)
+        with AuditLogger(directory=tmp_path) as logger:
+            logger.log_security_event("authentication", "ann", "login", "success")
+            state["short"] = 1
+            logger.log_security_event("authentication", "ann", "sudo", "success")
+            state["short"] = 0
+            logger.log_security_event("authentication", "ann", "logout", "success")
+        lines = (tmp_path / "audit.jsonl").read_bytes().splitlines()
+        assert [parse_record(line).event["action"] for line in lines] == ["login", "sudo", "logout"]
+        result = _verify(tmp_path)
+        assert result.ok and result.records == 3, result.finding  # type: ignore[attr-defined]
+
     def test_torn_tail_at_open_is_quarantined_recorded_and_verifies(self, tmp_path: Path) -> None:
         with AuditLogger(directory=tmp_path) as logger:
             logger.log_security_event("authentication", "ann", "login", "success")

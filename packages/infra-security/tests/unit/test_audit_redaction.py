@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import orjson
 import pytest
 
 from infra_security.audit._chain import keyed_sha256
-from infra_security.audit._logger import AuditLogger, _uuid4
+from infra_security.audit._event_ids import new_event_id
+from infra_security.audit._logger import AuditLogger
 from infra_security.audit._redaction import REDACTED_PREFIX, Redactor
 from infra_security.audit._sinks import JsonLinesFileSink
 from infra_security.errors import AuditConfigError, AuditError
@@ -102,10 +104,48 @@ def test_invalid_event_is_one_clear_error(tmp_path: Path) -> None:
     assert logger.head.seq == 0
 
 
-def test_event_ids_are_uuid4() -> None:
-    ids = {_uuid4() for _ in range(1000)}
-    assert len(ids) == 1000
-    assert all(uuid.UUID(i).version == 4 and str(uuid.UUID(i)) == i for i in ids)
+class TestEventIds:
+    def test_event_ids_are_canonical_uuid4(self) -> None:
+        ids = {new_event_id() for _ in range(3000)}  # more than one batch of 256
+        assert len(ids) == 3000
+        assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+        assert all(str(uuid.UUID(i)) == i for i in ids)
+
+    def test_variant_nibble_takes_all_four_values(self) -> None:
+        assert {new_event_id()[19] for _ in range(2000)} == set("89ab")
+
+    def test_threads_never_share_an_id(self) -> None:
+        results: list[list[str]] = [[] for _ in range(4)]
+        start = threading.Barrier(4)
+
+        def take(out: list[str]) -> None:
+            start.wait()
+            out.extend(new_event_id() for _ in range(2000))
+
+        threads = [threading.Thread(target=take, args=(out,)) for out in results]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        merged = [i for out in results for i in out]
+        assert len(set(merged)) == len(merged) == 8000
+
+    @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+    def test_a_forked_child_does_not_repeat_the_parents_ids(self) -> None:
+        new_event_id()  # the parent now holds a part-used batch
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child: report its next ids and leave at once
+            os.close(read_fd)
+            os.write(write_fd, ",".join(new_event_id() for _ in range(5)).encode())
+            os._exit(0)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as pipe:
+            child = pipe.read().decode().split(",")
+        os.waitpid(pid, 0)
+        parent = [new_event_id() for _ in range(5)]
+        assert len(child) == 5
+        assert not set(child) & set(parent)
 
 
 class TestFileSinkPolicy:

@@ -14,13 +14,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 __all__ = [
     "ChainMac",
+    "HashState",
     "KeyedSha256",
     "keyed_sha256",
     "GENESIS",
@@ -37,6 +39,22 @@ GENESIS = bytes(32)
 MAC_DOMAIN = b"infra-audit/v1\x00"
 _DOMAIN = MAC_DOMAIN
 _SORT = orjson.OPT_SORT_KEYS
+
+
+class HashState(Protocol):
+    """What :class:`KeyedSha256` needs of a ``hashlib`` hash object."""
+
+    def copy(self) -> HashState:
+        """A copy of the state."""
+        ...
+
+    def update(self, data: bytes, /) -> None:
+        """Absorb ``data``."""
+        ...
+
+    def digest(self) -> bytes:
+        """The digest of what was absorbed."""
+        ...
 
 
 class KeyedSha256:
@@ -63,6 +81,10 @@ class KeyedSha256:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()
+
+    def states(self) -> tuple[HashState, HashState]:
+        """The keyed inner and outer SHA-256 states (copy before use), for callers that feed a message in parts."""
+        return self._inner, self._outer
 
     def hexmac(self, msg: bytes) -> str:
         """:meth:`mac` as hex text."""
@@ -93,12 +115,21 @@ class ChainMac:
     """:func:`record_mac` with the key schedule done once (copying a keyed HMAC is cheaper than re-keying)."""
 
     def __init__(self, key: bytes, kid: str) -> None:
-        self._keyed = KeyedSha256(key, _DOMAIN).mac
+        keyed = KeyedSha256(key, _DOMAIN)
+        self._inner, self._outer = keyed.states()
         self._kid = kid.encode("ascii")
 
     def mac(self, seq: int, prev: bytes, event_bytes: bytes) -> bytes:
         """The MAC of record ``seq`` following ``prev``."""
-        return self._keyed(seq.to_bytes(8, "big") + prev + self._kid + event_bytes)
+        inner = self._inner.copy()  # the parts fed one by one: no concatenated copy of the event
+        inner.update(_PACK_SEQ(seq) + prev + self._kid)
+        inner.update(event_bytes)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+_PACK_SEQ = struct.Struct(">Q").pack
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,12 @@ class Checkpointer:
 
     def due(self, head: ChainHead) -> bool:
         """Whether a checkpoint is due after ``head``."""
-        return head.seq != self._last_seq and (
-            head.seq - max(self._last_seq, 0) >= self._every_events
+        return self.due_at(head.seq)
+
+    def due_at(self, seq: int) -> bool:
+        """Whether a checkpoint is due once record ``seq`` is the head (the per-record check of the writer)."""
+        return seq != self._last_seq and (
+            seq - max(self._last_seq, 0) >= self._every_events
             or self._monotonic() - self._last_time >= self._every_seconds
         )
 

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import binascii
 import logging
 import math
 import os
@@ -36,10 +37,10 @@ from infra_models.security import AuditEvent, AuditEventType, AuditOutcome, Secu
 from infra_security.audit._alerts import AlertDispatcher, AlertHook
 from infra_security.audit._chain import ChainHead, ChainMac, canonical, encode_record, parse_record
 from infra_security.audit._checkpoints import Checkpoint, Checkpointer, parse_checkpoint
+from infra_security.audit._event_ids import new_event_id
 from infra_security.audit._keys import AuditKeys
 from infra_security.audit._redaction import DEFAULT_SENSITIVE_FIELDS, Redactor
 from infra_security.audit._sinks import AuditSink, FsyncPolicy, JsonLinesFileSink, TornTail, read_last_line
-from infra_security.crypto._aead import fresh_nonce
 from infra_security.errors import AuditConfigError, AuditError, AuditWriteError
 
 __all__ = ["ENV_AUDIT_DIR", "ENV_AUDIT_KEYS_FILE", "AuditLogger", "default_audit_dir"]
@@ -51,6 +52,8 @@ CHECKPOINT_NAME = "checkpoints.jsonl"
 KEYS_NAME = "audit-keys.json"
 
 _log = logging.getLogger("infra_security.audit")
+_hexlify = binascii.hexlify
+_HIGH, _INFO, _VIOLATION = Severity.HIGH, Severity.INFO, AuditEventType.SECURITY_VIOLATION
 _validate_event = AuditEvent.model_validate
 _MAX_DEPTH = 250  # orjson refuses deeper documents (254 levels, the record's own two included)
 
@@ -103,15 +106,6 @@ def _explain(value: Any, where: str) -> None:
                 "dict): decode bytes or convert the object first",
                 code="security.audit_event_invalid",
             )
-
-
-def _uuid4() -> str:
-    """A random (version 4) UUID string, without building a ``uuid.UUID`` object."""
-    raw = bytearray(fresh_nonce() + fresh_nonce()[:4])  # 16 bytes of the buffered os.urandom stream
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def default_audit_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -188,12 +182,12 @@ class AuditLogger:
         self._checkpointer = Checkpointer(self.keys.signing_key, checkpoint_sink, self._kid, **kwargs)
         self._kid_bytes = self._kid.encode("ascii")
         try:
-            self._head, last_checkpoint = self._resume()
+            head, last_checkpoint = self._resume()
         except BaseException:
             for sink in self._owned:  # do not leak the files this constructor opened
                 sink.close()
             raise
-        self._head_hex = self._head.mac.hex().encode()
+        self._tip = (head.seq, head.mac, head.mac.hex().encode())
         self._checkpointer.resume(last_checkpoint)
         self._closed = False
         self._stop = threading.Event()
@@ -215,7 +209,8 @@ class AuditLogger:
     @property
     def head(self) -> ChainHead:
         """The last record written: its sequence number and MAC."""
-        return self._head
+        seq, mac, _ = self._tip
+        return ChainHead(seq, mac)
 
     def log_security_event(
         self,
@@ -237,12 +232,12 @@ class AuditLogger:
         """
         if details:
             check_json_tree(details, "details")
-        if isinstance(context, Mapping) and context.get("attributes"):
+        if context is not None and isinstance(context, Mapping) and context.get("attributes"):
             check_json_tree(context["attributes"], "context.attributes")
         if severity is None:
-            severity = Severity.HIGH if event_type == AuditEventType.SECURITY_VIOLATION else Severity.INFO
+            severity = _HIGH if event_type == _VIOLATION else _INFO
         fields: dict[str, Any] = {
-            "event_id": _uuid4(),
+            "event_id": new_event_id(),
             "event_type": event_type,
             "severity": severity,
             "actor": user_id,
@@ -257,11 +252,11 @@ class AuditLogger:
             fields["resource"] = resource
         if correlation_id is not None:
             fields["correlation_id"] = correlation_id
-        if isinstance(context, SecurityEventData):
-            context = self._redact_context(context)
-        elif context is not None and context.get("attributes"):
-            context = {**context, "attributes": self._redactor.redact(context["attributes"])}
         if context is not None:
+            if isinstance(context, SecurityEventData):
+                context = self._redact_context(context)
+            elif context.get("attributes"):
+                context = {**context, "attributes": self._redactor.redact(context["attributes"])}
             fields["context"] = context
         try:
             event: AuditEvent = _validate_event(fields)
@@ -293,11 +288,11 @@ class AuditLogger:
         except TypeError as exc:
             raise AuditWriteError(f"audit event {event.event_id} is not JSON-serialisable: {exc}") from exc
         with self._lock:
-            head = self._head
-            seq = head.seq + 1
-            mac = self._mac(seq, head.mac, event_bytes)
-            mac_hex = mac.hex().encode()
-            line = encode_record(seq, self._head_hex, self._kid_bytes, mac_hex, event_bytes)
+            last_seq, last_mac, last_hex = self._tip
+            seq = last_seq + 1
+            mac = self._mac(seq, last_mac, event_bytes)
+            mac_hex = _hexlify(mac)
+            line = encode_record(seq, last_hex, self._kid_bytes, mac_hex, event_bytes)
             failures: list[tuple[AuditSink, BaseException]] = []
             for sink in self.sinks:
                 try:
@@ -306,8 +301,9 @@ class AuditLogger:
                     failures.append((sink, exc))
             accepted = len(self.sinks) - len(failures)
             if accepted:
-                self._head, self._head_hex = ChainHead(seq, mac), mac_hex
-                if self._checkpointer.due(self._head):
+                # The head is one tuple, replaced whole (no ChainHead per event; `head` builds one when asked).
+                self._tip = (seq, mac, mac_hex)
+                if self._checkpointer.due_at(seq):
                     self._write_checkpoint()
         if failures:
             self._report(failures, seq)
@@ -336,7 +332,7 @@ class AuditLogger:
                 try:
                     sink.flush()
                 except Exception as exc:
-                    self._report([(sink, exc)], self._head.seq)
+                    self._report([(sink, exc)], self._tip[0])
                     if not self.fail_open:
                         raise AuditWriteError(f"audit sink {sink.name} could not flush: {exc}") from exc
 
@@ -363,7 +359,7 @@ class AuditLogger:
                 try:
                     sink.flush()
                 except Exception as exc:
-                    self._report([(sink, exc)], self._head.seq)
+                    self._report([(sink, exc)], self._tip[0])
             self._write_checkpoint(final=True)
             for sink in self._owned:
                 sink.close()
@@ -390,13 +386,14 @@ class AuditLogger:
         return context.model_copy(update={"attributes": self._redactor.redact(context.attributes)})
 
     def _write_checkpoint(self, *, final: bool = False) -> Checkpoint | None:
-        if self._head.seq == 0 or (final and self._checkpointer.last_seq == self._head.seq):
+        head = self.head
+        if head.seq == 0 or (final and self._checkpointer.last_seq == head.seq):
             return None
         try:
-            return self._checkpointer.write(self._head)
+            return self._checkpointer.write(head)
         except Exception as exc:
             # The record is already written; a missing checkpoint only weakens truncation detection.
-            self._report([(self.checkpoint_sink, exc)], self._head.seq)
+            self._report([(self.checkpoint_sink, exc)], head.seq)
             return None
 
     def _report(self, failures: list[tuple[AuditSink, BaseException]], seq: int) -> None:
@@ -408,7 +405,7 @@ class AuditLogger:
     def _tick(self, seconds: float) -> None:
         while not self._stop.wait(seconds):
             with self._lock:
-                if not self._closed and self._head.seq != self._checkpointer.last_seq:
+                if not self._closed and self._tip[0] != self._checkpointer.last_seq:
                     self._write_checkpoint()
 
     def _record_recovery(self, torn: TornTail) -> None:

@@ -57,6 +57,9 @@ class FsyncPolicy(StrEnum):
     NEVER = "never"
 
 
+_ALWAYS, _INTERVAL = FsyncPolicy.ALWAYS, FsyncPolicy.INTERVAL
+
+
 @dataclass(frozen=True)
 class TornTail:
     """A partial last line found at open: where it was cut and where its bytes were kept."""
@@ -188,27 +191,32 @@ class JsonLinesFileSink:
             if self._rotated():
                 self._sync_and_close()
                 self._open()
-        view = memoryview(line)
-        done = 0
+        written = os.write(self._fd, line)  # nothing written when this raises
+        if written != len(line):
+            self._write_rest(line, written)
+        fsync = self.fsync
+        if fsync is _INTERVAL:
+            self._dirty = True
+            if now - self._last_sync >= self._fsync_interval:
+                os.fsync(self._fd)
+                self._last_sync, self._dirty = now, False
+        elif fsync is _ALWAYS:
+            os.fsync(self._fd)
+
+    def _write_rest(self, line: bytes, done: int) -> None:
+        """Finish a short write; if that fails, cut the partial line off so no record follows a fragment."""
+        view = memoryview(line)[done:]
         try:
             while view:
                 written = os.write(self._fd, view)
                 done += written
                 view = view[written:]
         except BaseException:
-            if done:
-                # A short write (full disk, quota, signal) left part of the line: cut it off, so the next record
-                # does not follow a fragment. Safe because this sink is the only writer (the flock).
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self._fd, os.fstat(self._fd).st_size - done)
+            # A short write (full disk, quota, signal) left part of the line: cut it off, so the next record
+            # does not follow a fragment. Safe because this sink is the only writer (the flock).
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, os.fstat(self._fd).st_size - done)
             raise
-        if self.fsync is FsyncPolicy.ALWAYS:
-            os.fsync(self._fd)
-        elif self.fsync is FsyncPolicy.INTERVAL:
-            self._dirty = True
-            if now - self._last_sync >= self._fsync_interval:
-                os.fsync(self._fd)
-                self._last_sync, self._dirty = now, False
 
     def flush(self) -> None:
         """fsync pending lines (unless the policy is NEVER)."""
