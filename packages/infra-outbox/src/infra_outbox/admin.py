@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, delete, func, literal, literal_column, select
 
 from infra_models.outbox import OutboxEvent, OutboxStatus
 from infra_outbox.errors import EventNotFoundError
+from infra_outbox.held import WAITING
 from infra_outbox.tables import LOG_TABLE, held, relays, shards, state
 
 if TYPE_CHECKING:
@@ -63,14 +64,10 @@ def outbox_stats(engine: Engine, *, now: float | None = None) -> OutboxStats:
             )
         ):
             name = (
-                "retrying"
-                if state_name == "waiting" and retried
-                else "parked"
-                if state_name == "waiting"
-                else state_name
+                "retrying" if state_name == WAITING and retried else "parked" if state_name == WAITING else state_name
             )
             by_state[name] = by_state.get(name, 0) + int(count)
-            if state_name == "waiting" and first is not None:
+            if state_name == WAITING and first is not None:
                 oldest_held = first if oldest_held is None else min(oldest_held, first)
         shard_count = int(conn.execute(select(state.c.shards).where(state.c.id == 1)).scalar_one())
         owned = int(
@@ -86,8 +83,8 @@ def outbox_stats(engine: Engine, *, now: float | None = None) -> OutboxStats:
         pending=int(pending),
         retrying=by_state.get("retrying", 0),
         parked=by_state.get("parked", 0),
-        dead=by_state.get("dead", 0),
-        skipped=by_state.get("skipped", 0),
+        dead=by_state.get(OutboxStatus.DEAD, 0),
+        skipped=by_state.get(OutboxStatus.SKIPPED, 0),
         oldest_pending_age_seconds=max(0.0, now - min(firsts)) if firsts else None,
         shards=shard_count,
         shards_owned=owned,
@@ -113,7 +110,7 @@ def dead_events(
     engine: Engine, *, topic: str | None = None, key: str | None = None, limit: int = 100
 ) -> list[OutboxEvent]:
     """The dead events (oldest first), optionally of one topic or key."""
-    query = select(held).where(held.c.state == "dead").order_by(held.c.id).limit(limit)
+    query = select(held).where(held.c.state == OutboxStatus.DEAD).order_by(held.c.id).limit(limit)
     if topic is not None:
         query = query.where(held.c.topic == topic)
     if key is not None:
@@ -145,7 +142,7 @@ def dead_events(
 def _dead_selection(event_id: int | None, topic: str | None, key: str | None) -> Any:
     if event_id is None and key is None:
         raise EventNotFoundError("name an event (--id N) or a key (--key K, with --topic T)", code="outbox.usage")
-    criteria = [held.c.state == "dead"]
+    criteria = [held.c.state == OutboxStatus.DEAD]
     if event_id is not None:
         criteria.append(held.c.id == event_id)
     if key is not None:
@@ -168,7 +165,7 @@ def replay_dead(
     stmt = (
         update(held)
         .where(_dead_selection(event_id, topic, key))
-        .values(state="waiting", attempts=0, next_attempt_at=now, last_error=_audit("replayed by an operator", now))
+        .values(state=WAITING, attempts=0, next_attempt_at=now, last_error=_audit("replayed by an operator", now))
     )
     return _apply(engine, stmt, event_id=event_id, topic=topic, key=key, verb="replay")
 
@@ -186,7 +183,7 @@ def skip_dead(
     stmt = (
         update(held)
         .where(_dead_selection(event_id, topic, key))
-        .values(state="skipped", next_attempt_at=now, last_error=_audit("skipped by an operator", now))
+        .values(state=OutboxStatus.SKIPPED, next_attempt_at=now, last_error=_audit("skipped by an operator", now))
     )
     return _apply(engine, stmt, event_id=event_id, topic=topic, key=key, verb="skip")
 
@@ -225,7 +222,9 @@ def cleanup(engine: Engine, *, retention_seconds: float, now: float | None = Non
     with engine.begin() as conn:
         retired += int(
             conn.execute(
-                delete(held).where(held.c.state == "skipped", held.c.next_attempt_at < now - retention_seconds)
+                delete(held).where(
+                    held.c.state == OutboxStatus.SKIPPED, held.c.next_attempt_at < now - retention_seconds
+                )
             ).rowcount
             or 0
         )

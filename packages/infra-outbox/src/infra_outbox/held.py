@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import and_, delete, select, update
 
+from infra_models.outbox import OutboxStatus
 from infra_outbox.event import EVENT_COLUMNS, LogEvent
 from infra_outbox.tables import held
 
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 __all__ = [
+    "BLOCKING",
+    "COPY_PENDING",
+    "COPY_SENT",
+    "WAITING",
     "Hold",
     "dead_letter_pending",
     "due_events",
@@ -30,7 +35,14 @@ __all__ = [
     "settle_held",
 ]
 
-BLOCKING = ("waiting", "dead")
+#: The held state of an event that is neither dead nor skipped: retrying (attempts > 0) or parked behind its key's
+#: head. The other states are :class:`OutboxStatus` values (``dead``, ``skipped``); stored as these strings.
+WAITING: Final = "waiting"
+#: States that park a key: its later events wait behind them.
+BLOCKING = (WAITING, OutboxStatus.DEAD)
+#: ``dead_letter`` column: the copy of a dead event to the dead-letter topic is still to send, or was acknowledged.
+COPY_PENDING: Final = OutboxStatus.PENDING
+COPY_SENT: Final = "sent"
 
 
 @dataclass(slots=True)
@@ -38,7 +50,7 @@ class Hold:
     """One event to put into the held table."""
 
     event: LogEvent
-    state: str  # waiting | dead
+    state: str  # WAITING or OutboxStatus.DEAD
     attempts: int
     next_attempt_at: float
     last_error: str | None
@@ -103,7 +115,7 @@ def due_events(conn: Connection, shard_ids: Iterable[int], now: float, limit: in
     )
     heads = conn.execute(
         select(held.c.topic, held.c.key, held.c.id)
-        .where(held.c.shard.in_(ids), held.c.state == "waiting", held.c.next_attempt_at <= now, ~blocked)
+        .where(held.c.shard.in_(ids), held.c.state == WAITING, held.c.next_attempt_at <= now, ~blocked)
         .order_by(held.c.id)
         .limit(limit)
     ).all()
@@ -117,7 +129,7 @@ def due_events(conn: Connection, shard_ids: Iterable[int], now: float, limit: in
         else:
             query = (
                 select(*columns)
-                .where(held.c.topic == topic, held.c.key == key, held.c.state == "waiting", held.c.id >= head_id)
+                .where(held.c.topic == topic, held.c.key == key, held.c.state == WAITING, held.c.id >= head_id)
                 .order_by(held.c.id)
                 .limit(limit - len(out))
             )
@@ -151,7 +163,7 @@ def settle_held(
 ) -> None:
     """Record held sends: delete the published, reschedule the failed heads, mark the dead."""
     if published:
-        conn.execute(delete(held).where(held.c.id.in_(list(published)), held.c.state == "waiting"))
+        conn.execute(delete(held).where(held.c.id.in_(list(published)), held.c.state == WAITING))
     for event_id, at, error in retry:
         conn.execute(
             update(held)
@@ -162,7 +174,7 @@ def settle_held(
         conn.execute(
             update(held)
             .where(held.c.id == event_id)
-            .values(state="dead", attempts=held.c.attempts + 1, last_error=error, dead_letter=dead_letter)
+            .values(state=OutboxStatus.DEAD, attempts=held.c.attempts + 1, last_error=error, dead_letter=dead_letter)
         )
 
 
@@ -174,7 +186,7 @@ def dead_letter_pending(conn: Connection, shard_ids: Iterable[int], limit: int =
     columns = [held.c[name] for name in EVENT_COLUMNS] + [held.c.attempts, held.c.last_error]
     rows = conn.execute(
         select(*columns)
-        .where(held.c.shard.in_(ids), held.c.state == "dead", held.c.dead_letter == "pending")
+        .where(held.c.shard.in_(ids), held.c.state == OutboxStatus.DEAD, held.c.dead_letter == COPY_PENDING)
         .order_by(held.c.id)
         .limit(limit)
     ).all()
@@ -192,6 +204,6 @@ def mark_dead_letter(conn: Connection, event_ids: Sequence[int]) -> None:
     if event_ids:
         conn.execute(
             update(held)
-            .where(and_(held.c.id.in_(list(event_ids)), held.c.dead_letter == "pending"))
-            .values(dead_letter="sent")
+            .where(and_(held.c.id.in_(list(event_ids)), held.c.dead_letter == COPY_PENDING))
+            .values(dead_letter=COPY_SENT)
         )

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, text
 
+from infra_models.outbox import OutboxStatus
 from infra_outbox.errors import SchemaError
+from infra_outbox.held import WAITING
 from infra_outbox.outbox import shard_of
 from infra_outbox.tables import DEFAULT_SHARDS, create_all, held, log, state
 
@@ -27,6 +29,10 @@ __all__ = ["V1_ARCHIVE", "V1_TABLE", "MigrationReport", "migrate"]
 
 V1_TABLE = "infra_outbox"
 V1_ARCHIVE = "infra_outbox_v1"
+# v1 statuses of events not finished: copied to schema 2 (published and skipped ones stay in the archive).
+_UNFINISHED = ", ".join(
+    f"'{status.value}'" for status in (OutboxStatus.PENDING, OutboxStatus.FAILED, OutboxStatus.DEAD)
+)
 _HELD_ID_BASE = -(2**62)  # held ids of migrated events: negative, in v1 id order, below every log id
 
 
@@ -56,8 +62,8 @@ def migrate(engine: Engine, *, shard_count: int = DEFAULT_SHARDS, force: bool = 
     now = time.time()
     with engine.connect() as conn:
         leased = conn.execute(
-            text("SELECT count(*) FROM infra_outbox WHERE status IN ('pending', 'failed') AND lease_until >= :now"),
-            {"now": now},
+            text("SELECT count(*) FROM infra_outbox WHERE status IN (:pending, :failed) AND lease_until >= :now"),
+            {"now": now, "pending": OutboxStatus.PENDING.value, "failed": OutboxStatus.FAILED.value},
         ).scalar_one()
     if leased and not force:
         raise SchemaError(
@@ -72,14 +78,14 @@ def migrate(engine: Engine, *, shard_count: int = DEFAULT_SHARDS, force: bool = 
         shards = int(conn.execute(state.select().with_only_columns(state.c.shards)).scalar_one())
         rows = conn.execute(
             text(
-                "SELECT id, event_id, event_type, topic, key, seq, aggregate_id, payload, content_type, headers, "
+                "SELECT id, event_id, event_type, topic, key, seq, aggregate_id, payload, content_type, headers, "  # noqa: S608 - enum values only
                 "created_at, status, attempts, last_error FROM infra_outbox "
-                "WHERE status IN ('pending', 'failed', 'dead') ORDER BY id"
+                f"WHERE status IN ({_UNFINISHED}) ORDER BY id"
             )
         ).all()
         not_copied = int(
             conn.execute(
-                text("SELECT count(*) FROM infra_outbox WHERE status NOT IN ('pending', 'failed', 'dead')")
+                text(f"SELECT count(*) FROM infra_outbox WHERE status NOT IN ({_UNFINISHED})")  # noqa: S608 - enum values
             ).scalar_one()
         )
         blocked: set[tuple[str, str]] = set()
@@ -101,15 +107,15 @@ def migrate(engine: Engine, *, shard_count: int = DEFAULT_SHARDS, force: bool = 
                 "headers": row.headers,
                 "created_at": float(row.created_at),
             }
-            if row.status == "dead" or (scope is not None and scope in blocked):
-                is_dead = row.status == "dead"
+            is_dead = row.status == OutboxStatus.DEAD
+            if is_dead or (scope is not None and scope in blocked):
                 dead += is_dead
                 parked += not is_dead
                 to_held.append(
                     {
                         **event,
                         "id": _HELD_ID_BASE + int(row.id),
-                        "state": "dead" if is_dead else "waiting",
+                        "state": OutboxStatus.DEAD if is_dead else WAITING,
                         "attempts": int(row.attempts) if is_dead else 0,
                         "next_attempt_at": now,
                         "last_error": row.last_error if is_dead else None,

@@ -358,7 +358,8 @@ class Relay:
         """Wait for the page's acknowledgements, hold what failed, and move the cursors (fenced) in one commit."""
         from sqlalchemy import case, text, update
 
-        from infra_outbox.held import Hold, hold_rows
+        from infra_models.outbox import OutboxStatus
+        from infra_outbox.held import COPY_PENDING, WAITING, Hold, hold_rows
         from infra_outbox.outcome import decide
         from infra_outbox.tables import shards
 
@@ -370,11 +371,11 @@ class Relay:
         report = BatchReport(read=len(flight.page.events), latencies=decision.latencies)
         for event, error, permanent in decision.failed:
             if permanent or settings.backoff.max_attempts <= 1:
-                dead_letter = "pending" if settings.dead_letter_topic else None
-                holds.append(Hold(event, "dead", 1, now, error, dead_letter))
+                dead_letter = COPY_PENDING if settings.dead_letter_topic else None
+                holds.append(Hold(event, OutboxStatus.DEAD, 1, now, error, dead_letter))
                 report.dead += 1
             else:
-                holds.append(Hold(event, "waiting", 1, now + settings.backoff.delay(1, self._rand), error))
+                holds.append(Hold(event, WAITING, 1, now + settings.backoff.delay(1, self._rand), error))
                 report.retried += 1
         if flight.abandoned is not None:
             event = flight.abandoned
@@ -383,13 +384,13 @@ class Relay:
                 f"abandoned after {crashes} attempts: each relay that held it stopped before recording an outcome "
                 "(sending it may be what stops the relay)"
             )
-            holds.append(Hold(event, "dead", crashes, now, reason))  # not copied to the dead-letter topic
+            holds.append(Hold(event, OutboxStatus.DEAD, crashes, now, reason))  # not copied to the dead-letter topic
             if event.scope is not None:
                 self.parked.add(event.scope)
             report.dead += 1
             log.error("event %d went DEAD: %s; its key is parked: see `infra-outbox dead list`", event.id, reason)
         for event in [*decision.behind, *flight.parked_now]:
-            holds.append(Hold(event, "waiting", 0, now, None))
+            holds.append(Hold(event, WAITING, 0, now, None))
         report.held = len(decision.behind) + len(flight.parked_now)
         report.published = len(decision.published)
         page = flight.page
@@ -451,7 +452,14 @@ class Relay:
 
     def _held_round(self) -> BatchReport:
         """Send the due held events (key heads and what waits behind them), then pending dead-letter copies."""
-        from infra_outbox.held import dead_letter_pending, due_events, mark_dead_letter, parked_keys, settle_held
+        from infra_outbox.held import (
+            COPY_PENDING,
+            dead_letter_pending,
+            due_events,
+            mark_dead_letter,
+            parked_keys,
+            settle_held,
+        )
         from infra_outbox.outcome import decide
         from infra_outbox.send import copy_to_dead_letter, produce_events
 
@@ -475,7 +483,7 @@ class Relay:
                 attempts = event.attempts + 1
                 if permanent or attempts >= settings.backoff.max_attempts:
                     reason = error if permanent else f"gave up after {attempts} attempts: {error}"
-                    dead.append((event.id, reason, "pending" if settings.dead_letter_topic else None))
+                    dead.append((event.id, reason, COPY_PENDING if settings.dead_letter_topic else None))
                 else:
                     retry.append((event.id, now + settings.backoff.delay(attempts, self._rand), error))
             with self.engine.begin() as conn:
