@@ -24,57 +24,8 @@ from onex_env import OMNIBASE_CORE, find_python312, onex_venv
 
 pytestmark = pytest.mark.integration
 
-LEDGER = """\
-# A real-format ONEX node contract, as omnibase_infra writes them (infra-models ships the same as its example).
-name: "node_ledger_append_effect"
-contract_name: "node_ledger_append_effect"
-node_name: "node_ledger_append_effect"
-contract_version: {major: 1, minor: 0, patch: 0}
-node_version: "0.1.0"
-node_type: "EFFECT_GENERIC"
-description: "Appends events to the ledger table and confirms each append."
-input_model:
-  name: "ModelLedgerAppendRequest"
-  module: "ledger_service.nodes.node_ledger_append_effect.models.model_ledger_append_request"
-  description: "One event to append."
-output_model:
-  name: "ModelLedgerAppendResult"
-  module: "ledger_service.nodes.node_ledger_append_effect.models.model_ledger_append_result"
-  description: "Where the event landed."
-event_bus:
-  subscribe_topics: ["onex.cmd.ledger-service.ledger-append.v1"]
-  publish_topics: ["onex.evt.ledger-service.ledger-appended.v1"]
-handler_routing:
-  routing_strategy: "operation_match"
-  handlers:
-    - operation: "ledger.append"
-      handler:
-        name: "HandlerLedgerAppend"
-        module: "ledger_service.nodes.node_ledger_append_effect.handlers.handler_ledger_append"
-dependencies:
-  - {name: "protocol_postgres_pool", type: "protocol", description: "Connection pool to the ledger database."}
-io_operations:
-  - {operation: "ledger.append", idempotent: true}
-metadata:
-  owner: "ledger-team"
-"""
-ORCHESTRATOR = """\
-name: node_invoice_orchestrator
-node_type: ORCHESTRATOR_GENERIC
-contract_version: {major: 1, minor: 2, patch: 0}
-node_version: "1.2.0"
-description: Coordinates invoicing.
-event_bus:
-  subscribe_topics: [onex.cmd.billing.invoice.v1, onex.evt.billing.invoice-priced.v1]
-  publish_topics: [onex.evt.billing.invoice-complete.v1]
-  dlq_topics: [onex.dlq.billing.invoice.v1]
-handler_routing:
-  routing_strategy: payload_type_match
-  handlers:
-    - event_model: {name: ModelInvoiceCommand, module: billing.models.model_invoice_command}
-      handler: {name: HandlerInvoiceInitiate, module: billing.handlers.handler_invoice_initiate}
-metadata: {author: billing team}
-"""
+# The real-format ONEX contracts the unit tests of from-contract use (tests/onex_contracts/<node>/contract.yaml).
+CONTRACTS = Path(__file__).resolve().parents[1] / "onex_contracts"
 KINDS = {
     "effect": "vault_reader",
     "compute": "label_normaliser",
@@ -115,12 +66,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Path:
         NodeGenerator(output_dir=nodes).generate_node(kind, name, external_system=external)
     # Real ONEX contracts through from-contract: an EFFECT with dependencies and extra sections, and an
     # orchestrator with its own topics, dlq topics and payload-type routing, as omnibase_infra writes them.
-    ledger = root / "ledger_contract.yaml"
-    ledger.write_text(LEDGER, encoding="utf-8")
-    NodeGenerator(output_dir=nodes).generate_from_contract(ledger)
-    given = root / "invoice_contract.yaml"
-    given.write_text(ORCHESTRATOR, encoding="utf-8")
-    NodeGenerator(output_dir=nodes).generate_from_contract(given)
+    for node in ("node_ledger_append_effect", "node_invoice_orchestrator"):
+        NodeGenerator(output_dir=nodes).generate_from_contract(CONTRACTS / node / "contract.yaml")
     return root
 
 

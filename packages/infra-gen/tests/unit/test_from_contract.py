@@ -15,63 +15,11 @@ from typer.testing import CliRunner
 from infra_gen.cli import app
 from infra_gen.generator import NodeGenerator
 
-LEDGER = """\
-# A real-format ONEX node contract, as omnibase_infra writes them (infra-models ships the same as its example).
-name: "node_ledger_append_effect"
-contract_name: "node_ledger_append_effect"
-node_name: "node_ledger_append_effect"
-contract_version: {major: 1, minor: 0, patch: 0}
-node_version: "0.1.0"
-node_type: "EFFECT_GENERIC"
-description: "Appends events to the ledger table and confirms each append."
-input_model:
-  name: "ModelLedgerAppendRequest"
-  module: "ledger_service.nodes.node_ledger_append_effect.models.model_ledger_append_request"
-  description: "One event to append."
-output_model:
-  name: "ModelLedgerAppendResult"
-  module: "ledger_service.nodes.node_ledger_append_effect.models.model_ledger_append_result"
-  description: "Where the event landed."
-event_bus:
-  subscribe_topics: ["onex.cmd.ledger-service.ledger-append.v1"]
-  publish_topics: ["onex.evt.ledger-service.ledger-appended.v1"]
-handler_routing:
-  routing_strategy: "operation_match"
-  handlers:
-    - operation: "ledger.append"
-      handler:
-        name: "HandlerLedgerAppend"
-        module: "ledger_service.nodes.node_ledger_append_effect.handlers.handler_ledger_append"
-dependencies:
-  - {name: "protocol_postgres_pool", type: "protocol", description: "Connection pool to the ledger database."}
-io_operations:
-  - {operation: "ledger.append", idempotent: true}
-metadata:
-  owner: "ledger-team"
-"""
-
-# The shape of a real omnibase_infra orchestrator contract: payload_type_match routing, dlq topics, FSM-less.
-ORCHESTRATOR = """\
-name: "node_invoice_orchestrator"
-node_type: "ORCHESTRATOR_GENERIC"
-contract_version: {major: 1, minor: 2, patch: 0}
-node_version: "1.2.0"
-description: >
-  Coordinates invoicing: receive a command, dispatch the steps, emit completion.
-event_bus:
-  subscribe_topics: ["onex.cmd.billing.invoice.v1", "onex.evt.billing.invoice-priced.v1"]
-  publish_topics: ["onex.evt.billing.invoice-complete.v1"]
-  dlq_topics: ["onex.dlq.billing.invoice.v1"]
-handler_routing:
-  routing_strategy: "payload_type_match"
-  handlers:
-    - event_model: {name: "ModelInvoiceCommand", module: "billing.nodes.x.models.model_invoice_command"}
-      handler: {name: "HandlerInvoiceInitiate", module: "billing.nodes.x.handlers.handler_invoice_initiate"}
-error_handling:
-  circuit_breaker: {enabled: true, failure_threshold: 3, reset_timeout_ms: 1000}
-capabilities: ["invoice.coordinate"]
-metadata: {author: "billing team", tags: ["orchestrator", "billing"]}
-"""
+# Real-format ONEX contracts (an EFFECT with dependencies and extra sections, an orchestrator with payload-type routing
+# and dlq topics), shared with tests/integration/test_onex_service.py; as a folder, the input of a bulk generation.
+CONTRACTS = Path(__file__).resolve().parents[1] / "onex_contracts"
+LEDGER = (CONTRACTS / "node_ledger_append_effect" / "contract.yaml").read_text(encoding="utf-8")
+ORCHESTRATOR = (CONTRACTS / "node_invoice_orchestrator" / "contract.yaml").read_text(encoding="utf-8")
 
 
 def make_service(root: Path) -> Path:
