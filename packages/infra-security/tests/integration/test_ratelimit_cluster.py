@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
-import random
-import sys
-import threading
 import uuid
 from collections import Counter
-from typing import Any
 
 import pytest
 from redis.backoff import NoBackoff
@@ -22,6 +18,8 @@ from infra_security.ratelimit._limiter import RateLimiter
 from infra_security.ratelimit._memory import MemoryBackend
 from infra_security.ratelimit._pipelining import PipelinedRedisClusterBackend
 from infra_security.ratelimit._redis_cluster import RedisClusterBackend, cluster_key
+
+from .ratelimit_contention import KEYS, LIMIT, PROCESSES, ROUNDS, THREADS, contender
 
 pytestmark = pytest.mark.integration
 
@@ -155,43 +153,6 @@ class TestConfiguration:
 
 # -- exactness under contention: 4 processes x 8 threads, keys over every primary ------------------------------
 
-PROCESSES, THREADS, KEYS, LIMIT, ROUNDS = 4, 8, 24, 40, 3
-
-
-def _contender(url: str, key_prefix: str, algorithm: str, pipelined: bool, barrier: Any, out: Any, seed: int) -> None:
-    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the most interleavings
-    kind = PipelinedRedisClusterBackend if pipelined else RedisClusterBackend
-    backend = kind.from_url(url, prefix=key_prefix, timeout=5.0)
-    policy = RateLimitPolicy(name="p", limit=LIMIT, period_seconds=86_400, algorithm=algorithm)
-    limiter = RateLimiter(default=policy, backend=backend, on_backend_error="raise")
-    admitted: Counter[str] = Counter()
-    lock = threading.Lock()
-    errors: list[str] = []
-    start = threading.Barrier(THREADS)
-
-    def run(n: int) -> None:
-        order = [f"k{i}" for i in range(KEYS)] * ROUNDS
-        random.Random(seed * 100 + n).shuffle(order)
-        mine: Counter[str] = Counter()
-        start.wait()
-        try:
-            for client in order:
-                if limiter.hit(client=client, endpoint="/x").allowed:
-                    mine[client] += 1
-        except Exception as exc:  # reported to the parent, which fails the test with it
-            errors.append(repr(exc))
-        with lock:
-            admitted.update(mine)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-    barrier.wait()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    lines = backend.lines.values() if isinstance(backend, PipelinedRedisClusterBackend) else []
-    out.put((dict(admitted), errors, sum(line.batched for line in lines)))
-
 
 class TestExactnessUnderContention:
     @pytest.mark.timeout(180)
@@ -206,12 +167,14 @@ class TestExactnessUnderContention:
         client = no_retry_client(redis_cluster_url)
         ports = {primary_port(client, cluster_key(key_prefix, algorithm, f"p:k{i}:/x")) for i in range(KEYS)}
         assert len(ports) == 3, "the keys must spread over every primary"
+        kind = PipelinedRedisClusterBackend if pipelined else RedisClusterBackend
         ctx = multiprocessing.get_context("fork")
         barrier = ctx.Barrier(PROCESSES)
         out = ctx.Queue()
         procs = [
             ctx.Process(
-                target=_contender, args=(redis_cluster_url, key_prefix, algorithm, pipelined, barrier, out, seed)
+                target=contender,
+                args=(kind, redis_cluster_url, key_prefix, algorithm, barrier, out, seed),
             )
             for seed in range(PROCESSES)
         ]

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import random
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -26,46 +24,13 @@ from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._limiter import RateLimiter
 from infra_security.ratelimit._pipelining import PipelinedRedisBackend
 
-pytestmark = pytest.mark.integration
+from .ratelimit_contention import KEYS, LIMIT, PROCESSES, contender
 
-PROCESSES, THREADS, KEYS, LIMIT, ROUNDS = 4, 8, 24, 40, 3
+pytestmark = pytest.mark.integration
 
 
 def prefix() -> str:
     return f"rlp-{uuid.uuid4().hex[:10]}:"
-
-
-def _contender(url: str, key_prefix: str, algorithm: str, barrier: Any, out: Any, seed: int) -> None:
-    sys.setswitchinterval(1e-6)
-    backend = PipelinedRedisBackend.from_url(url, prefix=key_prefix, timeout=5.0)
-    policy = RateLimitPolicy(name="p", limit=LIMIT, period_seconds=86_400, algorithm=algorithm)
-    limiter = RateLimiter(default=policy, backend=backend, on_backend_error="raise")
-    admitted: Counter[str] = Counter()
-    lock = threading.Lock()
-    errors: list[str] = []
-    start = threading.Barrier(THREADS)
-
-    def run(n: int) -> None:
-        order = [f"k{i}" for i in range(KEYS)] * ROUNDS
-        random.Random(seed * 100 + n).shuffle(order)
-        mine: Counter[str] = Counter()
-        start.wait()
-        try:
-            for client in order:
-                if limiter.hit(client=client, endpoint="/x").allowed:
-                    mine[client] += 1
-        except Exception as exc:  # reported to the parent, which fails the test with it
-            errors.append(repr(exc))
-        with lock:
-            admitted.update(mine)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(THREADS)]
-    barrier.wait()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    out.put((dict(admitted), errors, backend.line.batched))
 
 
 class TestExactness:
@@ -79,7 +44,9 @@ class TestExactness:
         barrier = ctx.Barrier(PROCESSES)
         out = ctx.Queue()
         procs = [
-            ctx.Process(target=_contender, args=(redis_url, key_prefix, algorithm, barrier, out, seed))
+            ctx.Process(
+                target=contender, args=(PipelinedRedisBackend, redis_url, key_prefix, algorithm, barrier, out, seed)
+            )
             for seed in range(PROCESSES)
         ]
         for p in procs:

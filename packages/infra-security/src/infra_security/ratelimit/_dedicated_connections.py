@@ -5,7 +5,8 @@ wraps the call in its retry helper, records metrics and gives the connection bac
 costs about as much as the round trip itself (``bench/bench_ratelimit_redis.py`` shows it). A decision needs
 none of it: it takes a connection no other caller is using, sends one pre-packed command through redis-py's
 public ``Connection`` API (``pack_command``, ``send_packed_command``, ``read_response``) and reads exactly one
-reply.
+reply. A connection idle for a second or more is polled before use, as the pool does on every checkout, so
+one the server or a proxy closed is reconnected instead of failing the decision.
 
 Connections are built from the client pool's own ``connection_class`` and ``connection_kwargs`` (host, TLS,
 auth, database, protocol, timeouts, no command retries) and kept on one free list per server: ``list.pop`` and
@@ -19,10 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import weakref
 from typing import Any
 
-__all__ = ["DedicatedConnections", "can_dedicate"]
+__all__ = ["IDLE_CHECK", "DedicatedConnections", "can_dedicate"]
+
+#: Seconds a connection may sit idle before it is polled (closed by the server?) ahead of its next command.
+IDLE_CHECK = 1.0
 
 _EVERY: weakref.WeakSet[DedicatedConnections] = weakref.WeakSet()
 
@@ -37,45 +42,66 @@ def can_dedicate(pool: Any) -> bool:
 class DedicatedConnections:
     """Free lists of connections that serve one caller at a time, one list per server name."""
 
-    def __init__(self, response_error: type[BaseException]) -> None:
-        self._free: dict[str, list[Any]] = {}
+    def __init__(self, response_error: type[BaseException], idle_check: float = IDLE_CHECK) -> None:
+        self._free: dict[str, list[tuple[Any, float]]] = {}
+        self._packers: dict[str, Any] = {}
         self._response_error = response_error
+        self._idle_check = idle_check
         _EVERY.add(self)
 
-    def take(self, server: str, pool: Any) -> Any:
-        """A connection to ``server`` that nobody else uses until :meth:`give_back` (built from ``pool`` if none)."""
-        free = self._free.get(server)
-        if free:
-            try:
-                return free.pop()
-            except IndexError:  # another thread took the last one meanwhile
-                pass
-        return pool.connection_class(**pool.connection_kwargs)
+    def pack(self, server: str, pool: Any, *args: Any) -> Any:
+        """``args`` packed as one command for ``server`` (with its pool's encoding; no socket is used)."""
+        packer = self._packers.get(server)
+        if packer is None:
+            packer = self._packers[server] = pool.connection_class(**pool.connection_kwargs)
+        return packer.pack_command(*args)
 
-    def give_back(self, server: str, connection: Any) -> None:
-        """Return a connection taken with :meth:`take`."""
-        free = self._free.get(server)
-        if free is None:
-            free = self._free.setdefault(server, [])
-        free.append(connection)
+    def exchange(self, server: str, pool: Any, packed: Any) -> Any:
+        """Send one packed command to ``server`` on a connection of its own and read the reply.
 
-    def exchange(self, connection: Any, packed: Any) -> Any:
-        """Send one packed command and read its reply; any failure but an error reply disconnects first."""
+        A connection idle for more than ``idle_check`` seconds is polled first (3 us): one the server or a proxy
+        closed meanwhile is reconnected before the command is sent, as redis-py's pool does on every checkout.
+        Any failure but a complete error reply disconnects the connection: a reply that may still come is never
+        read as the answer to a later command.
+        """
+        free = self._free.get(server)
         try:
+            connection, used = free.pop()  # type: ignore[union-attr]
+        except (IndexError, AttributeError):  # none idle (or the first for this server): a new one
+            connection, used = pool.connection_class(**pool.connection_kwargs), 0.0
+        now = time.monotonic()
+        try:
+            if used and now - used > self._idle_check:
+                try:
+                    stale = connection.can_read()  # bytes nobody asked for: start afresh
+                except Exception:  # closed by the server or a proxy (the poll sends nothing): start afresh
+                    stale = True
+                if stale:
+                    connection.disconnect()
             connection.send_packed_command(packed)
-            return connection.read_response()
+            reply = connection.read_response()
         except self._response_error:  # a whole error reply was read: the connection is still in step
+            self._give_back(server, connection, now)
             raise
         except BaseException:
             connection.disconnect()
+            self._give_back(server, connection, 0.0)
             raise
+        self._give_back(server, connection, now)
+        return reply
+
+    def _give_back(self, server: str, connection: Any, used: float) -> None:
+        free = self._free.get(server)
+        if free is None:
+            free = self._free.setdefault(server, [])
+        free.append((connection, used))
 
     def close(self) -> None:
-        """Disconnect every idle connection (those in use are disconnected when their thread drops them)."""
+        """Disconnect every idle connection (one in use is disconnected when its caller drops it)."""
         for free in list(self._free.values()):
             while free:
                 try:
-                    connection = free.pop()
+                    connection, _ = free.pop()
                 except IndexError:  # another thread took the last one meanwhile
                     break
                 with contextlib.suppress(Exception):  # closing a dead socket: nothing left to release

@@ -191,52 +191,42 @@ class RedisBackend:
 
     def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
         """One decision's round trip: the packed EVALSHA of ``key`` on a dedicated connection when possible."""
-        if self._pool is None or self._clock_us is not None or weight != 1:
+        pool = self._pool
+        if pool is None or self._clock_us is not None or weight != 1:
             return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
-        connections = self._connections
-        connection = connections.take("", self._pool)
+        packed = plan.packed.get(key)
+        if packed is None:
+            if len(plan.packed) >= _MAX_PACKED:
+                plan.packed = {}
+            packed = self._connections.pack(
+                "", pool, "EVALSHA", self._script.sha, 1, self._redis_key(key, policy), *plan.args, ""
+            )
+            plan.packed[key] = packed
         try:
-            packed = plan.packed.get(key)
-            if packed is None:
-                if len(plan.packed) >= _MAX_PACKED:
-                    plan.packed = {}
-                redis_key = self._redis_key(key, policy)
-                packed = connection.pack_command("EVALSHA", self._script.sha, 1, redis_key, *plan.args, "")
-                plan.packed[key] = packed
-            try:
-                return connections.exchange(connection, packed)
-            except self._no_script:  # nothing ran (a restarted or failed-over server): load it, send again
-                self._script.sha = self._client.script_load(self._script.script)
-                packed = connection.pack_command(
-                    "EVALSHA", self._script.sha, 1, self._redis_key(key, policy), *plan.args, ""
-                )
-                return connections.exchange(connection, packed)
-        finally:
-            connections.give_back("", connection)
+            return self._connections.exchange("", pool, packed)
+        except self._no_script:  # nothing ran (a restarted or failed-over server): load it, send again
+            return self._evalsha(self._redis_key(key, policy), [*plan.args, ""])
 
     def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
         """EVALSHA of any decision (any weight, injected clock), on a dedicated connection when possible."""
         # On NOSCRIPT (a restarted or failed-over server) the script is loaded again: it did not run.
-        if self._pool is None:
+        pool = self._pool
+        if pool is None:
             try:
                 return self._client.evalsha(self._script.sha, 1, redis_key, *args)
             except self._no_script:
                 self._script.sha = self._client.script_load(self._script.script)
                 return self._client.evalsha(self._script.sha, 1, redis_key, *args)
         connections = self._connections
-        connection = connections.take("", self._pool)
         try:
-            try:
-                return connections.exchange(
-                    connection, connection.pack_command("EVALSHA", self._script.sha, 1, redis_key, *args)
-                )
-            except self._no_script:
-                self._script.sha = self._client.script_load(self._script.script)
-                return connections.exchange(
-                    connection, connection.pack_command("EVALSHA", self._script.sha, 1, redis_key, *args)
-                )
-        finally:
-            connections.give_back("", connection)
+            return connections.exchange(
+                "", pool, connections.pack("", pool, "EVALSHA", self._script.sha, 1, redis_key, *args)
+            )
+        except self._no_script:
+            self._script.sha = self._client.script_load(self._script.script)
+            return connections.exchange(
+                "", pool, connections.pack("", pool, "EVALSHA", self._script.sha, 1, redis_key, *args)
+            )
 
     def _redis_key(self, key: str, policy: CompiledPolicy) -> str:
         # The algorithm is part of the key: GCRA keeps a string, the sliding window a hash, and a policy that

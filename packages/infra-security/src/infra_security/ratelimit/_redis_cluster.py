@@ -130,25 +130,20 @@ class RedisClusterBackend(RedisBackend):
             pool = client.get_redis_connection(node).connection_pool
         except self._errors:  # no primary known for the slot now: the cluster client reports (and refreshes)
             return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
-        connections = self._connections
-        connection = connections.take(node.name, pool)
+        if entry is None:
+            if len(plan.packed) >= _MAX_PACKED:
+                plan.packed = {}
+            packed = self._connections.pack(
+                node.name, pool, "EVALSHA", self._script.sha, 1, self._redis_key(key, policy), *plan.args, ""
+            )
+            entry = plan.packed[key] = (slot, packed)
         try:
-            if entry is None:
-                if len(plan.packed) >= _MAX_PACKED:
-                    plan.packed = {}
-                packed = connection.pack_command(
-                    "EVALSHA", self._script.sha, 1, self._redis_key(key, policy), *plan.args, ""
-                )
-                entry = plan.packed[key] = (slot, packed)
-            try:
-                return connections.exchange(connection, entry[1])
-            except self._not_run:  # nothing ran: once more through the cluster client (redirects, EVAL)
-                return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
-            except self._lost:  # may have run: never re-sent; the slot map is asked for again
-                refresh_slots(client)
-                raise
-        finally:
-            connections.give_back(node.name, connection)
+            return self._connections.exchange(node.name, pool, entry[1])
+        except self._not_run:  # nothing ran: once more through the cluster client (redirects, EVAL)
+            return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
+        except self._lost:  # may have run: never re-sent; the slot map is asked for again
+            refresh_slots(client)
+            raise
 
     def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
         # EVALSHA routed by the key's slot; NOSCRIPT means nothing ran, so EVAL of the source on the same key's
