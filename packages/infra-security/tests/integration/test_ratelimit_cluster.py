@@ -124,6 +124,25 @@ class TestScripts:
         assert node.redis_connection.script_exists(backend._script.sha) == [True]  # cached again by the EVAL
 
 
+class TestDirectPath:
+    def test_a_stale_slot_map_is_followed_by_moved_and_counts_once(self, redis_cluster_url: str) -> None:
+        client = no_retry_client(redis_cluster_url)
+        backend = RedisClusterBackend(client, prefix=prefix(), local_cache=False)
+        policy = RateLimitPolicy(name="p", limit=1000, period_seconds=86_400, algorithm="sliding_window")
+        limiter = RateLimiter(default=policy, backend=backend, on_backend_error="raise")
+        key = limiter.hit(client="c", endpoint="e").key  # the slot and the packed command are now kept
+        redis_key = cluster_key(backend._prefix, "sliding_window", key)
+        slot = client.keyslot(redis_key)
+        owner = client.nodes_manager.slots_cache[slot]
+        other = next(n for n in client.get_primaries() if n.name != owner[0].name)
+        client.nodes_manager.slots_cache[slot] = [other]  # the map now sends the key to the wrong primary
+        decision = limiter.hit(client="c", endpoint="e")  # MOVED: nothing ran there; redone on the owner
+        assert decision.allowed and decision.remaining == 1000 - 2
+        assert client.nodes_manager.slots_cache[slot][0].name == owner[0].name  # the map was mended
+        assert int(client.hget(redis_key, "c") or 0) == 2  # counted once
+        assert limiter.hit(client="c", endpoint="e").remaining == 1000 - 3
+
+
 class TestConfiguration:
     def test_client_with_command_retries_is_refused(self, redis_cluster_url: str) -> None:
         client = RedisCluster.from_url(redis_cluster_url)  # redis-py's default: 3 retries after a timeout
