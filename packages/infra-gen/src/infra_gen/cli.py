@@ -2,7 +2,7 @@
 
 Exit codes: 0 done, 1 a finding (``check`` found template changes, ``update`` left conflicts, a generation met
 existing different files), 2 bad input (a name, kind, contract or folder that cannot be used). Nothing is
-written on exit 1 or 2 of ``node`` / ``from-contract``.
+written on exit 1 or 2 of ``node`` / ``from-contract`` (several contracts are one plan: all or nothing).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from infra_gen.__about__ import __version__
-from infra_models.cli import CliError, ExitCode, FormatOption, OutputFormat, console, emit, make_app
+from infra_models.cli import CliError, ExitCode, FormatOption, OutputFormat, console, emit, is_quiet, make_app
 
 if TYPE_CHECKING:
+    from infra_gen.generator import NodeGenerator
     from infra_gen.plan import Plan
 
 __all__ = ["app", "main"]
@@ -213,12 +214,53 @@ def _ask_name() -> str:
             default = exc.details.get("suggestion")
 
 
+def _contract_files(paths: list[Path]) -> list[Path]:
+    """The contract files named: a file as given, a folder as every ``contract.yaml`` below it (sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            found.append(path)  # a missing file is reported by the contract reader, naming it
+            continue
+        below = sorted(path.rglob("contract.yaml"))
+        if not below:
+            raise CliError(f"no contract.yaml under {path}", hint="give contract files, or a folder that holds some")
+        found += below
+    return list(dict.fromkeys(found))
+
+
+def _plan_contracts(generator: NodeGenerator, paths: list[Path], *, bar: bool) -> Plan:
+    """Load and plan every contract (a progress bar on stderr when ``bar``), merged into one plan."""
+    from infra_gen.plan import merge_plans
+    from infra_models import load_any_contract
+    from infra_models.cli import progress
+    from infra_models.errors import InfraError
+
+    if len(paths) == 1:
+        return generator.plan_contract(load_any_contract(paths[0]))
+    plans = []
+    with progress(quiet=not bar) as shown:
+        task = shown.add_task("generating nodes", total=len(paths))
+        for path in paths:
+            try:
+                plans.append(generator.plan_contract(load_any_contract(path)))
+            except InfraError as exc:
+                if not exc.message.startswith(str(path)):  # say which of the many contracts it was
+                    exc.message = f"{path}: {exc.message}"
+                    exc.args = (exc.message,)
+                raise
+            shown.advance(task)
+    return merge_plans(plans, [str(p) for p in paths])
+
+
 @app.command("from-contract")
 def from_contract(  # noqa: PLR0917 - typer maps each parameter to an argument or option
-    contract: Annotated[
-        Path,
+    ctx: typer.Context,
+    contracts: Annotated[
+        list[Path],
         typer.Argument(
-            help="A contract.yaml: infra's format, or a real ONEX contract (node_type: EFFECT_GENERIC ...)."
+            help="contract.yaml files (infra's format or real ONEX contracts, node_type: EFFECT_GENERIC ...), or "
+            "folders: every contract.yaml below them. Several are generated as one plan, all or nothing.",
+            show_default=False,
         ),
     ],
     output_dir: OutputDirOption = Path(),
@@ -227,17 +269,17 @@ def from_contract(  # noqa: PLR0917 - typer maps each parameter to an argument o
     fmt: FormatOption = OutputFormat.TEXT,
     template_dir: TemplateDirOption = None,
 ) -> None:
-    """Generate the node a contract.yaml describes (into an ONEX service's nodes/ folder: the ONEX layout)."""
-    from infra_gen.generator import NodeGenerator
-    from infra_models import load_any_contract
+    """Generate the nodes contract.yaml files describe (into an ONEX service's nodes/ folder: the ONEX layout).
 
+    With several contracts a progress bar is drawn on stderr, only on a terminal, not with -q or --format json.
+    """
+    from infra_gen.generator import NodeGenerator
+
+    paths = _contract_files(contracts)
+    bar = fmt is OutputFormat.TEXT and not is_quiet(ctx) and sys.stderr.isatty()
     generator = NodeGenerator(output_dir, on_conflict=on_conflict.value, template_dir=template_dir)
-    _generate(
-        lambda: generator.plan_contract(load_any_contract(contract)),
-        fmt,
-        dry_run,
-        f"infra-gen from-contract {contract}",
-    )
+    shown = str(paths[0]) if len(paths) == 1 else f"{len(paths)} contracts"
+    _generate(lambda: _plan_contracts(generator, paths, bar=bar), fmt, dry_run, f"infra-gen from-contract {shown}")
 
 
 @app.command()

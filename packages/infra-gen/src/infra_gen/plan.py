@@ -16,16 +16,16 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from infra_gen.errors import ConflictError, StalePlanError, UnsafePathError, WriteError
+from infra_gen.errors import ConflictError, InvalidAnswerError, StalePlanError, UnsafePathError, WriteError
 from infra_gen.render import RenderedFile
 
-__all__ = ["Action", "OnConflict", "Plan", "PlannedFile", "apply_plan", "build_plan"]
+__all__ = ["Action", "OnConflict", "Plan", "PlannedFile", "apply_plan", "build_plan", "merge_plans"]
 
 OnConflict = Literal["abort", "skip", "overwrite"]
 _MAX_DIFF_LINES = 400
@@ -216,6 +216,46 @@ def build_plan(
     parents: dict[Path, Path] = {}
     files = tuple(plan_file(base, f, on_conflict, _parents=parents) for f in rendered)
     return Plan(base, files, dict(meta or {}))
+
+
+def merge_plans(plans: Sequence[Plan], sources: Sequence[str] | None = None) -> Plan:
+    """One plan of several (a bulk generation), relative to their common root, applied all or nothing.
+
+    A path two plans write with the same bytes (a shared ``__init__.py``) is kept once; with different bytes it is
+    an :class:`InvalidAnswerError` naming both sources (``sources[i]`` names ``plans[i]``, e.g. its contract).
+
+    Raises:
+        InvalidAnswerError: two plans write one path differently.
+    """
+    if not plans:
+        raise ValueError("merge_plans needs at least one plan")
+    names = list(sources) if sources is not None else [str(i) for i in range(len(plans))]
+    root = Path(os.path.commonpath([str(p.root.resolve()) for p in plans]))
+    merged: dict[str, tuple[PlannedFile, str]] = {}
+    for plan, source in zip(plans, names, strict=True):
+        prefix = PurePosixPath(plan.root.resolve().relative_to(root).as_posix())
+        for planned in plan.files:
+            rel = (prefix / planned.path).as_posix()
+            seen = merged.get(rel)
+            if seen is None:
+                merged[rel] = (replace(planned, path=rel, diff=_rebased_diff(planned, rel)), source)
+            elif (seen[0].action, seen[0].sha256) != (planned.action, planned.sha256):
+                raise InvalidAnswerError(
+                    f"{seen[1]} and {source} both generate {rel} with different content; generate them apart "
+                    "or into different folders",
+                    details={"path": rel, "sources": [seen[1], source]},
+                )
+    files = tuple(planned for planned, _ in merged.values())
+    return Plan(root, files, {"plans": [{"source": n, **dict(p.meta)} for p, n in zip(plans, names, strict=True)]})
+
+
+def _rebased_diff(planned: PlannedFile, rel: str) -> str | None:
+    """The file's diff with its headers naming ``rel`` (the path in the merged plan), so it stays a valid patch."""
+    if planned.diff is None or rel == planned.path:
+        return planned.diff
+    head, sep, body = planned.diff.partition("\n@@")
+    head = head.replace(f"--- a/{planned.path}\n", f"--- a/{rel}\n").replace(f"+++ b/{planned.path}", f"+++ b/{rel}")
+    return head + sep + body
 
 
 def apply_plan(plan: Plan) -> list[str]:

@@ -3,6 +3,8 @@ hostile YAML is refused with exit 2 well within a second and nothing is written.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import time
@@ -148,3 +150,140 @@ class TestHostileYaml:
         assert "alias" in done.stderr and "Traceback" not in done.stderr
         assert elapsed < 5.0, f"the whole process took {elapsed:.2f}s"  # interpreter start included; parse < 1 s above
         assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.yaml"]
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _contracts_folder(tmp_path: Path, **extra: str) -> Path:
+    """A copy of tests/onex_contracts, plus `<name>/contract.yaml` holding each extra text."""
+    folder = tmp_path / "contracts"
+    for node in ("node_ledger_append_effect", "node_invoice_orchestrator"):
+        (folder / node).mkdir(parents=True)
+        (folder / node / "contract.yaml").write_bytes((CONTRACTS / node / "contract.yaml").read_bytes())
+    for name, text in extra.items():
+        (folder / name).mkdir()
+        (folder / name / "contract.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def _stderr_shown_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run infra-gen with stderr on a pseudo-terminal (stdout discarded): its exit code and what the terminal got."""
+    leader, follower = os.openpty()
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from infra_gen.cli import main; main()", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO once the process has closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    return process.wait(timeout=120), shown.decode(errors="replace")
+
+
+class TestManyContracts:
+    """Bulk generation: files and folders of contracts become one plan, applied all or nothing."""
+
+    def test_a_folder_generates_what_one_contract_at_a_time_does(self, tmp_path: Path) -> None:
+        one_by_one = make_service(tmp_path / "one")
+        for node in ("node_ledger_append_effect", "node_invoice_orchestrator"):
+            NodeGenerator(one_by_one).generate_from_contract(CONTRACTS / node / "contract.yaml")
+        nodes = make_service(tmp_path / "bulk")
+        result = CliRunner().invoke(app, ["from-contract", str(CONTRACTS), "-o", str(nodes), "-f", "json"])
+        assert result.exit_code == 0, result.output
+        assert result.stderr == ""  # not a terminal: no progress bar
+        data = json.loads(result.stdout)
+        assert Path(data["root"]) == (tmp_path / "bulk").resolve()  # the service root both nodes' plans share
+        assert [p["source"] for p in data["plans"]] == [
+            str(CONTRACTS / "node_invoice_orchestrator" / "contract.yaml"),
+            str(CONTRACTS / "node_ledger_append_effect" / "contract.yaml"),
+        ]
+        assert _tree(tmp_path / "bulk") == _tree(tmp_path / "one")
+        assert len(data["written"]) == len(_tree(tmp_path / "bulk")) - 1  # every file but the service's pyproject
+
+    def test_files_and_folders_mix_and_a_file_named_twice_is_generated_once(self, tmp_path: Path) -> None:
+        nodes = make_service(tmp_path)
+        ledger = CONTRACTS / "node_ledger_append_effect" / "contract.yaml"
+        result = CliRunner().invoke(app, ["from-contract", str(ledger), str(CONTRACTS), "-o", str(nodes)])
+        assert result.exit_code == 0, result.output
+        assert "infra-gen from-contract 2 contracts" in result.stdout
+        assert sorted(p.name for p in nodes.iterdir() if p.is_dir()) == [
+            "node_invoice_orchestrator",
+            "node_ledger_append_effect",
+        ]
+
+    @pytest.mark.parametrize(
+        ("bad", "says"),
+        [
+            (ORCHESTRATOR.replace("ORCHESTRATOR_GENERIC", "GATEWAY"), "not an archetype infra-gen generates"),
+            (_bomb(), "node_zz_bad/contract.yaml"),
+            ("- a list\n", "not a YAML mapping"),
+        ],
+        ids=["gateway", "alias-bomb", "not-a-mapping"],
+    )
+    def test_one_bad_contract_writes_nothing_and_is_named(self, tmp_path: Path, bad: str, says: str) -> None:
+        folder = _contracts_folder(tmp_path, node_zz_bad=bad)  # planned last: the good ones are planned first
+        nodes = make_service(tmp_path / "svc")
+        result = CliRunner().invoke(app, ["from-contract", str(folder), "-o", str(nodes)])
+        assert result.exit_code == 2, result.output
+        assert str(folder / "node_zz_bad" / "contract.yaml") in result.output and says in result.output
+        assert "Traceback" not in result.output
+        assert list(nodes.iterdir()) == [] and not (tmp_path / "svc" / "tests").exists()
+
+    def test_a_conflict_in_one_node_stops_every_node(self, tmp_path: Path) -> None:
+        nodes = make_service(tmp_path)
+        NodeGenerator(nodes).generate_from_contract(CONTRACTS / "node_ledger_append_effect" / "contract.yaml")
+        edited = nodes / "node_ledger_append_effect" / "node.py"
+        edited.write_text(edited.read_text(encoding="utf-8") + "# edited by hand\n", encoding="utf-8")
+        before = _tree(tmp_path)
+        result = CliRunner().invoke(app, ["from-contract", str(CONTRACTS), "-o", str(nodes)])
+        assert result.exit_code == 1, result.output
+        assert "src/billing/nodes/node_ledger_append_effect/node.py" in result.output
+        assert _tree(tmp_path) == before  # the orchestrator was not written either
+
+    def test_two_contracts_writing_one_node_differently_are_refused(self, tmp_path: Path) -> None:
+        other = LEDGER.replace("Appends events to the ledger table", "Appends rows elsewhere")
+        folder = _contracts_folder(tmp_path, again=other)
+        nodes = make_service(tmp_path / "svc")
+        result = CliRunner().invoke(app, ["from-contract", str(folder), "-o", str(nodes), "-f", "json"])
+        assert result.exit_code == 2, result.output
+        error = json.loads(result.stdout)["error"]
+        assert str(folder / "again" / "contract.yaml") in error["message"]
+        assert str(folder / "node_ledger_append_effect" / "contract.yaml") in error["message"]
+        assert "with different content" in error["message"]
+        assert list(nodes.iterdir()) == []
+
+    def test_a_folder_without_contracts_is_bad_input(self, tmp_path: Path) -> None:
+        (tmp_path / "empty").mkdir()
+        result = CliRunner().invoke(app, ["from-contract", str(tmp_path / "empty"), "-o", str(tmp_path)])
+        assert result.exit_code == 2
+        assert f"no contract.yaml under {tmp_path / 'empty'}" in result.output
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+    def test_a_progress_bar_only_on_a_terminal_in_text_mode_without_q(self, tmp_path: Path) -> None:
+        runs = {
+            "text": ["from-contract", str(CONTRACTS), "-o"],
+            "json": ["from-contract", str(CONTRACTS), "-f", "json", "-o"],
+            "quiet": ["-q", "from-contract", str(CONTRACTS), "-o"],
+            "one contract": ["from-contract", str(CONTRACTS / "node_ledger_append_effect" / "contract.yaml"), "-o"],
+        }
+        shown = {}
+        for name, args in runs.items():
+            nodes = make_service(tmp_path / name.replace(" ", "-"))
+            code, shown[name] = _stderr_shown_on_a_terminal([*args, str(nodes)], tmp_path)
+            assert code == 0, shown[name]
+        assert "generating nodes" in shown["text"] and "\x1b[" in shown["text"]  # drawn, with terminal codes
+        assert shown["json"] == "" and shown["quiet"] == "" and shown["one contract"] == ""
