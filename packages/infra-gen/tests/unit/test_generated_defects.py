@@ -99,22 +99,22 @@ class TestReducerCostPerEvent:
 
 class TestCircuitBreakerHalfOpen:
     @pytest.fixture
-    def effect(self, tmp_path: Path, import_generated: Importer) -> tuple[ModuleType, ModuleType]:
+    def half_open(self, tmp_path: Path, import_generated: Importer) -> tuple[ModuleType, Any, Any]:
+        """A generated EFFECT's resilience module, a breaker opened by failures and now due for its trial call, and
+        a retry policy of one attempt."""
         project = NodeGenerator(tmp_path).generate_node("effect", "breaker_probe", external_system="X").project_dir
         resilience = import_generated(project, "breaker_probe.resilience")
-        contract = import_generated(project, "breaker_probe.contract")
-        return resilience, contract
-
-    def test_one_trial_call_among_concurrent_callers(self, effect: tuple[ModuleType, ModuleType]) -> None:
-        resilience, contract_module = effect
-        contract = contract_module.load_node_contract()
+        contract = import_generated(project, "breaker_probe.contract").load_node_contract()
         policy = contract.circuit_breaker
         now = [0.0]
         breaker = resilience.CircuitBreaker(policy, clock=lambda: now[0])
         for _ in range(policy.failure_threshold):
             breaker.record_failure()
         now[0] += policy.reset_timeout_seconds
-        retry = contract.retry_policy.model_copy(update={"max_attempts": 1})
+        return resilience, breaker, contract.retry_policy.model_copy(update={"max_attempts": 1})
+
+    def test_one_trial_call_among_concurrent_callers(self, half_open: tuple[ModuleType, Any, Any]) -> None:
+        resilience, breaker, retry = half_open
         callers = 12
         start = threading.Barrier(callers)
         release = threading.Event()
@@ -158,16 +158,8 @@ class TestCircuitBreakerHalfOpen:
         assert sorted(outcomes) == ["ok"] + ["refused"] * (callers - 1)
         assert breaker.state == "closed"
 
-    def test_a_cancelled_trial_does_not_wedge_the_circuit(self, effect: tuple[ModuleType, ModuleType]) -> None:
-        resilience, contract_module = effect
-        contract = contract_module.load_node_contract()
-        policy = contract.circuit_breaker
-        now = [0.0]
-        breaker = resilience.CircuitBreaker(policy, clock=lambda: now[0])
-        for _ in range(policy.failure_threshold):
-            breaker.record_failure()
-        now[0] += policy.reset_timeout_seconds
-        retry = contract.retry_policy.model_copy(update={"max_attempts": 1})
+    def test_a_cancelled_trial_does_not_wedge_the_circuit(self, half_open: tuple[ModuleType, Any, Any]) -> None:
+        resilience, breaker, retry = half_open
 
         async def broken() -> str:
             raise KeyError("not transient")
