@@ -32,6 +32,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from sqlalchemy import text
 
+from infra_models.kafka import KafkaProducerConfig
 from infra_outbox import NewEvent, Outbox, Relay, RelaySettings
 from infra_outbox.db import make_engine
 from infra_outbox.event import LogEvent
@@ -89,8 +90,17 @@ def fill(url: str, topic: str, n: int) -> None:
     engine.dispose()
 
 
+def producer_settings(bootstrap: str) -> dict[str, object]:
+    """The librdkafka settings a relay uses (KafkaProducerConfig's defaults and the relay's partitioner)."""
+    conf: dict[str, object] = dict(KafkaProducerConfig(bootstrap_servers=bootstrap).to_librdkafka())
+    conf.setdefault("partitioner", "murmur2_random")
+    return conf
+
+
 def raw_producer(bootstrap: str, topic: str, n: int) -> float:
-    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5})
+    # The same producer settings as the relay's (idempotence, acks=all, linger.ms, batch size, partitioner): the
+    # anchor differs from the relay only by having no database.
+    producer = Producer(producer_settings(bootstrap))
     producer.list_topics(timeout=10)
     now = time.time()
     records = [
@@ -176,6 +186,7 @@ def dead_tuples(url: str, prefix: str) -> int:
 _V1_RUNNER = r"""
 import json, sys, time
 from sqlalchemy import text
+from infra_models.kafka import KafkaProducerConfig
 from infra_outbox import NewEvent, Outbox, Relay, RelaySettings
 from infra_outbox.db import make_engine
 from infra_outbox.tables import create_all
@@ -314,7 +325,8 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=2_000)
     parser.add_argument("--rate", type=int, default=1_000, help="events/s for the latency run")
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of the latency run")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds of raw / v2 / v1 (medians are printed)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of raw / v2 / v1 (medians are printed)")
+    parser.add_argument("--warmup", type=int, default=1, help="uncounted rounds of raw / v2 first")
     parser.add_argument(
         "--skip", action="append", default=[], help="skip a scenario: raw, v2, v1, latency, dead, horizon"
     )
@@ -327,7 +339,11 @@ def main() -> int:
         )
         return 2
     n, batch = args.events, args.batch_size
-    print(f"{n} events, {PAYLOAD}-byte payloads, {KEYS} keys, batch {batch}, {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"{n} events, {PAYLOAD}-byte payloads, {KEYS} keys, batch {batch}, {os.cpu_count()} CPUs, "
+        f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
     source = None if "v1" in args.skip else v1_source()
     if "v1" not in args.skip and source is None:
         print(f"  v1: skipped (git commit {V1_COMMIT} not available)")
@@ -349,16 +365,32 @@ def main() -> int:
                 horizon.close()
             drop_database(args.db, url)
 
+    runs = {
+        "raw": lambda: scenario(lambda url, topic: raw_producer(args.bootstrap, topic, n)),
+        "v2": lambda: scenario(lambda url, topic: v2_drain(url, args.bootstrap, n, batch)),
+        "v1": lambda: scenario(
+            lambda url, topic: v1_drain(source, url, args.bootstrap, topic, n, batch)["rate"], v1=True
+        ),
+    }
+    chosen = [name for name in ("raw", "v2", "v1") if name not in args.skip and (name != "v1" or source is not None)]
+    # Warm-up rounds, not counted: the first producer and relay of a process pay for connections, metadata, the
+    # broker's and PostgreSQL's caches (the raw anchor varied 2x between rounds without them).
+    for _ in range(args.warmup):
+        for name in chosen:
+            if name != "v1":
+                runs[name]()
     rates: dict[str, list[float]] = {"raw": [], "v2": [], "v1": []}
-    for _ in range(args.repeat):
-        if "raw" not in args.skip:
-            rates["raw"].append(scenario(lambda url, topic: raw_producer(args.bootstrap, topic, n)))
-        if "v2" not in args.skip:
-            rates["v2"].append(scenario(lambda url, topic: v2_drain(url, args.bootstrap, n, batch)))
-        if source is not None:
-            rates["v1"].append(
-                scenario(lambda url, topic: v1_drain(source, url, args.bootstrap, topic, n, batch)["rate"], v1=True)
-            )
+    for round_no in range(args.repeat):
+        # Alternate the order, so drift of the machine's load within a round does not favour one side.
+        order = chosen if round_no % 2 == 0 else chosen[::-1]
+        for name in order:
+            rates[name].append(runs[name]())
+        print(
+            f"  round {round_no + 1}: "
+            + ", ".join(f"{name} {rates[name][-1]:,.0f}" for name in chosen)
+            + f" events/s; load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
     medians = {k: statistics.median(v) for k, v in rates.items() if v}
     for name, rate in medians.items():
         print(f"  {name:<4} {rate:>10,.0f} events/s   (runs: {', '.join(f'{r:,.0f}' for r in rates[name])})")
@@ -376,7 +408,10 @@ def main() -> int:
         p50, p99, achieved = scenario(
             lambda url, topic: latency(url, args.bootstrap, topic, args.rate, args.seconds), events=0
         )
-        print(f"  commit-to-ack at {achieved:,} events/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 < 50 ms)")
+        print(
+            f"  commit-to-ack at {achieved:,} events/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 < 50 ms); "
+            f"load {os.getloadavg()[0]:.2f}"
+        )
     if "dead" not in args.skip:
         m = args.dead_events
 

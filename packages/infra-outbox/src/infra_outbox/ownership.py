@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, case, delete, func, or_, select, tuple_, update
 
 from infra_outbox.snapshot import Snapshot
-from infra_outbox.tables import relays, shards, state
+from infra_outbox.tables import SHARDS_TABLE, relays, shards, state
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -62,6 +62,17 @@ _CURSOR = (
 )
 
 
+# The happy path's cursor move on PostgreSQL, as one prepared statement (psycopg prepares a query text it has
+# run five times): fenced on (shard, epoch) and the owner, like :meth:`Ownership.fence`.
+_MOVE = (
+    f"UPDATE {SHARDS_TABLE} SET lease_until = %(until)s, advanced_at = %(now)s, suspect_id = NULL, "  # noqa: S608
+    "suspect_sent = false, crashes = 0, snap = %(snap)s, batch_snap = %(batch_snap)s, last_id = {last_id} "
+    "WHERE owner = %(owner)s AND (shard, epoch) IN (SELECT * FROM unnest(%(shards)s::integer[], %(epochs)s::bigint[]))"
+)
+_MOVE_IN_BATCH = _MOVE.format(last_id="greatest(last_id, %(last_id)s)")  # never back: a shard may be ahead
+_MOVE_BATCH_DONE = _MOVE.format(last_id="0")
+
+
 def _state_from_row(row: Any) -> ShardState:
     return ShardState(
         shard=int(row.shard),
@@ -91,6 +102,40 @@ class Ownership:
         """A SQL condition that holds only while this relay still owns these shards at their epochs."""
         pairs = [(s, self.owned[s].epoch) for s in shard_ids]
         return and_(tuple_(shards.c.shard, shards.c.epoch).in_(pairs), shards.c.owner == self.relay_id)
+
+    def move_cursors(
+        self,
+        driver: Any,
+        shard_ids: list[int],
+        *,
+        snap: Snapshot | None,
+        batch_snap: Snapshot,
+        last_id: int,
+        complete: bool,
+        now: float,
+    ) -> int:
+        """Move the cursors of these shards after a page Kafka took (PostgreSQL, psycopg ``driver`` connection).
+
+        The happy path's one statement: renews the lease, clears the suspect and the crash count, and sets the
+        cursor (a finished batch: ``snap = batch_snap``, none in progress). Returns the shards moved: fewer than
+        asked means another relay owns some now.
+        """
+        params: dict[str, Any] = {
+            "until": now + self.lease_seconds,
+            "now": now,
+            "owner": self.relay_id,
+            "shards": shard_ids,
+            "epochs": [self.owned[s].epoch for s in shard_ids],
+        }
+        if complete:
+            params.update(snap=str(batch_snap), batch_snap=None)
+            query = _MOVE_BATCH_DONE
+        else:
+            params.update(snap=None if snap is None else str(snap), batch_snap=str(batch_snap), last_id=last_id)
+            query = _MOVE_IN_BATCH
+        with driver.cursor() as cursor:
+            cursor.execute(query, params)
+            return int(cursor.rowcount)
 
     def heartbeat(self, *, rebalance: bool = True) -> tuple[list[int], list[int]]:
         """Renew leases, register as live, take or release shards toward a fair share; return (gained, lost).

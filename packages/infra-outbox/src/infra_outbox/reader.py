@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import text
 
 from infra_outbox.event import EVENT_COLUMNS, LogEvent
+from infra_outbox.kept_connection import KeptConnection
 from infra_outbox.snapshot import Snapshot
 from infra_outbox.tables import LOG_TABLE
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from infra_outbox.ownership import ShardState
 
 __all__ = ["Page", "Reader"]
+
+T = TypeVar("T")
 
 _DENSE = 2  # sorted ids spanning less than this many times their count are read as one id range
 
@@ -59,20 +63,21 @@ def _event(row: Any) -> LogEvent:
 class Reader:
     """Pages of the log for groups of shards that share a cursor."""
 
-    def __init__(self, engine: Engine, *, page_size: int) -> None:
+    def __init__(self, engine: Engine, *, page_size: int, connection: KeptConnection | None = None) -> None:
         self.engine = engine
         self.page_size = page_size
         self.postgres = engine.dialect.name == "postgresql"
+        # PostgreSQL: one kept connection for this thread's reads, one for the background reader's.
+        self.connection = connection or KeptConnection(engine)
+        self._background = KeptConnection(engine)
         self._queues: dict[tuple[Any, ...], deque[int]] = {}
         self._prefetched: tuple[list[int], Future[list[LogEvent]]] | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self._pending_snap: tuple[tuple[int, ...], Snapshot | None, Snapshot] | None = None
 
     def reset(self) -> None:
         """Forget cached batch id lists (after the owned shards changed or a write failed)."""
         self._queues.clear()
         self._prefetched = None
-        self._pending_snap = None
 
     def close(self) -> None:
         """Stop the background reader."""
@@ -80,25 +85,32 @@ class Reader:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        self._background.close()
+        self.connection.close()
 
-    def _fetch(self, ids: list[int]) -> list[LogEvent]:
-        """The events with these ids (sorted), in id order, straight from psycopg in binary format.
+    def _fetch(self, ids: list[int], kept: KeptConnection) -> list[LogEvent]:
+        """The events with these ids (sorted), in id order, as tuples straight from psycopg in binary format.
 
         Dense ids (a batch of most of the log) are read as one id range, filtered here to exactly ``ids``: an
         index range scan costs PostgreSQL a fraction of 2,000 separate ``= ANY`` probes. Sparse ids use ``ANY``.
         """
         if not ids:
             return []
-        low, high = min(ids), max(ids)
-        with self.engine.connect() as conn:
-            driver = conn.connection.driver_connection
-            with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+        low, high = ids[0], ids[-1]
+
+        def read(driver: Any) -> list[LogEvent]:
+            with driver.cursor(binary=True) as cursor:
                 if high - low < _DENSE * len(ids):
                     cursor.execute(f"{_SELECT} WHERE id BETWEEN %s AND %s ORDER BY id", (low, high))
+                    rows = cursor.fetchall()
+                    if len(rows) == len(ids):  # nothing else committed inside the range: all of them are ours
+                        return [LogEvent(*row) for row in rows]
                     wanted = set(ids)
-                    return [LogEvent(*row) for row in cursor.fetchall() if row[0] in wanted]
+                    return [LogEvent(*row) for row in rows if row[0] in wanted]
                 cursor.execute(f"{_SELECT} WHERE id = ANY(%s) ORDER BY id", (ids,))
                 return [LogEvent(*row) for row in cursor.fetchall()]
+
+        return kept.run(read)
 
     def next_page(self, states: list[ShardState]) -> Page:
         """The next page of ``states`` (shards with the same snapshots); the cursors in ``states`` are not moved."""
@@ -117,12 +129,12 @@ class Reader:
         last = int(rows[-1][0]) if rows else max(done.values())
         return Page(tuple(sorted(done)), events, None, None, max(last, low), complete=len(rows) < self.page_size)
 
-    def _whole_batch(self, group: tuple[int, ...], snap: Snapshot | None) -> Page | None:
-        """Start a batch in one statement: its snapshot and, when it fits a page, all its events.
+    def _whole_batch(self, group: tuple[int, ...], snap: Snapshot | None) -> Page:
+        """Start a batch in one statement: its snapshot, its first page of events, and (when bigger) its ids.
 
         Inside one statement the rows PostgreSQL lets us see are exactly those visible in the statement's own
         snapshot, which ``pg_current_snapshot()`` returns: so the snapshot and the batch agree. A batch larger
-        than a page returns None after recording its snapshot for :meth:`_postgres_page` (an id list, then pages).
+        than a page also returns its sorted id list; the rest of it is read page by page from that list.
         """
         conditions = [f"shard IN ({','.join(map(str, group))})"]
         if snap is not None:
@@ -132,68 +144,80 @@ class Reader:
         columns = ", ".join(EVENT_COLUMNS)
         query = (
             f"WITH b AS MATERIALIZED (SELECT id FROM {LOG_TABLE} WHERE {where}), "  # noqa: S608 - literals only
-            "n AS (SELECT count(*) AS c FROM b) "
-            f"SELECT pg_current_snapshot()::text, n.c, "
-            f"CASE WHEN n.c > {page} THEN (SELECT array_agg(id ORDER BY id) FROM b) END, e.* "
+            "n AS (SELECT count(*) AS c, min(id) AS first FROM b) "
+            f"SELECT pg_current_snapshot()::text, n.c, "  # the id list of a big batch, on its first row only:
+            f"CASE WHEN n.c > {page} AND e.id = n.first THEN (SELECT array_agg(id ORDER BY id) FROM b) END, e.* "
             f"FROM n LEFT JOIN LATERAL (SELECT {columns} FROM {LOG_TABLE} "
-            f"WHERE n.c <= {page} AND id IN (SELECT id FROM b) ORDER BY id) AS e ON true"
+            f"WHERE id IN (SELECT id FROM b ORDER BY id LIMIT {page}) ORDER BY id) AS e ON true"
         )
-        with self.engine.connect() as conn:
-            driver = conn.connection.driver_connection
-            with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+
+        def read(driver: Any) -> list[Any]:
+            with driver.cursor(binary=True) as cursor:
                 cursor.execute(query)
-                rows = cursor.fetchall()
+                rows: list[Any] = cursor.fetchall()
+                return rows
+
+        rows = self.connection.run(read)
         batch_snap = Snapshot.parse(rows[0][0])
-        if rows[0][1] > page:  # a big batch: keep its sorted ids and read it page by page
-            self._pending_snap = (group, snap, batch_snap)
-            self._queues = {(group, str(snap), str(batch_snap)): deque(rows[0][2])}
-            return None
         events = [LogEvent(*row[3:]) for row in rows if row[3] is not None]
-        return Page(group, events, snap, batch_snap, 0, complete=True)
+        if rows[0][1] <= page:
+            return Page(group, events, snap, batch_snap, 0, complete=True)
+        # A big batch: this was its first page; keep the rest of its sorted ids and read them page by page.
+        ids: list[int] = rows[0][2]
+        queue = deque(ids[page:])
+        self._queues = {(group, str(snap), str(batch_snap)): queue}
+        self._prefetch(queue)
+        return Page(group, events, snap, batch_snap, ids[page - 1], complete=False)
+
+    def _prefetch(self, queue: deque[int]) -> None:
+        """Fetch the next page of a big batch in the background while the current one goes to Kafka."""
+        following = list(itertools.islice(queue, self.page_size))
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="infra-outbox-read")
+        self._prefetched = (following, self._executor.submit(self._fetch, following, self._background))
+
+    def in_background(self, work: Callable[[Any], T]) -> Future[T]:
+        """Run ``work(driver_connection)`` on the background reader's connection, after what was submitted before."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="infra-outbox-read")
+        return self._executor.submit(self._background.run, work)
 
     def _postgres_page(self, states: list[ShardState]) -> Page:
         first = states[0]
         snap, batch_snap = first.snap, first.batch_snap
         done = {s.shard: s.last_id for s in states}
         group = tuple(sorted(done))
-        pending, self._pending_snap = self._pending_snap, None
-        if batch_snap is None and pending is not None and pending[:2] == (group, snap):
-            batch_snap = pending[2]  # the big batch _whole_batch found: pages from its first id
-            done = dict.fromkeys(group, 0)
         if batch_snap is None:  # a new batch: everything committed up to now
-            fast = self._whole_batch(group, snap)
-            if fast is not None:
-                return fast
-            return self._postgres_page(states)  # a big batch was started: read it page by page
-        with self.engine.connect() as conn:
-            key = (group, str(snap), str(batch_snap))
-            queue = self._queues.get(key)
-            if queue is None:
-                conditions = [f"shard IN ({','.join(map(str, group))})", batch_snap.sql_visible()]
-                if snap is not None:
-                    conditions.append(snap.sql_not_visible())
-                low = min(done.values())
-                if low:
-                    conditions.append(f"id > {low}")
-                driver = conn.connection.driver_connection
-                with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-                    where = " AND ".join(conditions)
+            self._prefetched = None
+            return self._whole_batch(group, snap)
+        key = (group, str(snap), str(batch_snap))
+        queue = self._queues.get(key)
+        if queue is None:
+            conditions = [f"shard IN ({','.join(map(str, group))})", batch_snap.sql_visible()]
+            if snap is not None:
+                conditions.append(snap.sql_not_visible())
+            low = min(done.values())
+            if low:
+                conditions.append(f"id > {low}")
+            where = " AND ".join(conditions)
+
+            def read(driver: Any) -> list[Any]:
+                with driver.cursor(binary=True) as cursor:
                     cursor.execute(f"SELECT id, shard FROM {LOG_TABLE} WHERE {where}")  # noqa: S608 - integer literals
-                    rows = cursor.fetchall()
-                queue = deque(sorted(i for i, s in rows if i > done[s]))
-                self._queues = {key: queue}  # one group reads at a time: keep only this list
-            take = [queue.popleft() for _ in range(min(self.page_size, len(queue)))]
+                    rows: list[Any] = cursor.fetchall()
+                    return rows
+
+            queue = deque(sorted(i for i, s in self.connection.run(read) if i > done[s]))
+            self._queues = {key: queue}  # one group reads at a time: keep only this list
+        take = [queue.popleft() for _ in range(min(self.page_size, len(queue)))]
         events: list[LogEvent] = []
         prefetched, self._prefetched = self._prefetched, None
         if prefetched is not None and prefetched[0] == take:
             events = prefetched[1].result()
         elif take:
-            events = self._fetch(take)
-        if queue:  # a big batch: fetch the next page in the background while this one goes to Kafka
-            following = list(itertools.islice(queue, self.page_size))
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="infra-outbox-read")
-            self._prefetched = (following, self._executor.submit(self._fetch, following))
+            events = self._fetch(take, self.connection)
+        if queue:
+            self._prefetch(queue)
         complete = not queue
         if complete:
             self._queues.pop(key, None)

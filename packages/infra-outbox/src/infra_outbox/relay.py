@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from infra_outbox.event import LogEvent
+    from infra_outbox.held import Hold
     from infra_outbox.metrics import RelayMetrics
     from infra_outbox.ownership import ShardState
     from infra_outbox.reader import Page
@@ -71,6 +73,9 @@ def _log_engine(engine: Engine) -> Engine:
         isolation_level="AUTOCOMMIT",
         connect_args={"options": "-c synchronous_commit=off"},
     )
+
+
+_ROUND_SECONDS = 0.5  # how long a round may go on reading new batches of its shards
 
 
 class _FencedError(Exception):
@@ -136,6 +141,7 @@ class Relay:
         self._held_waiting = True  # check the held table on the first round
         self._needs_reload = False
         self._careful_left: dict[int, int] = {}  # shard -> events still to send one at a time
+        self._moves: deque[tuple[Future[int], list[int]]] = deque()  # cursor moves sent in the background
         self._next_heartbeat = float("-inf")
         self._next_stats = float("-inf")
         self._next_retention = float("-inf")
@@ -200,6 +206,7 @@ class Relay:
             return
         from infra_outbox.held import parked_keys
 
+        self._check_moves()
         gained, lost = self.ownership.heartbeat(rebalance=rebalance)
         if gained or lost:
             self.reader.reset()
@@ -263,6 +270,8 @@ class Relay:
 
         from infra_outbox.tables import shards
 
+        self._check_moves()
+
         shard_ids = [s.shard for s in states]
         with self.engine.begin() as conn:
             moved = conn.execute(
@@ -278,6 +287,8 @@ class Relay:
         from sqlalchemy import update
 
         from infra_outbox.tables import shards
+
+        self._check_moves()
 
         with self.engine.begin() as conn:
             conn.execute(update(shards).where(self.ownership.fence(shard_ids)).values(crashes=0, suspect_id=None))
@@ -297,6 +308,7 @@ class Relay:
         from infra_outbox.reader import Page
         from infra_outbox.tables import shards
 
+        self._check_moves()
         first = page.events[0]
         self.reader.reset()  # the rest of the page is read again after this event
         one = Page(page.shards, [first], page.snap, page.batch_snap, first.id, complete=False)
@@ -332,6 +344,8 @@ class Relay:
             return None
         timeout = self.kafka.message_timeout_ms / 1000.0 + 5.0
         results = await_sent(sent, timeout=timeout)
+        if results.results.count(None) == len(results.results):
+            return results  # no failure at all (the common case): nothing to judge
         suspects = [
             i for i, r in enumerate(results.results) if r is not None and r.sent and (r.permanent or r.size_rejected)
         ]
@@ -356,12 +370,9 @@ class Relay:
 
     def _finish(self, flight: _Flight) -> BatchReport:
         """Wait for the page's acknowledgements, hold what failed, and move the cursors (fenced) in one commit."""
-        from sqlalchemy import case, text, update
-
         from infra_models.outbox import OutboxStatus
-        from infra_outbox.held import COPY_PENDING, WAITING, Hold, hold_rows
+        from infra_outbox.held import COPY_PENDING, WAITING, Hold
         from infra_outbox.outcome import decide
-        from infra_outbox.tables import shards
 
         settings = self.settings
         results = self._results(flight.to_send, flight.sent)
@@ -396,43 +407,30 @@ class Relay:
         page = flight.page
         shard_ids = [s.shard for s in flight.states]
         if holds or page.events:
-            values: dict[str, Any] = {
-                "lease_until": now + settings.lease_seconds,
-                "advanced_at": now,
-                "suspect_id": None,
-                "suspect_sent": False,
-            }
             done_careful: list[int] = [st.shard for st in flight.states]
             if flight.careful:
                 shard = page.events[0].shard
                 self._careful_left[shard] = self._careful_left.get(shard, 0) - 1
                 done_careful = [st.shard for st in flight.states if self._careful_left.get(st.shard, 0) <= 0]
-            # Shards whose cursor moved past whatever stopped the relays: back to normal pages.
-            values["crashes"] = case((shards.c.shard.in_(done_careful), 0), else_=shards.c.crashes)
-            # Never move a cursor back: a shard of the group may already be past this page (its rows were skipped).
-            forward = case((shards.c.last_id > page.last_id, shards.c.last_id), else_=page.last_id)
-            if page.batch_snap is not None:
-                if page.complete:
-                    values.update(snap=str(page.batch_snap), batch_snap=None, last_id=0)
-                else:
-                    prev = None if page.snap is None else str(page.snap)
-                    values.update(snap=prev, batch_snap=str(page.batch_snap), last_id=forward)
+            if not holds and not flight.careful and page.batch_snap is not None:
+                # The happy path on PostgreSQL: one prepared statement, sent by the background reader's thread
+                # while the next pages are produced; its outcome (fenced or not) is checked before any other write.
+                batch_snap = page.batch_snap
+                move = self.reader.in_background(
+                    lambda driver: self.ownership.move_cursors(
+                        driver,
+                        shard_ids,
+                        snap=page.snap,
+                        batch_snap=batch_snap,
+                        last_id=page.last_id,
+                        complete=page.complete,
+                        now=now,
+                    )
+                )
+                self._moves.append((move, shard_ids))
+                self._check_moves(wait=False)
             else:
-                values["last_id"] = forward
-            move = update(shards).where(self.ownership.fence(shard_ids)).values(**values)
-            if holds:  # held rows and the cursor move commit together
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(text("SET LOCAL synchronous_commit = off"))
-                    hold_rows(conn, holds, now)
-                    moved = conn.execute(move).rowcount
-                    if moved != len(shard_ids):
-                        raise _FencedError(shard_ids)
-            else:  # the happy path: one statement, one round trip
-                with self.log_engine.begin() as conn:
-                    moved = conn.execute(move).rowcount
-                if moved != len(shard_ids):
-                    raise _FencedError(shard_ids)
+                self._move_cursors(page, shard_ids, done_careful, holds, now)
             for state in flight.states:
                 state.suspect_id = None
                 if state.shard in done_careful:
@@ -444,6 +442,66 @@ class Relay:
         if report.dead:
             log.error("%d event(s) went DEAD; their keys are parked: see `infra-outbox dead list`", report.dead)
         return report
+
+    def _check_moves(self, *, wait: bool = True) -> None:
+        """Check the cursor moves sent in the background (all of them, or those done): raise if one was fenced."""
+        moves = self._moves
+        while moves and (wait or moves[0][0].done()):
+            future, shard_ids = moves.popleft()
+            if future.result() != len(shard_ids):
+                moves.clear()
+                raise _FencedError(shard_ids)
+
+    def _forget_moves(self) -> None:
+        """After a failure: wait for the cursor moves still running, whatever their outcome."""
+        from concurrent.futures import wait
+
+        wait([future for future, _ in self._moves])  # their errors do not matter: the cursors are read back next
+        self._moves.clear()
+
+    def _move_cursors(
+        self, page: Page, shard_ids: list[int], done_careful: list[int], holds: list[Hold], now: float
+    ) -> None:
+        """Move the cursors (fenced) with the held rows in one commit: failures, careful pages, and SQLite."""
+        from sqlalchemy import case, text, update
+
+        from infra_outbox.held import hold_rows
+        from infra_outbox.tables import shards
+
+        self._check_moves()  # cursor writes go in order: the background ones first
+
+        values: dict[str, Any] = {
+            "lease_until": now + self.settings.lease_seconds,
+            "advanced_at": now,
+            "suspect_id": None,
+            "suspect_sent": False,
+        }
+        # Shards whose cursor moved past whatever stopped the relays: back to normal pages.
+        values["crashes"] = case((shards.c.shard.in_(done_careful), 0), else_=shards.c.crashes)
+        # Never move a cursor back: a shard of the group may already be past this page (its rows were skipped).
+        forward = case((shards.c.last_id > page.last_id, shards.c.last_id), else_=page.last_id)
+        if page.batch_snap is not None:
+            if page.complete:
+                values.update(snap=str(page.batch_snap), batch_snap=None, last_id=0)
+            else:
+                prev = None if page.snap is None else str(page.snap)
+                values.update(snap=prev, batch_snap=str(page.batch_snap), last_id=forward)
+        else:
+            values["last_id"] = forward
+        move = update(shards).where(self.ownership.fence(shard_ids)).values(**values)
+        if holds:  # held rows and the cursor move commit together
+            with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
+                hold_rows(conn, holds, now)
+                moved = conn.execute(move).rowcount
+                if moved != len(shard_ids):
+                    raise _FencedError(shard_ids)
+        else:
+            with self.log_engine.begin() as conn:
+                moved = conn.execute(move).rowcount
+            if moved != len(shard_ids):
+                raise _FencedError(shard_ids)
 
     def _observe(self, report: BatchReport) -> None:
         self.totals.add(report)
@@ -520,6 +578,7 @@ class Relay:
 
     def _reset_after_failure(self) -> None:
         """After a failed round, go back to the cursors as stored (the database may have lost a cursor move)."""
+        self._forget_moves()
         self.reader.reset()
         self._needs_reload = True
         self.ownership.reload()
@@ -535,6 +594,10 @@ class Relay:
         total.add(self._held_round())
         pages = 0
         flights: deque[_Flight] = deque()
+        # A finished batch that had events is followed by the next one at once, while the last pages are still on
+        # their way to Kafka (commit-to-ack latency under a steady stream), for at most this long: then held
+        # events, gauges and the heartbeat get their turn.
+        next_batch_until = self._clock() + _ROUND_SECONDS
         try:
             for states in self._groups():
                 while max_pages is None or pages < max_pages:
@@ -546,12 +609,14 @@ class Relay:
                             total.add(self._finish(flights.popleft()))
                     elif len(flights) > self.settings.pipeline_depth:
                         total.add(self._finish(flights.popleft()))
-                    if flight.page.complete or not flight.page.events or self._stop.is_set():
+                    if not flight.page.events or self._stop.is_set():
                         break
-                    if self._clock() >= self._next_heartbeat:
+                    now = self._clock()
+                    if now >= self._next_heartbeat or (flight.page.complete and now >= next_batch_until):
                         break
             while flights:
                 total.add(self._finish(flights.popleft()))
+            self._check_moves()
         except _FencedError as exc:
             log.warning(
                 "relay %s lost shards %s while sending: their cursors stay for the new owner",

@@ -1,0 +1,80 @@
+"""The relay's hot path on real PostgreSQL: kept connections, cursor moves sent in the background and fenced."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text, update
+
+from infra_outbox import NewEvent, Outbox, Relay, RelaySettings
+from infra_outbox.db import make_engine
+from infra_outbox.kept_connection import KeptConnection
+from infra_outbox.tables import shards
+
+from .ledger import consume
+
+pytestmark = pytest.mark.integration
+
+
+def backend_pid(driver: object) -> int:
+    return int(driver.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[attr-defined]
+
+
+class TestKeptConnection:
+    def test_a_connection_the_server_closed_is_replaced_and_the_work_runs_again(self, pg_db: str) -> None:
+        engine = make_engine(pg_db).execution_options(isolation_level="AUTOCOMMIT")
+        kept = KeptConnection(engine)
+        first = kept.run(backend_pid)
+        assert kept.run(backend_pid) == first  # kept: no new checkout
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first}).scalar_one()
+        second = kept.run(backend_pid)  # the kept connection is dead: run again on a fresh one
+        assert second != first
+        kept.close()
+        engine.dispose()
+
+    def test_an_error_of_the_statement_is_raised_and_the_connection_kept(self, pg_db: str) -> None:
+        engine = make_engine(pg_db).execution_options(isolation_level="AUTOCOMMIT")
+        kept = KeptConnection(engine)
+        first = kept.run(backend_pid)
+        calls = []
+
+        def bad(driver: object) -> None:
+            calls.append(1)
+            driver.execute("SELECT * FROM no_such_table")  # type: ignore[attr-defined]
+
+        with pytest.raises(Exception, match="no_such_table"):
+            kept.run(bad)
+        assert calls == [1]  # not run twice: only a broken connection is retried
+        assert kept.run(backend_pid) == first
+        kept.close()
+        engine.dispose()
+
+
+class TestBackgroundCursorMoves:
+    def test_a_relay_that_lost_its_shards_cannot_move_their_cursors(
+        self, pg_db: str, kafka_bootstrap: str, topic: str
+    ) -> None:
+        """The happy path's cursor move runs on the background thread; a fenced one still stops the round."""
+        engine = make_engine(pg_db)
+        outbox = Outbox(notify=False)
+        with engine.begin() as conn:
+            outbox.enqueue_many(conn, [NewEvent(topic=topic, key=f"k{i}", event_type="n", payload=i) for i in range(5)])
+        relay = Relay(pg_db, kafka_bootstrap, settings=RelaySettings(batch_size=100))
+        assert relay.drain().published == 5
+        with engine.begin() as conn:  # another relay takes every shard over (a new epoch, its own cursor)
+            conn.execute(update(shards).values(owner="thief", epoch=shards.c.epoch + 1, snap="1:1:", last_id=0))
+        with engine.begin() as conn:
+            late = outbox.enqueue_many(
+                conn, [NewEvent(topic=topic, key="k1", event_type="n", payload=i) for i in range(3)]
+            )
+        report = relay.run_once()
+        assert report.fenced == 1
+        with engine.connect() as conn:
+            cursors = set(conn.execute(select(shards.c.owner, shards.c.snap, shards.c.batch_snap)).all())
+        assert cursors == {("thief", "1:1:", None)}  # nothing of the fenced relay's moves landed
+        assert relay.ownership.owned == {}  # it knows it lost them
+        relay.close()
+        # It learnt only after sending the page (the new owner sends it again: at least once, nothing lost).
+        records = consume(kafka_bootstrap, topic, expect={str(i) for i in late}, timeout=30, settle=0.5)
+        assert [r.value for r in records if r.key == "k1"][-3:] == [b"0", b"1", b"2"]
+        engine.dispose()
