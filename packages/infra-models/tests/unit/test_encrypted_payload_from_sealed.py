@@ -1,9 +1,10 @@
-"""``EncryptedPayload.from_sealed`` is indistinguishable from the validated constructor it stands in for."""
+"""``EncryptedPayload.from_sealed`` is the validated constructor (public pydantic API only), keeping a sealed buffer."""
 
 from __future__ import annotations
 
 import copy
 import pickle
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+import infra_models.security as security_module
 from infra_models import EncryptedPayload
 
 versions = st.integers(min_value=1, max_value=255)
@@ -129,3 +131,43 @@ class TestMisuseFallsBackToValidation:
         assert type(made) is Stricter
         with pytest.raises(ValidationError, match="format_version"):
             Stricter.from_sealed(0, "k:v1", b"\x01", {})
+
+
+class TestValidatedLikeTheConstructor:
+    @pytest.mark.parametrize(
+        ("args", "field"),
+        [
+            ((0, "k:v1", b"\x01", {}), "format_version"),
+            ((256, "k:v1", b"\x01", {}), "format_version"),
+            ((1, "", b"\x01", {}), "key_id"),
+            ((1, "k" * 257, b"\x01", {}), "key_id"),
+            ((1, "k:v1", b"", {}), "ciphertext"),
+            ((1, "k:v1", bytearray(), {}), "ciphertext"),
+            ((1, "k:v1", b"\x01", {"t": 1}), "context"),
+            ((1, "k:v1", b"\x01", {1: "a"}), "context"),
+        ],
+    )
+    def test_a_value_out_of_range_is_refused(self, args: tuple[Any, ...], field: str) -> None:
+        with pytest.raises(ValidationError, match=field):
+            EncryptedPayload.from_sealed(*args)
+
+    def test_only_from_sealed_keeps_a_bytearray_without_copying_it(self) -> None:
+        buffer = bytearray(b"\x01\x02\x03")
+        sealed = EncryptedPayload.from_sealed(1, "k:v1", buffer, {})
+        assert sealed.ciphertext is buffer
+        built = EncryptedPayload(format_version=1, key_id="k:v1", ciphertext=buffer)
+        assert type(built.ciphertext) is bytes and built == sealed
+        validated = EncryptedPayload.model_validate({"format_version": 1, "key_id": "k:v1", "ciphertext": buffer})
+        assert type(validated.ciphertext) is bytes
+
+    def test_a_bytes_subclass_becomes_bytes(self) -> None:
+        class Blob(bytes):
+            pass
+
+        made = EncryptedPayload.from_sealed(1, "k:v1", Blob(b"\x01"), {})
+        assert type(made.ciphertext) is bytes and made.ciphertext == b"\x01"
+
+    def test_built_through_public_pydantic_api_only(self) -> None:
+        source = Path(security_module.__file__).read_text(encoding="utf-8")
+        for private in ("object.__setattr__", "__pydantic_fields_set__", "__pydantic_validator__", "object.__new__"):
+            assert private not in source, private
