@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,97 @@ def test_reload_sees_another_process_rotation(keyset_path: Path) -> None:
     assert ours.primary_id == 2 and PayloadEncryption("orders", keyring=ours).decrypt(blob) == "x"
     with pytest.raises(KeysetError, match="nothing to reload"):
         Keyring.generate("k").reload()
+
+
+class TestMemoryCounterThreadBlocks:
+    """Threads count in blocks reserved under a lock; the limit must hold and the count must stay honest."""
+
+    @staticmethod
+    def _run(threads: int, target: Callable[[int], None]) -> None:
+        start = threading.Barrier(threads)
+
+        def run(index: int) -> None:
+            start.wait()
+            target(index)
+
+        workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+
+    def test_every_use_gets_a_distinct_number_and_the_count_is_exact(self) -> None:
+        counter = MemoryCounter({1: 10}, block=64)
+        numbers: list[list[int]] = [[] for _ in range(8)]
+        self._run(8, lambda i: numbers[i].extend(counter.add(1) for _ in range(3001)))  # ends mid-block
+        merged = [n for part in numbers for n in part]
+        assert len(set(merged)) == len(merged) == 8 * 3001
+        assert min(merged) == 11
+        assert counter.count(1) == 10 + 8 * 3001  # the threads ended holding unused numbers: not counted
+        assert counter.count(2) == 0
+
+    def test_numbers_a_live_thread_holds_are_not_counted(self) -> None:
+        counter = MemoryCounter()
+        used, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            for _ in range(4):  # blocks of 1, 2 and 4 numbers: 7 reserved, 4 used
+                counter.add(1)
+            used.set()
+            release.wait(5)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert used.wait(5)
+            assert counter.count(1) == 4
+            assert counter.add(1) == 8  # this thread gets the next number after the reservation
+            assert counter.count(1) == 5
+        finally:
+            release.set()
+            holder.join()
+        assert counter.count(1) == 5  # still exact once the holder ended with 3 unused numbers
+
+    def test_a_keyring_never_exceeds_its_limit_under_threads(self) -> None:
+        ring = Keyring.generate("k", usage_limit=5000, counter=MemoryCounter(block=256))
+        sealed: list[list[bytes]] = [[] for _ in range(8)]
+        refused = [0] * 8
+
+        def encrypt(i: int) -> None:
+            for _ in range(1000):
+                try:
+                    sealed[i].append(ring.seal(b"x", b""))
+                except KeyUsageExceededError:
+                    refused[i] += 1
+
+        self._run(8, encrypt)
+        done = sum(len(part) for part in sealed)
+        assert done <= 5000
+        assert done >= 5000 - 8 * 256  # other threads' unused numbers are the only shortfall
+        assert done + sum(refused) == 8000
+        assert ring.list_keys()[0].encryptions == 8000  # refused attempts took numbers too, as before
+
+    def test_rotation_under_threads_keeps_every_key_under_its_limit(self) -> None:
+        ring = Keyring.generate("k", usage_limit=1000, auto_rotate=True, counter=MemoryCounter(block=32))
+        labels: list[list[str]] = [[] for _ in range(4)]
+        blobs: list[bytes] = []
+
+        def encrypt(i: int) -> None:
+            for n in range(2000):
+                blob, label = ring.seal_labelled(n.to_bytes(2, "big"), b"")
+                labels[i].append(label)
+                if n % 100 == 0:
+                    blobs.append(blob)
+
+        self._run(4, encrypt)
+        per_key: dict[str, int] = {}
+        for part in labels:
+            for label in part:
+                per_key[label] = per_key.get(label, 0) + 1
+        assert sum(per_key.values()) == 8000
+        assert max(per_key.values()) <= 1000 and len(per_key) >= 8
+        counted = {f"k:v{k.key_id}": k.encryptions for k in ring.list_keys()}
+        for label, uses in per_key.items():
+            assert uses <= counted[label] <= 1000 + 4  # at most one refused number per thread on top
+        for blob in blobs:
+            assert ring.open(blob, b"")[1]

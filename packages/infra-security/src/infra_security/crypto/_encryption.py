@@ -242,7 +242,7 @@ class PayloadEncryption:
         return blob, dict(encrypted.context)
 
 
-# Every field of the payload is made here, just now: the model's own producer constructor skips re-validation.
+# The model's owner builds it (validated through pydantic's public API; a large sealed buffer is not copied).
 _from_sealed = EncryptedPayload.from_sealed
 
 

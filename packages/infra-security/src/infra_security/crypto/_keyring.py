@@ -245,14 +245,15 @@ class Keyring:
                 "bound, NIST SP 800-38D); run `infra-security keys rotate` or enable auto_rotate",
                 details={"key_id": self.label(key_id), "limit": self._usage_limit},
             )
-        with self._rotate_lock:  # check and rotate as one step: racing threads rotate once, not once each
-            if self._primary_id == key_id:
-                self.rotate()
-        new_id = self._primary_id
-        assert new_id is not None
-        if self._counter.add(new_id) > self._usage_limit:
-            raise KeyUsageExceededError(f"new key {self.label(new_id)} is already at its usage limit")
-        return new_id
+        while True:
+            with self._rotate_lock:  # check and rotate as one step: racing threads rotate once, not once each
+                if self._primary_id == key_id:
+                    self.rotate()
+            new_id = self._primary_id
+            assert new_id is not None
+            if self._counter.add(new_id) <= self._usage_limit:
+                return new_id
+            key_id = new_id  # other threads used the new key up meanwhile: rotate past it as well
 
     def open(self, blob: bytes, context: bytes) -> tuple[int, bytes]:
         """Decrypt a format-1 ciphertext with the key it names; returns (content type, plaintext)."""
