@@ -88,7 +88,8 @@ class RedisClusterBackend(RedisBackend):
             rex.TryAgainError,
         )
         self._lost: tuple[type[BaseException], ...] = (rex.ConnectionError, rex.TimeoutError, OSError)
-        self._direct = hasattr(client, "nodes_manager") and hasattr(client, "keyslot")
+        manager = getattr(client, "nodes_manager", None)
+        self._direct = isinstance(getattr(manager, "slots_cache", None), dict) and hasattr(client, "keyslot")
         # Every primary knows the script from the start (best effort: NOSCRIPT later is answered by EVAL).
         with contextlib.suppress(*self._errors):
             client.script_load(self._script.script)
@@ -125,10 +126,15 @@ class RedisClusterBackend(RedisBackend):
         client = self._client
         entry = plan.packed.get(key)  # (slot, packed command)
         slot = client.keyslot(self._redis_key(key, policy)) if entry is None else entry[0]
+        # The slot's primary from the client's map (the map's first node), as get_node_from_slot answers it,
+        # without that method's lock and argument checks (2 us): the map is replaced whole or moved slot by slot.
+        nodes = client.nodes_manager.slots_cache.get(slot)
+        if not nodes:  # no primary known for the slot now: the cluster client reports (and refreshes)
+            return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
+        node = nodes[0]
         try:
-            node = client.nodes_manager.get_node_from_slot(slot)
             pool = client.get_redis_connection(node).connection_pool
-        except self._errors:  # no primary known for the slot now: the cluster client reports (and refreshes)
+        except self._errors:
             return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
         if entry is None:
             if len(plan.packed) >= _MAX_PACKED:
