@@ -26,6 +26,7 @@ class _Conn:
         self.fail_read: BaseException | None = None
         self.readable: bool | BaseException = False
         self.overlaps = 0
+        self.error_replies: list[BaseException] = []
 
     def pack_command(self, *args: Any) -> tuple[Any, ...]:
         return args
@@ -39,6 +40,8 @@ class _Conn:
 
     def read_response(self) -> Any:
         self.busy = False
+        if self.error_replies:
+            raise self.error_replies.pop(0)
         if self.fail_read is not None:
             exc, self.fail_read = self.fail_read, None
             raise exc
@@ -120,6 +123,26 @@ class TestExchange:
         assert sum(len(c.sent) for c in pool.made) == 8 * 300
         assert sum(c.overlaps for c in pool.made) == 0
         assert 1 <= len(pool.made) <= 8
+
+
+class TestExchangeMany:
+    def test_one_write_and_an_error_reply_in_its_place(self) -> None:
+        pool, conns = _Pool(), DedicatedConnections(_ReplyError)
+        conns.exchange("s", pool, [b"warm"])
+        conn = pool.made[0]
+        conn.error_replies = [_ReplyError("NOSCRIPT")]
+        replies = conns.exchange_many("s", pool, [[b"a"], [b"b", b"c"], [b"d"]])
+        assert conn.sent[-1] == [b"abcd"]  # the whole pipeline in one write
+        assert isinstance(replies[0], _ReplyError) and replies[1:] == [2, 2]
+        assert conn.disconnects == 0  # every reply read: still in step
+
+    def test_a_failure_midway_disconnects_and_raises(self) -> None:
+        pool, conns = _Pool(), DedicatedConnections(_ReplyError)
+        conns.exchange("s", pool, [b"warm"])
+        pool.made[0].fail_read = TimeoutError("stalled")
+        with pytest.raises(TimeoutError):
+            conns.exchange_many("s", pool, [[b"a"], [b"b"]])
+        assert pool.made[0].disconnects == 1  # the replies still owed are never read by a later caller
 
 
 class TestIdle:

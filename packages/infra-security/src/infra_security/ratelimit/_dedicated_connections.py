@@ -72,12 +72,7 @@ class DedicatedConnections:
         now = time.monotonic()
         try:
             if used and now - used > self._idle_check:
-                try:
-                    stale = connection.can_read()  # bytes nobody asked for: start afresh
-                except Exception:  # closed by the server or a proxy (the poll sends nothing): start afresh
-                    stale = True
-                if stale:
-                    connection.disconnect()
+                self._poll(connection)
             connection.send_packed_command(packed)
             reply = connection.read_response()
         except self._response_error:  # a whole error reply was read: the connection is still in step
@@ -89,6 +84,44 @@ class DedicatedConnections:
             raise
         self._give_back(server, connection, now)
         return reply
+
+    def exchange_many(self, server: str, pool: Any, packed: list[Any]) -> list[Any]:
+        """Send packed commands in one write and read one reply each; an error reply is returned in its place.
+
+        As :meth:`exchange`: polled when idle, disconnected on any failure but error replies (which are read in
+        full, so the connection stays in step); nothing is ever re-sent.
+        """
+        free = self._free.get(server)
+        try:
+            connection, used = free.pop()  # type: ignore[union-attr]
+        except (IndexError, AttributeError):
+            connection, used = pool.connection_class(**pool.connection_kwargs), 0.0
+        now = time.monotonic()
+        replies: list[Any] = []
+        try:
+            if used and now - used > self._idle_check:
+                self._poll(connection)
+            connection.send_packed_command([b"".join(chunk for one in packed for chunk in one)])
+            for _ in packed:
+                try:
+                    replies.append(connection.read_response())
+                except self._response_error as exc:
+                    replies.append(exc)
+        except BaseException:
+            connection.disconnect()
+            self._give_back(server, connection, 0.0)
+            raise
+        self._give_back(server, connection, now)
+        return replies
+
+    @staticmethod
+    def _poll(connection: Any) -> None:
+        try:
+            stale = connection.can_read()  # bytes nobody asked for: start afresh
+        except Exception:  # closed by the server or a proxy (the poll sends nothing): start afresh
+            stale = True
+        if stale:
+            connection.disconnect()
 
     def _give_back(self, server: str, connection: Any, used: float) -> None:
         free = self._free.get(server)

@@ -42,10 +42,17 @@ class PipelinedRedisBackend(RedisBackend):
         return self.line.run(self._redis_key(key, policy), self._args(plan, weight), self._evalsha)
 
     def _send(self, calls: Sequence[Call]) -> list[Any]:
-        pipe = self._client.pipeline(transaction=False)
-        for key, args in calls:
-            pipe.execute_command("EVALSHA", self._script.sha, 1, key, *args)
-        replies: list[Any] = pipe.execute(raise_on_error=False)
+        pool = self._pool
+        if pool is not None:  # one write on a dedicated connection, one reply read per decision
+            pack, sha = self._connections.pack, self._script.sha
+            replies = self._connections.exchange_many(
+                "", pool, [pack("", pool, "EVALSHA", sha, 1, key, *args) for key, args in calls]
+            )
+        else:
+            pipe = self._client.pipeline(transaction=False)
+            for key, args in calls:
+                pipe.execute_command("EVALSHA", self._script.sha, 1, key, *args)
+            replies = pipe.execute(raise_on_error=False)
         for i, reply in enumerate(replies):
             if isinstance(reply, self._no_script):  # nothing ran: decide this one alone (loads the script again)
                 replies[i] = _again(RedisBackend._evalsha, self, calls[i], self._errors)
@@ -85,16 +92,17 @@ class PipelinedRedisClusterBackend(RedisClusterBackend):
     """:class:`RedisClusterBackend` whose concurrent decisions share round trips: one line per primary.
 
     Each primary has its own :class:`DecisionLine`, so decisions for different primaries never wait for each
-    other, and a pipeline goes to one node on that node's own connection (redis-py's cluster pipeline would ask
-    the server for the keys of every ``EVALSHA``: one more round trip per decision). A reply that proves nothing
-    ran (``MOVED``/``ASK``/``TRYAGAIN``/``NOSCRIPT``) is decided again through the cluster client, which follows
-    the redirection.
+    other, and a pipeline goes to one node on a dedicated connection of that node, in one write (redis-py's
+    cluster pipeline would ask the server for the keys of every ``EVALSHA``: one more round trip per decision).
+    A reply that proves nothing ran (``MOVED``/``ASK``/``TRYAGAIN``/``NOSCRIPT``) is decided again through the
+    cluster client, which follows the redirection.
     """
 
     def __init__(self, client: Any, *, max_batch: int = 64, **kwargs: Any) -> None:
         super().__init__(client, **kwargs)
         self._max_batch = check_max_batch(max_batch)
         self._lines: dict[str, DecisionLine] = {}
+        self._alones: dict[str, Callable[[str, list[str | int]], Any]] = {}
         self._lines_lock = threading.Lock()
 
     @property
@@ -104,24 +112,28 @@ class PipelinedRedisClusterBackend(RedisClusterBackend):
 
     def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
         redis_key, args = self._redis_key(key, policy), self._args(plan, weight)
-        try:
-            node = self._client.get_node_from_key(redis_key)
-        except self._errors:  # no slot map (every node down): the cluster client reports it
+        nodes = self._client.nodes_manager.slots_cache.get(self._client.keyslot(redis_key)) if self._direct else None
+        if not nodes:  # no slot map (every node down), or a client double: the cluster client reports it
             return self._evalsha(redis_key, args)
-        line = self._lines.get(node.name)
+        name = nodes[0].name
+        line = self._lines.get(name)
         if line is None:
             with self._lines_lock:
-                line = self._lines.setdefault(node.name, DecisionLine(self._sender(node), self._max_batch))
-        return line.run(redis_key, args, self._evalsha)
+                if name not in self._lines:
+                    send = self._sender(nodes[0])
+                    self._alones[name] = _alone(send)  # before the line: a thread that sees the line finds it
+                    self._lines[name] = DecisionLine(send, self._max_batch)
+                line = self._lines[name]
+        return line.run(redis_key, args, self._alones[name])
 
     def _sender(self, node: Any) -> Callable[[Sequence[Call]], list[Any]]:
         def send(calls: Sequence[Call]) -> list[Any]:
-            pipe = self._client.get_redis_connection(node).pipeline(transaction=False)
-            for key, args in calls:
-                pipe.execute_command("EVALSHA", self._script.sha, 1, key, *args)
-            try:
-                replies: list[Any] = pipe.execute(raise_on_error=False)
-            except self._errors:  # this primary failed: its decisions get the failure mode, never re-sent
+            connections, sha = self._connections, self._script.sha
+            try:  # one write on a dedicated connection to this primary, one reply read per decision
+                pool = self._client.get_redis_connection(node).connection_pool
+                packed = [connections.pack(node.name, pool, "EVALSHA", sha, 1, key, *args) for key, args in calls]
+                replies = connections.exchange_many(node.name, pool, packed)
+            except self._lost:  # this primary failed: its decisions get the failure mode, never re-sent
                 refresh_slots(self._client)
                 raise
             for i, reply in enumerate(replies):
@@ -130,6 +142,18 @@ class PipelinedRedisClusterBackend(RedisClusterBackend):
             return replies
 
         return send
+
+
+def _alone(send: Callable[[Sequence[Call]], list[Any]]) -> Callable[[str, list[str | int]], Any]:
+    """One decision sent alone through a line's own send function (its reply, or its error raised)."""
+
+    def alone(redis_key: str, args: list[str | int]) -> Any:
+        reply = send([(redis_key, args)])[0]
+        if isinstance(reply, BaseException):
+            raise reply
+        return reply
+
+    return alone
 
 
 def _again(evalsha: Callable[..., Any], backend: Any, call: Call, errors: tuple[type[BaseException], ...]) -> Any:
