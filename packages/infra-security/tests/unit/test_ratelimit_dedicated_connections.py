@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra_security.ratelimit._dedicated_connections import DedicatedConnections
+from infra_security.ratelimit._dedicated_connections import DedicatedConnections, can_dedicate
 
 
 class _ReplyError(Exception):
@@ -175,3 +175,18 @@ class TestClose:
         conns.forget()  # what a forked child does: the parent's sockets are not closed from the child
         conns.exchange("a", pool, b"x")
         assert len(pool.made) == 3 and pool.made[1].disconnects == 0
+
+
+class TestCanDedicate:
+    def test_a_plain_pool_can_and_builds_nothing_connected(self) -> None:
+        pool = _Pool()
+        assert can_dedicate(pool) and pool.made[0].sent == []
+
+    def test_no_pool_or_settings_its_class_refuses_cannot(self) -> None:
+        class Refusing(_Pool):
+            def connection_class(self, **kwargs: Any) -> _Conn:
+                raise TypeError("unexpected keyword argument 'cache'")
+
+        assert not can_dedicate(None)
+        assert not can_dedicate(object())
+        assert not can_dedicate(Refusing())

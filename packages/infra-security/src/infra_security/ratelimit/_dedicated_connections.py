@@ -33,10 +33,20 @@ _EVERY: weakref.WeakSet[DedicatedConnections] = weakref.WeakSet()
 
 
 def can_dedicate(pool: Any) -> bool:
-    """Whether ``pool`` exposes what a dedicated connection is built from (a redis-py ``ConnectionPool`` does)."""
-    return isinstance(getattr(pool, "connection_kwargs", None), dict) and callable(
-        getattr(pool, "connection_class", None)
-    )
+    """Whether a connection can be built from ``pool``'s ``connection_class`` and ``connection_kwargs``.
+
+    A redis-py ``ConnectionPool`` can; a test double, or a pool whose settings its connection class does not take
+    alone, cannot (its client then keeps redis-py's general command path). Nothing is connected here.
+    """
+    kwargs = getattr(pool, "connection_kwargs", None)
+    make = getattr(pool, "connection_class", None)
+    if not isinstance(kwargs, dict) or not callable(make):
+        return False
+    try:
+        make(**kwargs)
+    except Exception:
+        return False
+    return True
 
 
 class DedicatedConnections:
