@@ -3,7 +3,7 @@
 Builds the sdist, then the wheel from that sdist (so a file missing from the sdist breaks the wheel), and runs
 `twine check --strict`, `check-wheel-contents` (configured by the package's `[tool.check-wheel-contents]`) and
 pyroma (which must score 10/10). It also checks what those tools do not: the LICENSE is inside both archives,
-the README that becomes the PyPI page has no relative links (dead there), and, with `--test-python`, the unit
+the README that becomes the PyPI page has no relative links (dead there), and, with `--unpacked-tests`, the unit
 tests shipped in the sdist pass from the unpacked sdist, away from the repository (no test reads a repo file).
 Run through hatch: `hatch run dists [PACKAGE ...] [--unpacked-tests]`.
 """
