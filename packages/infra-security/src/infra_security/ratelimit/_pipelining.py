@@ -15,7 +15,7 @@ from typing import Any
 
 from infra_security.ratelimit._core import CompiledPolicy
 from infra_security.ratelimit._group_commit import AsyncDecisionLine, Call, DecisionLine, check_max_batch
-from infra_security.ratelimit._redis import RedisBackend, _Plan
+from infra_security.ratelimit._redis import DecisionPlan, RedisBackend
 from infra_security.ratelimit._redis_cluster import RedisClusterBackend, refresh_slots
 
 __all__ = ["PipelinedRedisBackend", "PipelinedRedisClusterBackend"]
@@ -38,7 +38,7 @@ class PipelinedRedisBackend(RedisBackend):
         if self._async_script is not None:
             self._async_script = _ThroughLine(self.async_line, self._async_script)
 
-    def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
+    def _call(self, key: str, policy: CompiledPolicy, plan: DecisionPlan, weight: int) -> Any:
         return self.line.run(self._redis_key(key, policy), self._args(plan, weight), self._evalsha)
 
     def _send(self, calls: Sequence[Call]) -> list[Any]:
@@ -110,7 +110,7 @@ class PipelinedRedisClusterBackend(RedisClusterBackend):
         """The line of each primary met so far, by node name (``host:port``)."""
         return dict(self._lines)
 
-    def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
+    def _call(self, key: str, policy: CompiledPolicy, plan: DecisionPlan, weight: int) -> Any:
         redis_key, args = self._redis_key(key, policy), self._args(plan, weight)
         nodes = self._client.nodes_manager.slots_cache.get(self._client.keyslot(redis_key)) if self._direct else None
         if not nodes:  # no slot map (every node down), or a client double: the cluster client reports it

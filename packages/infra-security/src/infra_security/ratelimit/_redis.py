@@ -25,14 +25,14 @@ from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy, Outcome
 from infra_security.ratelimit._dedicated_connections import DedicatedConnections, can_dedicate
 
-__all__ = ["RedisBackend", "load_script", "refuse_retrying_client"]
+__all__ = ["MAX_PACKED", "DecisionPlan", "RedisBackend", "load_script", "refuse_retrying_client"]
 
 _US = 1_000_000
 #: Packed commands kept per policy (one per key); the cache starts over when full.
-_MAX_PACKED = 4096
+MAX_PACKED = 4096
 
 
-class _Plan:
+class DecisionPlan:
     """A policy reduced to the script's integer arguments, with the packed EVALSHA of each key seen."""
 
     __slots__ = ("args", "gcra", "interval", "packed", "tolerance")
@@ -113,7 +113,7 @@ class RedisBackend:
         # key -> (monotonic instant from which one unit may pass, monotonic instant of full reset)
         self._blocked: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
-        self._plans: dict[CompiledPolicy, _Plan] = {}
+        self._plans: dict[CompiledPolicy, DecisionPlan] = {}
         # The lean path needs a plain pool to build its own connections from (a test double has none).
         pool = getattr(client, "connection_pool", None)
         self._pool: Any = pool if can_dedicate(pool) else None
@@ -149,7 +149,7 @@ class RedisBackend:
                 return cached
         plan = self._plans.get(policy)
         if plan is None:
-            plan = self._plans[policy] = _Plan(policy)
+            plan = self._plans[policy] = DecisionPlan(policy)
         try:
             reply = self._call(key, policy, plan, weight)
         except self._errors as exc:
@@ -168,7 +168,7 @@ class RedisBackend:
             return await asyncio.to_thread(self.decide, key, policy, weight)
         plan = self._plans.get(policy)
         if plan is None:
-            plan = self._plans[policy] = _Plan(policy)
+            plan = self._plans[policy] = DecisionPlan(policy)
         try:
             reply = await self._async_script(keys=[self._redis_key(key, policy)], args=self._args(plan, weight))
         except self._errors as exc:
@@ -189,14 +189,14 @@ class RedisBackend:
         except self._errors as exc:
             raise RateLimitBackendError(f"Redis reset failed for key `{key}`: {exc}") from exc
 
-    def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
+    def _call(self, key: str, policy: CompiledPolicy, plan: DecisionPlan, weight: int) -> Any:
         """One decision's round trip: the packed EVALSHA of ``key`` on a dedicated connection when possible."""
         pool = self._pool
         if pool is None or self._clock_us is not None or weight != 1:
             return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
         packed = plan.packed.get(key)
         if packed is None:
-            if len(plan.packed) >= _MAX_PACKED:
+            if len(plan.packed) >= MAX_PACKED:
                 plan.packed = {}
             packed = self._connections.pack(
                 "", pool, "EVALSHA", self._script.sha, 1, self._redis_key(key, policy), *plan.args, ""
@@ -233,7 +233,7 @@ class RedisBackend:
         # changes algorithm on a deploy must not hit WRONGTYPE on the other's state.
         return f"{self._prefix}{'g' if policy.algorithm.value == 'gcra' else 's'}:{key}"
 
-    def _args(self, plan: _Plan, weight: int) -> list[str | int]:
+    def _args(self, plan: DecisionPlan, weight: int) -> list[str | int]:
         now: str | int = "" if self._clock_us is None else self._clock_us()
         if plan.gcra:
             return ["gcra", weight * plan.interval, plan.tolerance, now]
@@ -250,7 +250,7 @@ class RedisBackend:
         self.local_rejections += 1
         return False, 0, entry[0] - now, max(0.0, entry[1] - now)
 
-    def _outcome(self, key: str, plan: _Plan, weight: int, reply: Any) -> Outcome:
+    def _outcome(self, key: str, plan: DecisionPlan, weight: int, reply: Any) -> Outcome:
         if isinstance(reply, int):  # GCRA: tat - now after the decision, negated when denied
             interval, tolerance = plan.interval, plan.tolerance
             if reply > 0:

@@ -31,7 +31,7 @@ from typing import Any, Self
 
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy
-from infra_security.ratelimit._redis import _MAX_PACKED, RedisBackend, _Plan
+from infra_security.ratelimit._redis import MAX_PACKED, DecisionPlan, RedisBackend
 
 __all__ = ["RedisClusterBackend", "cluster_key", "refresh_slots"]
 
@@ -119,7 +119,7 @@ class RedisClusterBackend(RedisBackend):
         except self._errors as exc:
             raise RateLimitBackendError(f"Redis Cluster reset failed for key `{key}`: {exc}") from exc
 
-    def _call(self, key: str, policy: CompiledPolicy, plan: _Plan, weight: int) -> Any:
+    def _call(self, key: str, policy: CompiledPolicy, plan: DecisionPlan, weight: int) -> Any:
         """The packed EVALSHA of ``key`` straight to its slot's primary, on a dedicated connection."""
         if not self._direct or self._clock_us is not None or weight != 1:
             return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
@@ -137,7 +137,7 @@ class RedisClusterBackend(RedisBackend):
         except self._errors:
             return self._evalsha(self._redis_key(key, policy), self._args(plan, weight))
         if entry is None:
-            if len(plan.packed) >= _MAX_PACKED:
+            if len(plan.packed) >= MAX_PACKED:
                 plan.packed = {}
             packed = self._connections.pack(
                 node.name, pool, "EVALSHA", self._script.sha, 1, self._redis_key(key, policy), *plan.args, ""
