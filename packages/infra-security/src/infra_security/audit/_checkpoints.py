@@ -112,9 +112,14 @@ class Checkpointer:
         self._every_seconds = every_seconds
         self._clock = clock
         self._monotonic = monotonic or time.monotonic
-        self._last_seq = -1
-        self._last_time = self._monotonic()
         self._prev_sig = b""
+        self._mark(-1)
+
+    def _mark(self, seq: int) -> None:
+        """Note a checkpoint at ``seq`` now; precompute when the next is due (checked once per record)."""
+        self._last_seq = seq
+        self._due_seq = max(seq, 0) + self._every_events
+        self._due_time = self._monotonic() + self._every_seconds
 
     @property
     def last_seq(self) -> int:
@@ -127,10 +132,7 @@ class Checkpointer:
 
     def due_at(self, seq: int) -> bool:
         """Whether a checkpoint is due once record ``seq`` is the head (the per-record check of the writer)."""
-        return seq != self._last_seq and (
-            seq - max(self._last_seq, 0) >= self._every_events
-            or self._monotonic() - self._last_time >= self._every_seconds
-        )
+        return seq != self._last_seq and (seq >= self._due_seq or self._monotonic() >= self._due_time)
 
     def write(self, head: ChainHead) -> Checkpoint:
         """Sign and write a checkpoint of ``head``; raises if the sink refuses it."""
@@ -138,10 +140,13 @@ class Checkpointer:
         checkpoint = Checkpoint(**{**unsigned.__dict__, "sig": self._key.sign(unsigned.signed_bytes())})
         self.sink.write(checkpoint.line())
         self.sink.flush()
-        self._prev_sig, self._last_seq, self._last_time = checkpoint.sig, head.seq, self._monotonic()
+        self._prev_sig = checkpoint.sig
+        self._mark(head.seq)
         return checkpoint
 
     def resume(self, last: Checkpoint | None) -> None:
         """Continue the checkpoint chain after ``last`` (read back from the sink at start-up)."""
         if last is not None:
-            self._prev_sig, self._last_seq = last.sig, last.seq
+            self._prev_sig = last.sig
+            self._last_seq = last.seq
+            self._due_seq = max(last.seq, 0) + self._every_events  # the time keeps counting from start-up
