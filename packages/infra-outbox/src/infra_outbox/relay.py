@@ -75,7 +75,7 @@ def _log_engine(engine: Engine) -> Engine:
     )
 
 
-_ROUND_SECONDS = 0.5  # how long a round may go on reading new batches of its shards
+_SUPERSEDED = -1  # a background cursor move skipped because a later one of the same shards was queued
 
 
 class _FencedError(Exception):
@@ -142,6 +142,8 @@ class Relay:
         self._needs_reload = False
         self._careful_left: dict[int, int] = {}  # shard -> events still to send one at a time
         self._moves: deque[tuple[Future[int], list[int]]] = deque()  # cursor moves sent in the background
+        self._latest_move: dict[tuple[int, ...], int] = {}  # shard group -> ticket of its last move queued
+        self._move_tickets = 0
         self._next_heartbeat = float("-inf")
         self._next_stats = float("-inf")
         self._next_retention = float("-inf")
@@ -368,13 +370,21 @@ class Relay:
             self.pool.drop()
         return results
 
-    def _finish(self, flight: _Flight) -> BatchReport:
-        """Wait for the page's acknowledgements, hold what failed, and move the cursors (fenced) in one commit."""
+    def _finish(self, flight: _Flight, *, last: bool = False) -> BatchReport:
+        """Wait for the page's acknowledgements, hold what failed, and move the cursors (fenced) in one commit.
+
+        ``last``: no other page is in flight or about to be produced (the end of a round): send it at once.
+        """
         from infra_models.outbox import OutboxStatus
         from infra_outbox.held import COPY_PENDING, WAITING, Hold
         from infra_outbox.outcome import decide
 
         settings = self.settings
+        if last and flight.sent is not None and flight.sent.outstanding[0] > 0:
+            # Nothing else will be produced before this page is settled: send what waits in librdkafka's queue
+            # now (flush) rather than after linger.ms (commit-to-ack latency at the end of every round).
+            for producer in flight.sent.producers:
+                producer.flush(self.kafka.message_timeout_ms / 1000.0 + 5.0)
         results = self._results(flight.to_send, flight.sent)
         decision = decide(flight.to_send, results, self.parked)
         now = self._clock()
@@ -416,8 +426,16 @@ class Relay:
                 # The happy path on PostgreSQL: one prepared statement, sent by the background reader's thread
                 # while the next pages are produced; its outcome (fenced or not) is checked before any other write.
                 batch_snap = page.batch_snap
-                move = self.reader.in_background(
-                    lambda driver: self.ownership.move_cursors(
+                group = tuple(shard_ids)
+                self._move_tickets += 1
+                ticket = self._latest_move[group] = self._move_tickets
+
+                def move(driver: Any) -> int:
+                    if self._latest_move.get(group) != ticket:
+                        # A later page of these shards is already queued: its move supersedes this one (cursors
+                        # only go forward), so the background thread does not fall behind by a round trip a page.
+                        return _SUPERSEDED
+                    return self.ownership.move_cursors(
                         driver,
                         shard_ids,
                         snap=page.snap,
@@ -426,8 +444,8 @@ class Relay:
                         complete=page.complete,
                         now=now,
                     )
-                )
-                self._moves.append((move, shard_ids))
+
+                self._moves.append((self.reader.in_background(move), shard_ids))
                 self._check_moves(wait=False)
             else:
                 self._move_cursors(page, shard_ids, done_careful, holds, now)
@@ -448,7 +466,7 @@ class Relay:
         moves = self._moves
         while moves and (wait or moves[0][0].done()):
             future, shard_ids = moves.popleft()
-            if future.result() != len(shard_ids):
+            if future.result() not in (len(shard_ids), _SUPERSEDED):
                 moves.clear()
                 raise _FencedError(shard_ids)
 
@@ -458,6 +476,7 @@ class Relay:
 
         wait([future for future, _ in self._moves])  # their errors do not matter: the cursors are read back next
         self._moves.clear()
+        self._latest_move.clear()
 
     def _move_cursors(
         self, page: Page, shard_ids: list[int], done_careful: list[int], holds: list[Hold], now: float
@@ -594,10 +613,6 @@ class Relay:
         total.add(self._held_round())
         pages = 0
         flights: deque[_Flight] = deque()
-        # A finished batch that had events is followed by the next one at once, while the last pages are still on
-        # their way to Kafka (commit-to-ack latency under a steady stream), for at most this long: then held
-        # events, gauges and the heartbeat get their turn.
-        next_batch_until = self._clock() + _ROUND_SECONDS
         try:
             for states in self._groups():
                 while max_pages is None or pages < max_pages:
@@ -609,13 +624,12 @@ class Relay:
                             total.add(self._finish(flights.popleft()))
                     elif len(flights) > self.settings.pipeline_depth:
                         total.add(self._finish(flights.popleft()))
-                    if not flight.page.events or self._stop.is_set():
+                    if flight.page.complete or not flight.page.events or self._stop.is_set():
                         break
-                    now = self._clock()
-                    if now >= self._next_heartbeat or (flight.page.complete and now >= next_batch_until):
+                    if self._clock() >= self._next_heartbeat:
                         break
-            while flights:
-                total.add(self._finish(flights.popleft()))
+            while flights:  # nothing more is produced this round
+                total.add(self._finish(flights.popleft(), last=True))
             self._check_moves()
         except _FencedError as exc:
             log.warning(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select, text, update
 
+from infra_models.kafka import KafkaProducerConfig
 from infra_outbox import NewEvent, Outbox, Relay, RelaySettings
 from infra_outbox.db import make_engine
 from infra_outbox.kept_connection import KeptConnection
@@ -77,4 +80,24 @@ class TestBackgroundCursorMoves:
         # It learnt only after sending the page (the new owner sends it again: at least once, nothing lost).
         records = consume(kafka_bootstrap, topic, expect={str(i) for i in late}, timeout=30, settle=0.5)
         assert [r.value for r in records if r.key == "k1"][-3:] == [b"0", b"1", b"2"]
+        engine.dispose()
+
+
+class TestEndOfRound:
+    def test_the_last_page_of_a_round_does_not_wait_for_linger(
+        self, pg_db: str, kafka_bootstrap: str, topic: str
+    ) -> None:
+        """Nothing is produced after a round's last page: it is flushed at once, not after linger.ms."""
+        engine = make_engine(pg_db)
+        outbox = Outbox(notify=False)
+        kafka = KafkaProducerConfig(bootstrap_servers=kafka_bootstrap, linger_ms=3000)
+        relay = Relay(pg_db, kafka, settings=RelaySettings(batch_size=100))
+        relay.check_broker()
+        relay.run_once()  # shards taken, connections made
+        with engine.begin() as conn:
+            outbox.enqueue_many(conn, [NewEvent(topic=topic, key=f"k{i}", event_type="n", payload=i) for i in range(5)])
+        started = time.monotonic()
+        assert relay.run_once().published == 5
+        assert time.monotonic() - started < 2.0  # linger.ms alone would hold the records for 3 s
+        relay.close()
         engine.dispose()
