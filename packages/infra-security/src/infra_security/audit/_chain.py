@@ -11,6 +11,7 @@ zero bytes. Without the key nobody can rewrite, insert or reorder records and re
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import json
@@ -29,6 +30,7 @@ __all__ = [
     "MAC_DOMAIN",
     "ChainHead",
     "ParsedRecord",
+    "Tip",
     "canonical",
     "encode_record",
     "parse_record",
@@ -128,8 +130,24 @@ class ChainMac:
         outer.update(inner.digest())
         return outer.digest()
 
+    def next_record(self, head: Tip, event_bytes: bytes) -> tuple[Tip, bytes]:
+        """The record after ``head``: the new head and the line to write (the writer's one call per event)."""
+        seq, prev, prev_hex = head
+        seq += 1
+        inner = self._inner.copy()
+        inner.update(_PACK_SEQ(seq) + prev + self._kid)
+        inner.update(event_bytes)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        mac = outer.digest()
+        mac_hex = _hexlify(mac)
+        return (seq, mac, mac_hex), _RECORD % (seq, prev_hex, self._kid, mac_hex, event_bytes)
 
+
+Tip = tuple[int, bytes, bytes]
+"""A chain head as the writer keeps it: sequence number, MAC, and the MAC as hex (ASCII bytes)."""
 _PACK_SEQ = struct.Struct(">Q").pack
+_hexlify = binascii.hexlify
 
 
 @dataclass(frozen=True)
@@ -142,7 +160,11 @@ class ChainHead:
 
 def encode_record(seq: int, prev_hex: bytes, kid: bytes, mac_hex: bytes, event_bytes: bytes) -> bytes:
     """The JSON line of a record (hex MACs and ``event_bytes``, canonical JSON, are embedded as they are)."""
-    return b'{"seq":%d,"prev":"%s","kid":"%s","mac":"%s","event":%s}\n' % (seq, prev_hex, kid, mac_hex, event_bytes)
+    return _RECORD % (seq, prev_hex, kid, mac_hex, event_bytes)
+
+
+_RECORD = b'{"seq":%d,"prev":"%s","kid":"%s","mac":"%s","event":%s}\n'
+"""The one layout of a record line (``verify`` recognises exactly this layout on its fast path)."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import binascii
 import logging
 import math
 import os
@@ -35,7 +34,7 @@ from pydantic import TypeAdapter, ValidationError
 from infra_models.enums import ComplianceLevel, Severity
 from infra_models.security import AuditEvent, AuditEventType, AuditOutcome, SecurityEventData
 from infra_security.audit._alerts import AlertDispatcher, AlertHook
-from infra_security.audit._chain import ChainHead, ChainMac, canonical, encode_record, parse_record
+from infra_security.audit._chain import ChainHead, ChainMac, canonical, parse_record
 from infra_security.audit._checkpoints import Checkpoint, Checkpointer, parse_checkpoint
 from infra_security.audit._event_ids import new_event_id
 from infra_security.audit._keys import AuditKeys
@@ -52,7 +51,6 @@ CHECKPOINT_NAME = "checkpoints.jsonl"
 KEYS_NAME = "audit-keys.json"
 
 _log = logging.getLogger("infra_security.audit")
-_hexlify = binascii.hexlify
 _HIGH, _INFO, _VIOLATION = Severity.HIGH, Severity.INFO, AuditEventType.SECURITY_VIOLATION
 _validate_event = TypeAdapter(AuditEvent).validate_python  # public, and lighter than model_validate's wrapper
 _MAX_DEPTH = 250  # orjson refuses deeper documents (254 levels, the record's own two included)
@@ -172,7 +170,7 @@ class AuditLogger:
         self.dropped = 0
         self._redactor = Redactor(self.keys.redaction_key, redact_fields)
         self._key, self._kid = self.keys.chain_key, self.keys.key_id
-        self._mac = ChainMac(self._key, self._kid).mac
+        self._next_record = ChainMac(self._key, self._kid).next_record
         self._on_sink_error = on_sink_error
         self._clock = clock
         self._lock = threading.Lock()
@@ -180,7 +178,6 @@ class AuditLogger:
         if clock is not None:
             kwargs["clock"] = clock
         self._checkpointer = Checkpointer(self.keys.signing_key, checkpoint_sink, self._kid, **kwargs)
-        self._kid_bytes = self._kid.encode("ascii")
         try:
             head, last_checkpoint = self._resume()
         except BaseException:
@@ -290,11 +287,8 @@ class AuditLogger:
             raise AuditWriteError(f"audit event {event.event_id} is not JSON-serialisable: {exc}") from exc
         failures: list[tuple[AuditSink, BaseException]] = []
         with self._lock:
-            last_seq, last_mac, last_hex = self._tip
-            seq = last_seq + 1
-            mac = self._mac(seq, last_mac, event_bytes)
-            mac_hex = _hexlify(mac)
-            line = encode_record(seq, last_hex, self._kid_bytes, mac_hex, event_bytes)
+            tip, line = self._next_record(self._tip, event_bytes)
+            seq = tip[0]
             for sink in self.sinks:
                 try:
                     sink.write(line)
@@ -303,7 +297,7 @@ class AuditLogger:
             accepted = len(self.sinks) - len(failures)
             if accepted:
                 # The head is one tuple, replaced whole (no ChainHead per event; `head` builds one when asked).
-                self._tip = (seq, mac, mac_hex)
+                self._tip = tip
                 if self._checkpointer.due_at(seq):
                     self._write_checkpoint()
         if failures:
