@@ -68,6 +68,46 @@ class TestManagerConfiguration:
         with pytest.raises(CredentialConfigError, match="no Vault token"):
             CredentialManager(vault_url="http://vault:8200")
 
+    def test_empty_role_refused_like_approle(self) -> None:
+        from infra_security.credentials._vault_auth import KubernetesAuth
+
+        with pytest.raises(CredentialConfigError, match="KubernetesAuth needs a role"):
+            KubernetesAuth("")
+
+    def test_repr_names_its_settings(self, tmp_path: Path) -> None:
+        from infra_security.credentials._vault_auth import KubernetesAuth
+
+        text = repr(KubernetesAuth("orders", jwt_path=tmp_path / "t", mount_point="k8s"))
+        assert text == f"KubernetesAuth(role='orders', jwt_path={str(tmp_path / 't')!r}, mount_point='k8s')"
+
+    def test_from_env_selects_the_kubernetes_login(self) -> None:
+        from infra_security.credentials._vault_auth import KubernetesAuth
+
+        manager = CredentialManager.from_env(
+            {
+                "INFRA_CREDENTIALS_PROVIDER": "vault",
+                "VAULT_ADDR": "http://127.0.0.1:1",
+                "VAULT_KUBERNETES_ROLE": "orders",
+                "VAULT_KUBERNETES_JWT_PATH": "/tmp/jwt",
+                "VAULT_KUBERNETES_MOUNT": "k8s",
+            },
+            background=False,
+        )
+        assert manager.vault is not None
+        auth = manager.vault.auth
+        assert isinstance(auth, KubernetesAuth)
+        assert (auth.role, str(auth.jwt_path), auth.mount_point) == ("orders", "/tmp/jwt", "k8s")
+
+    def test_from_env_refuses_two_logins(self) -> None:
+        env = {
+            "INFRA_CREDENTIALS_PROVIDER": "vault",
+            "VAULT_ADDR": "http://127.0.0.1:1",
+            "VAULT_ROLE_ID": "r",
+            "VAULT_KUBERNETES_ROLE": "orders",
+        }
+        with pytest.raises(CredentialConfigError, match="takes one login, got VAULT_ROLE_ID and VAULT_KUBERNETES_ROLE"):
+            CredentialManager.from_env(env)
+
     @pytest.mark.parametrize("url", ["vault:8200", "ftp://vault", "http://", "http://vault:99999"])
     def test_bad_urls(self, url: str) -> None:
         with pytest.raises(CredentialConfigError, match="Vault URL"):

@@ -120,7 +120,9 @@ class CredentialManager:
     def from_env(cls, environ: Mapping[str, str] | None = None, **kwargs: Any) -> CredentialManager:
         """Build from ``INFRA_CREDENTIALS_PROVIDER`` = ``vault`` | ``env`` | ``file`` (required, no default).
 
-        vault: ``VAULT_ADDR`` and ``VAULT_TOKEN`` or ``VAULT_ROLE_ID`` + ``VAULT_SECRET_ID``; env:
+        vault: ``VAULT_ADDR`` and one login: ``VAULT_ROLE_ID`` + ``VAULT_SECRET_ID`` (AppRole),
+        ``VAULT_KUBERNETES_ROLE`` (+ optional ``VAULT_KUBERNETES_JWT_PATH``, ``VAULT_KUBERNETES_MOUNT``), or
+        ``VAULT_TOKEN``; two logins named at once are refused. env:
         ``INFRA_CREDENTIALS_ENV_PREFIX`` (default ``INFRA_SECRET_``); file: ``INFRA_CREDENTIALS_DIR``.
         """
         env = os.environ if environ is None else environ
@@ -129,10 +131,25 @@ class CredentialManager:
             url = env.get("VAULT_ADDR", "")
             if not url:
                 raise CredentialConfigError("INFRA_CREDENTIALS_PROVIDER=vault needs VAULT_ADDR")
+            named = [n for n in ("VAULT_ROLE_ID", "VAULT_KUBERNETES_ROLE") if env.get(n)]
+            if len(named) > 1:
+                raise CredentialConfigError(
+                    f"INFRA_CREDENTIALS_PROVIDER=vault takes one login, got {' and '.join(named)}",
+                    details={"field": named[1]},
+                )
             if env.get("VAULT_ROLE_ID"):
                 from infra_security.credentials._vault_auth import AppRoleAuth
 
                 kwargs.setdefault("auth", AppRoleAuth(env["VAULT_ROLE_ID"], env.get("VAULT_SECRET_ID", "")))
+            elif env.get("VAULT_KUBERNETES_ROLE"):
+                from infra_security.credentials._vault_auth import KubernetesAuth
+
+                options: dict[str, str] = {}
+                if env.get("VAULT_KUBERNETES_JWT_PATH"):
+                    options["jwt_path"] = env["VAULT_KUBERNETES_JWT_PATH"]
+                if env.get("VAULT_KUBERNETES_MOUNT"):
+                    options["mount_point"] = env["VAULT_KUBERNETES_MOUNT"]
+                kwargs.setdefault("auth", KubernetesAuth(env["VAULT_KUBERNETES_ROLE"], **options))
             else:
                 kwargs.setdefault("token", env.get("VAULT_TOKEN") or None)
             return cls(url, **kwargs)

@@ -85,6 +85,8 @@ class KubernetesAuth:
         jwt_path: str | Path = "/var/run/secrets/kubernetes.io/serviceaccount/token",
         mount_point: str = "kubernetes",
     ) -> None:
+        if not role:
+            raise CredentialConfigError("KubernetesAuth needs a role", details={"field": "role"})
         self.role = role
         self.jwt_path = Path(jwt_path)
         self.mount_point = mount_point
@@ -99,3 +101,6 @@ class KubernetesAuth:
                 details={"field": "jwt_path"},
             ) from exc
         client.auth.kubernetes.login(role=self.role, jwt=jwt, mount_point=self.mount_point)
+
+    def __repr__(self) -> str:
+        return f"KubernetesAuth(role={self.role!r}, jwt_path={str(self.jwt_path)!r}, mount_point={self.mount_point!r})"
