@@ -13,10 +13,10 @@ from infra_security.ratelimit._limiter import RateLimiter
 limits = pytest.importorskip("limits")
 
 
-def run_threads(target: object, n: int) -> None:
+def run_threads(target: object, n: int, *, switch_interval: float | None = None) -> None:
     threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]  # type: ignore[arg-type]
     old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
+    sys.setswitchinterval(switch_interval or old)
     try:
         for t in threads:
             t.start()
@@ -29,7 +29,9 @@ def run_threads(target: object, n: int) -> None:
 # `limits`' MemoryStorage re-arms its expiry timer with an unlocked check-then-act (`if not self.timer.is_alive():
 # self.timer = Timer(...); self.timer.start()`): under this contention two threads can start the same Timer, and
 # the second start dies inside CPython's thread bootstrap (KeyError in `_limbo`), which pytest reports as an
-# unraisable exception. That is `limits`' race, not ours, and it says nothing about what these tests assert.
+# unraisable exception (on CPython 3.13.0 under a 1 us switch interval it once crashed the interpreter). That is
+# `limits`' race, not ours: `limits` runs here only where barriers order the threads, never under the forced
+# thread switching of the contention test.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 class TestAgainstLimits:
     def test_test_then_hit_over_admits_while_ours_is_exact(self) -> None:
@@ -99,23 +101,18 @@ class TestAgainstLimits:
         assert sorted(mine.values()) == [False, True]  # exactly the limit
 
     def test_eight_threads_one_key(self) -> None:
-        """8 threads x 1000 on a 1000/day key: ours admits exactly 1000, whatever `limits` does."""
-        item = limits.parse("1000/day")
-        fixed = limits.strategies.FixedWindowRateLimiter(limits.storage.MemoryStorage())
+        """8 threads x 1000 hits on a 1000/day key, a thread switch forced every microsecond: exactly 1000 admitted.
+
+        `limits` is left out here: its fixed window re-reads its counter after releasing the lock (the test above
+        forces that), and its expiry timer race can take the interpreter down under this switching."""
         ours = RateLimiter(default=RateLimitPolicy(name="p", limit=1000, period_seconds=86_400, scope="global"))
         barrier = threading.Barrier(8)
-        theirs = [0] * 8
         mine = [0] * 8
 
         def worker(i: int) -> None:
             barrier.wait()
             for _ in range(1000):
-                theirs[i] += fixed.hit(item, "k")
                 mine[i] += ours.hit().allowed
 
-        run_threads(worker, 8)
+        run_threads(worker, 8, switch_interval=1e-6)
         assert sum(mine) == 1000
-        # `limits` fixed window re-reads its counter after releasing the lock, so under contention it admits
-        # fewer than the limit on some runs and more on others. Reported, not asserted: the race does not fire
-        # on every run.
-        print(f"limits fixed window admitted {sum(theirs)} of 1000; ours {sum(mine)}")
