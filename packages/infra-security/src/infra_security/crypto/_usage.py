@@ -24,7 +24,11 @@ class UsageCounter(Protocol):
     """Counts encryptions per key id."""
 
     def add(self, key_id: int) -> int:
-        """Count one encryption with ``key_id`` and return the total including it."""
+        """Count one encryption with ``key_id`` and return its number.
+
+        Numbers are distinct per use and start after the counts already recorded, so refusing numbers above a
+        limit never allows more uses than the limit. Used by one thread alone, the number is the running total.
+        """
         ...
 
     def count(self, key_id: int) -> int:
