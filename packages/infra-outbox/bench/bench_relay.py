@@ -388,7 +388,7 @@ def main() -> int:
             if name != "v1":
                 runs[name]()
     rates: dict[str, list[float]] = {"raw": [], "v2": [], "v1": []}
-    for round_no in range(args.repeat):
+    for round_no in range(args.repeat if chosen else 0):
         # Alternate the order, so drift of the machine's load within a round does not favour one side.
         order = chosen if round_no % 2 == 0 else chosen[::-1]
         for name in order:
