@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import sys
 import threading
@@ -13,7 +14,7 @@ from infra_security.ratelimit._limiter import RateLimiter
 from infra_security.ratelimit._pipelining import PipelinedRedisBackend, PipelinedRedisClusterBackend
 from infra_security.ratelimit._redis import RedisBackend
 
-__all__ = ["KEYS", "LIMIT", "PROCESSES", "ROUNDS", "THREADS", "contender"]
+__all__ = ["KEYS", "LIMIT", "PROCESSES", "ROUNDS", "THREADS", "contender", "run_contenders"]
 
 PROCESSES, THREADS, KEYS, LIMIT, ROUNDS = 4, 8, 24, 40, 3
 
@@ -62,3 +63,27 @@ def contender(
     else:
         batched = 0
     out.put((dict(admitted), errors, batched))
+
+
+def run_contenders(kind: type[RedisBackend], url: str, key_prefix: str, algorithm: str) -> tuple[Counter[str], int]:
+    """PROCESSES forked contenders released together; the admitted count per key over all, and the batched total.
+
+    Any error a contender met fails here (the backends run with ``on_backend_error="raise"``).
+    """
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(PROCESSES)
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=contender, args=(kind, url, key_prefix, algorithm, barrier, out, seed))
+        for seed in range(PROCESSES)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=150) for _ in procs]
+    for p in procs:
+        p.join(30)
+    total: Counter[str] = Counter()
+    for admitted, errors, _ in results:
+        assert errors == [], errors
+        total.update(admitted)
+    return total, sum(batched for _, _, batched in results)

@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 import uuid
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from infra_security.ratelimit._dedicated_connections import IDLE_CHECK
 from infra_security.ratelimit._limiter import RateLimiter
 from infra_security.ratelimit._redis import RedisBackend
 
-from .ratelimit_contention import KEYS, LIMIT, PROCESSES, contender
+from .ratelimit_contention import KEYS, LIMIT, run_contenders
 
 pytestmark = pytest.mark.integration
 
@@ -42,23 +41,7 @@ class TestExactness:
     def test_four_processes_of_eight_threads_admit_exactly_the_limit_per_key(
         self, redis_url: str, algorithm: str
     ) -> None:
-        key_prefix = prefix()
-        ctx = multiprocessing.get_context("fork")
-        barrier = ctx.Barrier(PROCESSES)
-        out = ctx.Queue()
-        procs = [
-            ctx.Process(target=contender, args=(RedisBackend, redis_url, key_prefix, algorithm, barrier, out, seed))
-            for seed in range(PROCESSES)
-        ]
-        for p in procs:
-            p.start()
-        results = [out.get(timeout=150) for _ in procs]
-        for p in procs:
-            p.join(30)
-        total: Counter[str] = Counter()
-        for admitted, errors, _ in results:
-            assert errors == []
-            total.update(admitted)
+        total, _ = run_contenders(RedisBackend, redis_url, prefix(), algorithm)
         assert dict(total) == {f"k{i}": LIMIT for i in range(KEYS)}
 
     @pytest.mark.timeout(120)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import signal
 import threading
@@ -24,7 +23,7 @@ from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._limiter import RateLimiter
 from infra_security.ratelimit._pipelining import PipelinedRedisBackend
 
-from .ratelimit_contention import KEYS, LIMIT, PROCESSES, contender
+from .ratelimit_contention import KEYS, LIMIT, run_contenders
 
 pytestmark = pytest.mark.integration
 
@@ -39,26 +38,8 @@ class TestExactness:
     def test_four_processes_of_eight_threads_admit_exactly_the_limit_per_key(
         self, redis_url: str, algorithm: str
     ) -> None:
-        key_prefix = prefix()
-        ctx = multiprocessing.get_context("fork")
-        barrier = ctx.Barrier(PROCESSES)
-        out = ctx.Queue()
-        procs = [
-            ctx.Process(
-                target=contender, args=(PipelinedRedisBackend, redis_url, key_prefix, algorithm, barrier, out, seed)
-            )
-            for seed in range(PROCESSES)
-        ]
-        for p in procs:
-            p.start()
-        results = [out.get(timeout=150) for _ in procs]
-        for p in procs:
-            p.join(30)
-        total: Counter[str] = Counter()
-        for admitted, errors, _ in results:
-            assert errors == []
-            total.update(admitted)
-        assert sum(batched for _, _, batched in results) > 0  # the shared-pipeline path really ran
+        total, batched = run_contenders(PipelinedRedisBackend, redis_url, prefix(), algorithm)
+        assert batched > 0  # the shared-pipeline path really ran
         assert dict(total) == {f"k{i}": LIMIT for i in range(KEYS)}
 
     @pytest.mark.timeout(60)
