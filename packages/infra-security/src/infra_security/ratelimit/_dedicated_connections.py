@@ -74,11 +74,7 @@ class DedicatedConnections:
         Any failure but a complete error reply disconnects the connection: a reply that may still come is never
         read as the answer to a later command.
         """
-        free = self._free.get(server)
-        try:
-            connection, used = free.pop()  # type: ignore[union-attr]
-        except (IndexError, AttributeError):  # none idle (or the first for this server): a new one
-            connection, used = pool.connection_class(**pool.connection_kwargs), 0.0
+        connection, used = self._take(server, pool)
         now = time.monotonic()
         try:
             if used and now - used > self._idle_check:
@@ -101,11 +97,7 @@ class DedicatedConnections:
         As :meth:`exchange`: polled when idle, disconnected on any failure but error replies (which are read in
         full, so the connection stays in step); nothing is ever re-sent.
         """
-        free = self._free.get(server)
-        try:
-            connection, used = free.pop()  # type: ignore[union-attr]
-        except (IndexError, AttributeError):
-            connection, used = pool.connection_class(**pool.connection_kwargs), 0.0
+        connection, used = self._take(server, pool)
         now = time.monotonic()
         replies: list[Any] = []
         try:
@@ -123,6 +115,14 @@ class DedicatedConnections:
             raise
         self._give_back(server, connection, now)
         return replies
+
+    def _take(self, server: str, pool: Any) -> tuple[Any, float]:
+        """An idle connection to ``server`` and when it was last used, or a new one (never used: 0.0)."""
+        free = self._free.get(server)
+        try:
+            return free.pop()  # type: ignore[union-attr]
+        except (IndexError, AttributeError):  # none idle (or the first for this server): a new one
+            return pool.connection_class(**pool.connection_kwargs), 0.0
 
     @staticmethod
     def _poll(connection: Any) -> None:
