@@ -25,7 +25,7 @@ from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy, Outcome
 from infra_security.ratelimit._dedicated_connections import DedicatedConnections, can_dedicate
 
-__all__ = ["MAX_PACKED", "DecisionPlan", "RedisBackend", "load_script", "refuse_retrying_client"]
+__all__ = ["MAX_PACKED", "DecisionPlan", "RedisBackend", "default_timeouts", "load_script", "refuse_retrying_client"]
 
 _US = 1_000_000
 #: Packed commands kept per policy (one per key); the cache starts over when full.
@@ -205,28 +205,25 @@ class RedisBackend:
         try:
             return self._connections.exchange("", pool, packed)
         except self._no_script:  # nothing ran (a restarted or failed-over server): load it, send again
-            return self._evalsha(self._redis_key(key, policy), [*plan.args, ""])
+            self._script.sha = self._client.script_load(self._script.script)  # the same SHA: packed stays valid
+            return self._connections.exchange("", pool, packed)
 
     def _evalsha(self, redis_key: str, args: list[str | int]) -> Any:
         """EVALSHA of any decision (any weight, injected clock), on a dedicated connection when possible."""
-        # On NOSCRIPT (a restarted or failed-over server) the script is loaded again: it did not run.
-        pool = self._pool
-        if pool is None:
-            try:
+        pool, connections = self._pool, self._connections
+
+        def send() -> Any:
+            if pool is None:
                 return self._client.evalsha(self._script.sha, 1, redis_key, *args)
-            except self._no_script:
-                self._script.sha = self._client.script_load(self._script.script)
-                return self._client.evalsha(self._script.sha, 1, redis_key, *args)
-        connections = self._connections
+            return connections.exchange(
+                "", pool, connections.pack("", pool, "EVALSHA", self._script.sha, 1, redis_key, *args)
+            )
+
         try:
-            return connections.exchange(
-                "", pool, connections.pack("", pool, "EVALSHA", self._script.sha, 1, redis_key, *args)
-            )
-        except self._no_script:
+            return send()
+        except self._no_script:  # nothing ran (a restarted or failed-over server): load it, send again
             self._script.sha = self._client.script_load(self._script.script)
-            return connections.exchange(
-                "", pool, connections.pack("", pool, "EVALSHA", self._script.sha, 1, redis_key, *args)
-            )
+            return send()
 
     def _redis_key(self, key: str, policy: CompiledPolicy) -> str:
         # The algorithm is part of the key: GCRA keeps a string, the sliding window a hash, and a policy that
@@ -292,9 +289,13 @@ def refuse_retrying_client(client: Any) -> None:
 def _bound_timeouts(client: Any, timeout: float) -> None:
     """Give a redis-py client's future connections socket timeouts when it has none (a hung server must not block)."""
     pool = getattr(client, "connection_pool", None)
-    kwargs = getattr(pool, "connection_kwargs", None)
-    if not isinstance(kwargs, dict):
+    default_timeouts(getattr(pool, "connection_kwargs", None), timeout)
+
+
+def default_timeouts(connection_kwargs: object, timeout: float) -> None:
+    """Set ``socket_timeout`` and ``socket_connect_timeout`` in a pool's connection settings where they are unset."""
+    if not isinstance(connection_kwargs, dict):
         return
     for name in ("socket_timeout", "socket_connect_timeout"):
-        if kwargs.get(name) is None:
-            kwargs[name] = timeout
+        if connection_kwargs.get(name) is None:
+            connection_kwargs[name] = timeout

@@ -31,7 +31,7 @@ from typing import Any, Self
 
 from infra_security.errors import RateLimitBackendError
 from infra_security.ratelimit._core import CompiledPolicy
-from infra_security.ratelimit._redis import MAX_PACKED, DecisionPlan, RedisBackend
+from infra_security.ratelimit._redis import MAX_PACKED, DecisionPlan, RedisBackend, default_timeouts
 
 __all__ = ["RedisClusterBackend", "cluster_key", "refresh_slots"]
 
@@ -181,7 +181,4 @@ def _bound_cluster_timeouts(client: Any, timeout: float) -> None:
         pool = getattr(getattr(node, "redis_connection", None), "connection_pool", None)
         targets.append(getattr(pool, "connection_kwargs", None))
     for kwargs in targets:
-        if isinstance(kwargs, dict):
-            for name in ("socket_timeout", "socket_connect_timeout"):
-                if kwargs.get(name) is None:
-                    kwargs[name] = timeout
+        default_timeouts(kwargs, timeout)
