@@ -53,6 +53,18 @@ class Page:
     complete: bool  # the batch ends with this page: the cursors move to ``batch_snap``
 
 
+def _all_rows(query: str) -> Callable[[Any], list[Any]]:
+    """Work for a kept connection: every row of ``query``, as tuples in psycopg's binary format."""
+
+    def read(driver: Any) -> list[Any]:
+        with driver.cursor(binary=True) as cursor:
+            cursor.execute(query)
+            rows: list[Any] = cursor.fetchall()
+            return rows
+
+    return read
+
+
 def _event(row: Any) -> LogEvent:
     event = LogEvent(*row)  # the drivers return int, str, bytes and float for these columns
     if type(event.payload) is not bytes:  # memoryview from some drivers
@@ -88,17 +100,18 @@ class Reader:
         self._background.close()
         self.connection.close()
 
-    def _fetch(self, ids: list[int], kept: KeptConnection) -> list[LogEvent]:
-        """The events with these ids (sorted), in id order, as tuples straight from psycopg in binary format.
+    @staticmethod
+    def _events(ids: list[int]) -> Callable[[Any], list[LogEvent]]:
+        """Work for a kept connection: the events with these ids (sorted), in id order, straight from psycopg.
 
         Dense ids (a batch of most of the log) are read as one id range, filtered here to exactly ``ids``: an
         index range scan costs PostgreSQL a fraction of 2,000 separate ``= ANY`` probes. Sparse ids use ``ANY``.
         """
-        if not ids:
-            return []
-        low, high = ids[0], ids[-1]
 
         def read(driver: Any) -> list[LogEvent]:
+            if not ids:
+                return []
+            low, high = ids[0], ids[-1]
             with driver.cursor(binary=True) as cursor:
                 if high - low < _DENSE * len(ids):
                     cursor.execute(f"{_SELECT} WHERE id BETWEEN %s AND %s ORDER BY id", (low, high))
@@ -110,7 +123,7 @@ class Reader:
                 cursor.execute(f"{_SELECT} WHERE id = ANY(%s) ORDER BY id", (ids,))
                 return [LogEvent(*row) for row in cursor.fetchall()]
 
-        return kept.run(read)
+        return read
 
     def next_page(self, states: list[ShardState]) -> Page:
         """The next page of ``states`` (shards with the same snapshots); the cursors in ``states`` are not moved."""
@@ -150,14 +163,7 @@ class Reader:
             f"FROM n LEFT JOIN LATERAL (SELECT {columns} FROM {LOG_TABLE} "
             f"WHERE id IN (SELECT id FROM b ORDER BY id LIMIT {page}) ORDER BY id) AS e ON true"
         )
-
-        def read(driver: Any) -> list[Any]:
-            with driver.cursor(binary=True) as cursor:
-                cursor.execute(query)
-                rows: list[Any] = cursor.fetchall()
-                return rows
-
-        rows = self.connection.run(read)
+        rows = self.connection.run(_all_rows(query))
         batch_snap = Snapshot.parse(rows[0][0])
         events = [LogEvent(*row[3:]) for row in rows if row[3] is not None]
         if rows[0][1] <= page:
@@ -172,9 +178,7 @@ class Reader:
     def _prefetch(self, queue: deque[int]) -> None:
         """Fetch the next page of a big batch in the background while the current one goes to Kafka."""
         following = list(itertools.islice(queue, self.page_size))
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="infra-outbox-read")
-        self._prefetched = (following, self._executor.submit(self._fetch, following, self._background))
+        self._prefetched = (following, self.in_background(self._events(following)))
 
     def in_background(self, work: Callable[[Any], T]) -> Future[T]:
         """Run ``work(driver_connection)`` on the background reader's connection, after what was submitted before."""
@@ -200,14 +204,8 @@ class Reader:
             if low:
                 conditions.append(f"id > {low}")
             where = " AND ".join(conditions)
-
-            def read(driver: Any) -> list[Any]:
-                with driver.cursor(binary=True) as cursor:
-                    cursor.execute(f"SELECT id, shard FROM {LOG_TABLE} WHERE {where}")  # noqa: S608 - integer literals
-                    rows: list[Any] = cursor.fetchall()
-                    return rows
-
-            queue = deque(sorted(i for i, s in self.connection.run(read) if i > done[s]))
+            ids = self.connection.run(_all_rows(f"SELECT id, shard FROM {LOG_TABLE} WHERE {where}"))  # noqa: S608
+            queue = deque(sorted(i for i, s in ids if i > done[s]))
             self._queues = {key: queue}  # one group reads at a time: keep only this list
         take = [queue.popleft() for _ in range(min(self.page_size, len(queue)))]
         events: list[LogEvent] = []
@@ -215,7 +213,7 @@ class Reader:
         if prefetched is not None and prefetched[0] == take:
             events = prefetched[1].result()
         elif take:
-            events = self._fetch(take, self.connection)
+            events = self.connection.run(self._events(take))
         if queue:
             self._prefetch(queue)
         complete = not queue
