@@ -32,18 +32,18 @@ def decide(events: Sequence[LogEvent], sent: SentBatch | None, parked: set[tuple
         decision.behind.extend(events)
         return decision
     published, latencies = decision.published, decision.latencies
-    results, acked_at = sent.results, sent.acked_at
-    if not parked and results.count(None) == len(results) and 0.0 not in acked_at:
+    results, produced, acked_at = sent.results, sent.produced, sent.acked_at[0]
+    if not parked and sent.all_acknowledged():
         # Every event acknowledged and no key parked (the common case): all published, in one pass.
         decision.published = list(events)
-        decision.latencies = [at - event.created_at for at, event in zip(acked_at, events, strict=True)]
+        decision.latencies = [acked_at - event.created_at for event in events]
         return decision
     for index, event in enumerate(events):
         scope = None if event.key is None else (event.topic, event.key)
         result = results[index]
-        if result is None and acked_at[index] and (scope is None or not parked or scope not in parked):
+        if result is None and produced[index] and acked_at and (scope is None or not parked or scope not in parked):
             published.append(event)
-            latencies.append(acked_at[index] - event.created_at)
+            latencies.append(acked_at - event.created_at)
             continue
         if result is None:
             result = sent.delivery(index)

@@ -14,6 +14,7 @@ SQLite has one writer at a time, so rowid order is commit order and the cursor i
 from __future__ import annotations
 
 import itertools
+import sys
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -65,6 +66,37 @@ def _all_rows(query: str) -> Callable[[Any], list[Any]]:
     return read
 
 
+def _page_query(ids: list[int]) -> tuple[str, tuple[Any, ...], bool]:
+    """The statement reading the events with these (sorted) ids, its parameters, and whether it reads a range.
+
+    Dense ids (a batch of most of the log) are read as one id range, filtered afterwards to exactly ``ids``: an
+    index range scan costs PostgreSQL a fraction of 2,000 separate ``= ANY`` probes. Sparse ids use ``ANY``.
+    """
+    low, high = ids[0], ids[-1]
+    if high - low < _DENSE * len(ids):
+        return f"{_SELECT} WHERE id BETWEEN %s AND %s ORDER BY id", (low, high), True
+    return f"{_SELECT} WHERE id = ANY(%s) ORDER BY id", (ids,), False
+
+
+def _only(ids: list[int], rows: list[Any], ranged: bool) -> list[LogEvent]:
+    """The events of ``rows`` whose ids are in ``ids`` (a range read may hold events of other batches)."""
+    if ranged and len(rows) != len(ids):
+        wanted = set(ids)
+        return [LogEvent(*row) for row in rows if row[0] in wanted]
+    return [LogEvent(*row) for row in rows]  # nothing else committed inside the range: all of them are ours
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A page read sent in pipeline mode on the kept connection, its rows not received yet."""
+
+    ids: list[int]
+    driver: Any
+    pipeline: Any
+    cursor: Any
+    ranged: bool
+
+
 def _event(row: Any) -> LogEvent:
     event = LogEvent(*row)  # the drivers return int, str, bytes and float for these columns
     if type(event.payload) is not bytes:  # memoryview from some drivers
@@ -79,21 +111,21 @@ class Reader:
         self.engine = engine
         self.page_size = page_size
         self.postgres = engine.dialect.name == "postgresql"
-        # PostgreSQL: one kept connection for this thread's reads, one for the background reader's.
+        # PostgreSQL: one kept connection for this thread's reads, one for the background thread's cursor moves.
         self.connection = connection or KeptConnection(engine)
         self._background = KeptConnection(engine)
         self._queues: dict[tuple[Any, ...], deque[int]] = {}
-        self._prefetched: tuple[list[int], Future[list[LogEvent]]] | None = None
+        self._pending: _Pending | None = None
         self._executor: ThreadPoolExecutor | None = None
 
     def reset(self) -> None:
         """Forget cached batch id lists (after the owned shards changed or a write failed)."""
         self._queues.clear()
-        self._prefetched = None
+        self._drop_pending()
 
     def close(self) -> None:
-        """Stop the background reader."""
-        self._prefetched = None
+        """Stop the background thread and give the connections back."""
+        self._drop_pending()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -102,28 +134,70 @@ class Reader:
 
     @staticmethod
     def _events(ids: list[int]) -> Callable[[Any], list[LogEvent]]:
-        """Work for a kept connection: the events with these ids (sorted), in id order, straight from psycopg.
-
-        Dense ids (a batch of most of the log) are read as one id range, filtered here to exactly ``ids``: an
-        index range scan costs PostgreSQL a fraction of 2,000 separate ``= ANY`` probes. Sparse ids use ``ANY``.
-        """
+        """Work for a kept connection: the events with these ids (sorted), in id order, straight from psycopg."""
 
         def read(driver: Any) -> list[LogEvent]:
             if not ids:
                 return []
-            low, high = ids[0], ids[-1]
+            query, params, ranged = _page_query(ids)
             with driver.cursor(binary=True) as cursor:
-                if high - low < _DENSE * len(ids):
-                    cursor.execute(f"{_SELECT} WHERE id BETWEEN %s AND %s ORDER BY id", (low, high))
-                    rows = cursor.fetchall()
-                    if len(rows) == len(ids):  # nothing else committed inside the range: all of them are ours
-                        return [LogEvent(*row) for row in rows]
-                    wanted = set(ids)
-                    return [LogEvent(*row) for row in rows if row[0] in wanted]
-                cursor.execute(f"{_SELECT} WHERE id = ANY(%s) ORDER BY id", (ids,))
-                return [LogEvent(*row) for row in cursor.fetchall()]
+                cursor.execute(query, params)
+                return _only(ids, cursor.fetchall(), ranged)
 
         return read
+
+    def _send_read(self, ids: list[int]) -> None:
+        """Send the read of the next page without waiting for it (psycopg pipeline mode).
+
+        PostgreSQL runs it on its own core while this thread produces the current page; its rows are parsed on
+        this thread when the page is taken. (A background reading thread competed with producing for the GIL.)
+        """
+
+        def send(driver: Any) -> _Pending:
+            query, params, ranged = _page_query(ids)
+            pipeline = driver.pipeline()
+            pipeline.__enter__()
+            try:
+                cursor = driver.cursor(binary=True)
+                cursor.execute(query, params)
+            except BaseException:
+                pipeline.__exit__(*sys.exc_info())
+                raise
+            return _Pending(ids, driver, pipeline, cursor, ranged)
+
+        self._pending = self.connection.run(send)
+
+    def _receive(self, pending: _Pending) -> list[LogEvent]:
+        """The events of a page read sent before; read again if the connection was replaced meanwhile."""
+
+        def receive(driver: Any) -> list[LogEvent]:
+            if driver is not pending.driver:
+                return self._events(pending.ids)(driver)
+            try:
+                rows = pending.cursor.fetchall()
+            except BaseException:
+                pending.pipeline.__exit__(*sys.exc_info())
+                raise
+            pending.pipeline.__exit__(None, None, None)  # its Sync ends the statement's implicit transaction
+            return _only(pending.ids, rows, pending.ranged)
+
+        return self.connection.run(receive)
+
+    def _drop_pending(self) -> None:
+        """Leave pipeline mode with a read no longer wanted (its rows are discarded)."""
+        pending, self._pending = self._pending, None
+        if pending is None or pending.driver.closed:
+            return
+        try:
+            pending.pipeline.__exit__(None, None, None)
+        except Exception:  # its failure does not matter: the connection is replaced
+            self.connection.close(invalidate=True)
+
+    def in_background(self, work: Callable[[Any], T]) -> Future[T]:
+        """Run ``work(driver_connection)`` on the background thread's connection, after what was submitted before."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="infra-outbox-write")
+        return self._executor.submit(self._background.run, work)
 
     def next_page(self, states: list[ShardState]) -> Page:
         """The next page of ``states`` (shards with the same snapshots); the cursors in ``states`` are not moved."""
@@ -172,19 +246,8 @@ class Reader:
         ids: list[int] = rows[0][2]
         queue = deque(ids[page:])
         self._queues = {(group, str(snap), str(batch_snap)): queue}
-        self._prefetch(queue)
+        self._send_read(list(itertools.islice(queue, page)))
         return Page(group, events, snap, batch_snap, ids[page - 1], complete=False)
-
-    def _prefetch(self, queue: deque[int]) -> None:
-        """Fetch the next page of a big batch in the background while the current one goes to Kafka."""
-        following = list(itertools.islice(queue, self.page_size))
-        self._prefetched = (following, self.in_background(self._events(following)))
-
-    def in_background(self, work: Callable[[Any], T]) -> Future[T]:
-        """Run ``work(driver_connection)`` on the background reader's connection, after what was submitted before."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="infra-outbox-read")
-        return self._executor.submit(self._background.run, work)
 
     def _postgres_page(self, states: list[ShardState]) -> Page:
         first = states[0]
@@ -192,7 +255,7 @@ class Reader:
         done = {s.shard: s.last_id for s in states}
         group = tuple(sorted(done))
         if batch_snap is None:  # a new batch: everything committed up to now
-            self._prefetched = None
+            self._drop_pending()
             return self._whole_batch(group, snap)
         key = (group, str(snap), str(batch_snap))
         queue = self._queues.get(key)
@@ -204,18 +267,20 @@ class Reader:
             if low:
                 conditions.append(f"id > {low}")
             where = " AND ".join(conditions)
+            self._drop_pending()
             ids = self.connection.run(_all_rows(f"SELECT id, shard FROM {LOG_TABLE} WHERE {where}"))  # noqa: S608
             queue = deque(sorted(i for i, s in ids if i > done[s]))
             self._queues = {key: queue}  # one group reads at a time: keep only this list
         take = [queue.popleft() for _ in range(min(self.page_size, len(queue)))]
-        events: list[LogEvent] = []
-        prefetched, self._prefetched = self._prefetched, None
-        if prefetched is not None and prefetched[0] == take:
-            events = prefetched[1].result()
-        elif take:
-            events = self.connection.run(self._events(take))
+        pending, self._pending = self._pending, None
+        if pending is not None and pending.ids == take:
+            events = self._receive(pending)
+        else:  # not read ahead (or read for another list): read it now
+            self._pending = pending
+            self._drop_pending()
+            events = self.connection.run(self._events(take)) if take else []
         if queue:
-            self._prefetch(queue)
+            self._send_read(list(itertools.islice(queue, self.page_size)))
         complete = not queue
         if complete:
             self._queues.pop(key, None)

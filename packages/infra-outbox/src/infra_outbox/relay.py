@@ -423,7 +423,7 @@ class Relay:
                 self._careful_left[shard] = self._careful_left.get(shard, 0) - 1
                 done_careful = [st.shard for st in flight.states if self._careful_left.get(st.shard, 0) <= 0]
             if not holds and not flight.careful and page.batch_snap is not None:
-                # The happy path on PostgreSQL: one prepared statement, sent by the background reader's thread
+                # The happy path on PostgreSQL: one prepared statement, sent by the reader's background thread
                 # while the next pages are produced; its outcome (fenced or not) is checked before any other write.
                 batch_snap = page.batch_snap
                 group = tuple(shard_ids)

@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Protocol
 
 from infra_outbox.backoff import describe_error, is_permanent
@@ -88,28 +87,42 @@ def record_headers(event: LogEvent) -> list[tuple[str, str]]:
 class SentBatch:
     """Produced events whose delivery reports are still coming in.
 
-    To keep the common case cheap, an acknowledged event has no :class:`Delivery`: ``results[i]`` is None and
-    ``acked_at[i]`` its acknowledgement time; ``results[i]`` holds a Delivery only for a failure or a record that
-    was not produced (None with ``acked_at[i] == 0`` also means not produced).
+    The reports of a page go to one callback that counts them (a Python call per record is most of what a
+    report costs, so no per-record closure). An event has a :class:`Delivery` in ``results`` only when it
+    failed or could not be produced; every other produced event is acknowledged once the page is complete:
+    ``outstanding[0]`` is 0 and ``acked_at[0]`` the time its last report came in.
     """
 
     results: list[Delivery | None]
-    acked_at: list[float]
     produced: bytearray
     producers: list[Any] = field(default_factory=list)
     outstanding: list[int] = field(default_factory=lambda: [0])
+    acked_at: list[float] = field(default_factory=lambda: [0.0])
 
     def ok(self, index: int) -> bool:
         """Whether Kafka acknowledged event ``index``."""
-        return self.results[index] is None and self.acked_at[index] > 0.0
+        return self.results[index] is None and bool(self.produced[index]) and self.acked_at[0] > 0.0
 
     def delivery(self, index: int) -> Delivery:
         """The outcome of event ``index`` as a :class:`Delivery`."""
         result = self.results[index]
         if result is not None:
             return result
-        acked = self.acked_at[index]
+        acked = self.acked_at[0] if self.produced[index] else 0.0
         return Delivery(sent=bool(self.produced[index]), done=acked > 0.0, acked_at=acked)
+
+    def all_acknowledged(self) -> bool:
+        """Whether every event of the page was produced and acknowledged (the common case)."""
+        return self.acked_at[0] > 0.0 and self.produced.count(0) == 0 and self.results.count(None) == len(self.results)
+
+
+def _reported_event_id(msg: Any) -> str | None:
+    """The ``event_id`` header of a delivered message, or None when the report carries no message."""
+    headers = None if msg is None else msg.headers()
+    for name, value in headers or ():
+        if name == EVENT_ID:
+            return value.decode() if isinstance(value, bytes) else str(value)
+    return None
 
 
 def _precheck(pool: ProducerPool, event: LogEvent, headers: list[tuple[str, str]], max_record_bytes: int) -> str | None:
@@ -140,34 +153,51 @@ def produce_events(
     from confluent_kafka import KafkaException
 
     count = len(events)
-    sent = SentBatch(results=[None] * count, acked_at=[0.0] * count, produced=bytearray(count))
-    results, acked_at, produced, outstanding = sent.results, sent.acked_at, sent.produced, sent.outstanding
+    sent = SentBatch(results=[None] * count, produced=bytearray(count))
+    results, produced, outstanding, acked_at = sent.results, sent.produced, sent.outstanding, sent.acked_at
     stopped: set[tuple[str, str]] = set() if failing is None else failing
     used: dict[int, Any] = {}
+    by_id: dict[str, list[int]] = {}  # event id -> indices, built on the first failure only
 
-    def on_delivery(index: int, err: Any, _msg: Any) -> None:
-        acked_at[index] = at = clock()
+    def failed(err: Any, msg: Any) -> None:
+        """A failed report: find its event(s) by the ``event_id`` header and record the failure."""
+        if not by_id:
+            for i, event in enumerate(events):
+                by_id.setdefault(event.event_id, []).append(i)
+        event_id = _reported_event_id(msg)
+        # An event id can repeat (a caller's own ids): every produced event with it counts as failed, which at
+        # worst sends one again. A report naming no event of the page (never from librdkafka) fails the page.
+        indices = [i for i in by_id.get(event_id, ()) if produced[i]] if event_id is not None else []
+        if not indices:
+            indices = [i for i in range(count) if produced[i]]
+        error = describe_error(err, events[indices[0]].topic if indices else events[0].topic)
+        delivery = Delivery(
+            sent=True,
+            done=True,
+            error=error,
+            permanent=is_permanent(err),
+            fatal=bool(err.fatal()),
+            size_rejected="SIZE_TOO_LARGE" in error or "RECORD_LIST_TOO_LARGE" in error,
+        )
+        for index in indices:
+            if produced[index] and results[index] is None:
+                results[index] = delivery
+                scope = events[index].scope
+                if scope is not None:
+                    stopped.add(scope)
+
+    def on_delivery(err: Any, msg: Any) -> None:
         outstanding[0] -= 1
+        if not outstanding[0]:  # the page's last report (the count is added once the loop ends)
+            acked_at[0] = clock()
         if err is not None:
-            error = describe_error(err, events[index].topic)
-            results[index] = Delivery(
-                sent=True,
-                done=True,
-                acked_at=at,
-                error=error,
-                permanent=is_permanent(err),
-                fatal=bool(err.fatal()),
-                size_rejected="SIZE_TOO_LARGE" in error or "RECORD_LIST_TOO_LARGE" in error,
-            )
-            scope = events[index].scope
-            if scope is not None:
-                stopped.add(scope)
+            failed(err, msg)
 
     last_topic: str | None = None
     producer: Any = None
     produce: Any = None
     limit = 0
-    count = 0
+    sending = 0
     # Locals: this loop runs once per event, and its Python cost is most of the relay's own CPU per event.
     event_id_name, event_type_name, content_type_name = EVENT_ID, EVENT_TYPE, CONTENT_TYPE
     created_at_name, event_seq_name = CREATED_AT, EVENT_SEQ
@@ -216,24 +246,25 @@ def produce_events(
             if key is not None:
                 stopped.add((topic, key))
             continue
-        callback = partial(on_delivery, index)
         try:
-            produce(topic, payload, key, headers=headers, on_delivery=callback)
+            produce(topic, payload, key, headers=headers, on_delivery=on_delivery)
             err = None
         except BufferError:
-            err = _produce_when_room(producer, topic, payload, key, headers, callback=callback)
+            err = _produce_when_room(producer, topic, payload, key, headers, callback=on_delivery)
         except KafkaException as exc:
             err = exc.args[0]
         if err is None:
             produced[index] = 1
-            count += 1
+            sending += 1
         else:
             results[index] = Delivery(done=True, error=describe_error(err, topic), permanent=is_permanent(err))
             if key is not None:
                 stopped.add((topic, key))
     # Counted once here, not per record: delivery reports come only from poll(), and the ones served while the
     # local queue was full have already taken their share off.
-    outstanding[0] += count
+    outstanding[0] += sending
+    if not outstanding[0]:  # every report came in while the loop ran (or nothing was produced)
+        acked_at[0] = clock()
     sent.producers = list(used.values())
     for producer in sent.producers:
         producer.poll(0)
@@ -266,10 +297,11 @@ def await_sent(sent: SentBatch, *, timeout: float) -> SentBatch:
             break
         for producer in sent.producers:
             producer.poll(min(left, 0.05) if len(sent.producers) > 1 else min(left, 0.1))
-    if sent.outstanding[0] > 0:
+    if sent.outstanding[0] > 0:  # which reports are missing is not known: every event not failed yet fails
+        missing = Delivery(sent=True, done=True, error=f"no acknowledgement within {timeout:.0f} s")
         for index, was_produced in enumerate(sent.produced):
-            if was_produced and sent.acked_at[index] == 0.0:
-                sent.results[index] = Delivery(sent=True, done=True, error=f"no acknowledgement within {timeout:.0f} s")
+            if was_produced and sent.results[index] is None:
+                sent.results[index] = missing
     return sent
 
 
@@ -303,7 +335,7 @@ def isolate(
         for producer in single.producers:
             producer.flush(timeout)
         await_sent(single, timeout=timeout)
-        sent.results[index], sent.acked_at[index] = single.results[0], single.acked_at[0]
+        sent.results[index] = None if single.ok(0) else single.delivery(0)
         if not single.ok(0) and scope is not None:
             failed.add(scope)
     return sent

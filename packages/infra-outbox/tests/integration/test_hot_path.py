@@ -101,3 +101,49 @@ class TestEndOfRound:
         assert time.monotonic() - started < 2.0  # linger.ms alone would hold the records for 3 s
         relay.close()
         engine.dispose()
+
+
+class TestReadsSentAhead:
+    """The next page's read is sent (pipeline mode) before the current page is produced, and taken after."""
+
+    def fill(self, pg_db: str, topic: str, count: int) -> list[int]:
+        engine = make_engine(pg_db)
+        with engine.begin() as conn:
+            ids = Outbox(notify=False).enqueue_many(
+                conn, [NewEvent(topic=topic, key=f"k{i % 7}", event_type="n", payload=i) for i in range(count)]
+            )
+        engine.dispose()
+        return list(range(len(ids)))
+
+    def test_a_read_whose_connection_died_is_read_again_and_nothing_is_lost(
+        self, pg_db: str, kafka_bootstrap: str, topic: str
+    ) -> None:
+        payloads = self.fill(pg_db, topic, 450)
+        relay = Relay(pg_db, kafka_bootstrap, settings=RelaySettings(batch_size=100))
+        relay.check_broker()
+        assert relay.run_once(max_pages=2).published == 200
+        pending = relay.reader._pending  # the read sent for the third page
+        assert pending is not None
+        engine = make_engine(pg_db)
+        with engine.connect() as conn:  # the server closes the connection the read was sent on
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pending.driver.info.backend_pid})
+        assert relay.drain().published == 250
+        relay.close()
+        records = consume(kafka_bootstrap, topic, expect={str(i) for i in payloads}, timeout=30, settle=0.5)
+        for key in range(7):  # every event once, in order per key
+            assert [int(r.value) for r in records if r.key == f"k{key}"] == payloads[key::7]
+        engine.dispose()
+
+    def test_a_reset_drops_the_read_and_leaves_the_connection_usable(
+        self, pg_db: str, kafka_bootstrap: str, topic: str
+    ) -> None:
+        self.fill(pg_db, topic, 300)
+        relay = Relay(pg_db, kafka_bootstrap, settings=RelaySettings(batch_size=100))
+        relay.check_broker()
+        assert relay.run_once(max_pages=1).published == 100
+        driver = relay.reader._pending.driver
+        relay.reader.reset()  # as after shards changed hands or a failed write
+        assert relay.reader._pending is None
+        assert relay.reader.connection.run(backend_pid) == driver.info.backend_pid  # same connection, usable
+        assert relay.drain().published == 200
+        relay.close()

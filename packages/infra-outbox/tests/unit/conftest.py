@@ -49,6 +49,27 @@ class FakeError:
 
 
 @dataclass
+class FakeMessage:
+    """Quacks like the confluent_kafka.Message a delivery report carries."""
+
+    fields: dict[str, Any]
+
+    def topic(self) -> str:
+        return str(self.fields["topic"])
+
+    def key(self) -> bytes | None:
+        key = self.fields["key"]
+        return None if key is None else str(key).encode()
+
+    def value(self) -> bytes | None:
+        value: bytes | None = self.fields["value"]
+        return value
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [(name, str(value).encode()) for name, value in self.fields["headers"].items()]
+
+
+@dataclass
 class FakeProducer:
     """Records produced messages; ``fail`` decides a delivery error per message (None = acknowledged)."""
 
@@ -81,7 +102,7 @@ class FakeProducer:
             if err is None:
                 self.delivered.append(message)
             if callback is not None:
-                callback(err, None)
+                callback(err, FakeMessage(message))
         return 0
 
     def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from infra_outbox import Backoff, Outbox, Relay, RelaySettings
+from infra_outbox import Backoff, NewEvent, Outbox, Relay, RelaySettings
 from infra_outbox.admin import dead_events, outbox_stats, replay_dead, skip_dead
 from infra_outbox.errors import EventNotFoundError, OutboxError
 from infra_outbox.tables import held, log
 
-from .conftest import Clock, FakeError, FakeProducer
+from .conftest import Clock, FakeError, FakeMessage, FakeProducer
 
 
 def write(engine: Engine, clock: Clock, *items: tuple[str | None, object], topic: str = "t") -> None:
@@ -164,6 +165,62 @@ class TestCrashBetweenSendAndCursor:
         assert len(everything) - 30 == len(producer.delivered) - len(moved)  # duplicates: page 2 only
 
 
+class TestDeliveryReports:
+    """A page's reports go to one callback; a failed one is matched to its event by the ``event_id`` header."""
+
+    def test_a_shared_event_id_fails_every_event_that_carries_it_and_none_is_lost(
+        self, engine: Engine, clock: Clock
+    ) -> None:
+        """A caller may reuse an event id: a failure naming it holds every event with it (sent again, not lost)."""
+        shared = uuid.uuid4()
+        with engine.begin() as conn:
+            Outbox(clock=clock).enqueue_many(
+                conn,
+                [
+                    NewEvent(topic="t", key="a", event_type="e", payload=1, event_id=shared),
+                    NewEvent(topic="t", key="b", event_type="e", payload=1, event_id=shared),
+                    NewEvent(topic="t", key="c", event_type="e", payload=1),
+                ],
+            )
+        broken = {"on": True}
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("_MSG_TIMED_OUT") if broken["on"] and k == "a" else None)
+        relay = make_relay(engine, producer, clock)
+        report = relay.drain()
+        assert (report.published, report.retried) == (1, 2)  # c; a failed, b shares its id
+        assert producer.values("c") == [b"1"]
+        broken["on"] = False
+        clock.advance(1.1)
+        relay.drain()
+        assert producer.values("a") == [b"1"]
+        assert producer.values("b") == [b"1", b"1"]  # at least once: b was taken, then sent again
+        assert outbox_stats(engine, now=clock.now).pending == 0
+
+    def test_a_failed_report_without_its_message_fails_the_whole_page(self, engine: Engine, clock: Clock) -> None:
+        """A report that names no event (never from librdkafka) cannot be matched: every event is sent again."""
+
+        class Anonymous(FakeProducer):
+            def flush(self, timeout: float = 0) -> int:
+                pending, self._pending = self._pending, []
+                for callback, message in pending:
+                    err = FakeError("_MSG_TIMED_OUT") if message["key"] == "a" and broken["on"] else None
+                    if err is None:
+                        self.delivered.append(message)
+                    callback(err, None if err is not None else FakeMessage(message))
+                return 0
+
+        broken = {"on": True}
+        write(engine, clock, ("a", 1), ("b", 1), ("c", 1))
+        producer = Anonymous()
+        relay = make_relay(engine, producer, clock)
+        report = relay.drain()
+        assert (report.published, report.retried) == (0, 3)
+        broken["on"] = False
+        clock.advance(1.1)
+        relay.drain()
+        assert outbox_stats(engine, now=clock.now).pending == 0
+        assert [producer.values(k)[-1] for k in "abc"] == [b"1", b"1", b"1"]
+
+
 class TestFailures:
     def test_retriable_failure_parks_only_its_key(self, engine: Engine, clock: Clock) -> None:
         flaky = {"count": 0}
@@ -275,7 +332,7 @@ class BatchRejecting(FakeProducer):
             if err is None:
                 self.delivered.append(message)
             if callback is not None:
-                callback(err, None)
+                callback(err, FakeMessage(message))
         return 0
 
 
