@@ -229,13 +229,14 @@ class Reader:
         where = " AND ".join(conditions)
         page = self.page_size
         columns = ", ".join(EVENT_COLUMNS)
+        # One scan and one sort: the batch's sorted ids as an array, its first page fetched by them.
         query = (
-            f"WITH b AS MATERIALIZED (SELECT id FROM {LOG_TABLE} WHERE {where}), "  # noqa: S608 - literals only
-            "n AS (SELECT count(*) AS c, min(id) AS first FROM b) "
-            f"SELECT pg_current_snapshot()::text, n.c, "  # the id list of a big batch, on its first row only:
-            f"CASE WHEN n.c > {page} AND e.id = n.first THEN (SELECT array_agg(id ORDER BY id) FROM b) END, e.* "
-            f"FROM n LEFT JOIN LATERAL (SELECT {columns} FROM {LOG_TABLE} "
-            f"WHERE id IN (SELECT id FROM b ORDER BY id LIMIT {page}) ORDER BY id) AS e ON true"
+            "WITH b AS MATERIALIZED (SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids "  # noqa: S608
+            f"FROM {LOG_TABLE} WHERE {where}) "  # table names and literals only
+            f"SELECT pg_current_snapshot()::text, cardinality(b.ids), "  # the id list of a big batch, on its first row:
+            f"CASE WHEN cardinality(b.ids) > {page} AND e.id = b.ids[1] THEN b.ids END, e.* "
+            f"FROM b LEFT JOIN LATERAL (SELECT {columns} FROM {LOG_TABLE} "
+            f"WHERE id = ANY(b.ids[1:{page}]) ORDER BY id) AS e ON true"
         )
         rows = self.connection.run(_all_rows(query))
         batch_snap = Snapshot.parse(rows[0][0])
