@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
-__all__ = ["EVENT_COLUMNS", "LogEvent"]
+__all__ = [
+    "COL_CREATED_AT",
+    "COL_EVENT_ID",
+    "COL_ID",
+    "COL_KEY",
+    "COL_PAYLOAD",
+    "COL_SHARD",
+    "COL_TOPIC",
+    "EVENT_COLUMNS",
+    "LogEvent",
+    "Row",
+    "row_scope",
+]
 
 #: The columns of an event, in the order of :class:`LogEvent`'s first fields.
 EVENT_COLUMNS = (
@@ -21,6 +34,26 @@ EVENT_COLUMNS = (
     "headers",
     "created_at",
 )
+
+
+#: An event as the log returns it: the values of :data:`EVENT_COLUMNS`, in order. The relay's hot path keeps the
+#: driver's own tuples (no object made per event); a :class:`LogEvent` is made only where one is needed.
+Row = tuple[int, int, str, str, str, str | None, int | None, str | None, bytes, str, str | None, float]
+
+# Positions in a Row (Final: a type checker then knows each field's type).
+COL_ID: Final = 0
+COL_SHARD: Final = 1
+COL_EVENT_ID: Final = 2
+COL_TOPIC: Final = 4
+COL_KEY: Final = 5
+COL_PAYLOAD: Final = 8
+COL_CREATED_AT: Final = 11
+
+
+def row_scope(row: Row) -> tuple[str, str] | None:
+    """``(topic, key)`` of a keyed event row (the unit of order), else None."""
+    key = row[COL_KEY]
+    return None if key is None else (row[COL_TOPIC], key)
 
 
 @dataclass(slots=True)
@@ -40,6 +73,29 @@ class LogEvent:
     headers: str | None
     created_at: float
     attempts: int = 0
+
+    @classmethod
+    def of(cls, row: Row, attempts: int = 0) -> LogEvent:
+        """The event of a log row."""
+        return cls(*row, attempts)
+
+    @property
+    def row(self) -> Row:
+        """The event's columns as a log row (without ``attempts``)."""
+        return (
+            self.id,
+            self.shard,
+            self.event_id,
+            self.event_type,
+            self.topic,
+            self.key,
+            self.seq,
+            self.aggregate_id,
+            self.payload,
+            self.content_type,
+            self.headers,
+            self.created_at,
+        )
 
     @property
     def scope(self) -> tuple[str, str] | None:

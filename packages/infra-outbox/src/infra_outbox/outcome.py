@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from infra_outbox.event import LogEvent
+from infra_outbox.event import COL_CREATED_AT, Row, row_scope
 from infra_outbox.send import SentBatch
 
 __all__ = ["Decision", "decide"]
@@ -13,15 +13,15 @@ __all__ = ["Decision", "decide"]
 
 @dataclass(slots=True)
 class Decision:
-    """The outcome of one page: what Kafka acknowledged, what failed, and what waits behind a failure."""
+    """The outcome of one page, as positions in it: what Kafka acknowledged, what failed, what waits behind."""
 
-    published: list[LogEvent] = field(default_factory=list)
-    failed: list[tuple[LogEvent, str, bool]] = field(default_factory=list)  # (event, error, permanent)
-    behind: list[LogEvent] = field(default_factory=list)
+    published: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str, bool]] = field(default_factory=list)  # (position, error, permanent)
+    behind: list[int] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
 
 
-def decide(events: Sequence[LogEvent], sent: SentBatch | None, parked: set[tuple[str, str]]) -> Decision:
+def decide(rows: Sequence[Row], sent: SentBatch | None, parked: set[tuple[str, str]]) -> Decision:
     """Per key, publish the prefix before the first failure; the failure and everything after it wait.
 
     ``parked`` (keys waiting behind an earlier failure) is updated with the keys that fail here. An event of a
@@ -29,32 +29,32 @@ def decide(events: Sequence[LogEvent], sent: SentBatch | None, parked: set[tuple
     """
     decision = Decision()
     if sent is None:
-        decision.behind.extend(events)
+        decision.behind = list(range(len(rows)))
         return decision
     published, latencies = decision.published, decision.latencies
     results, produced, acked_at = sent.results, sent.produced, sent.acked_at[0]
     if not parked and sent.all_acknowledged():
         # Every event acknowledged and no key parked (the common case): all published, in one pass.
-        decision.published = list(events)
-        decision.latencies = [acked_at - event.created_at for event in events]
+        decision.published = list(range(len(rows)))
+        decision.latencies = [acked_at - row[COL_CREATED_AT] for row in rows]
         return decision
-    for index, event in enumerate(events):
-        scope = None if event.key is None else (event.topic, event.key)
+    for index, row in enumerate(rows):
+        scope = row_scope(row)
         result = results[index]
         if result is None and produced[index] and acked_at and (scope is None or not parked or scope not in parked):
-            published.append(event)
-            latencies.append(acked_at - event.created_at)
+            published.append(index)
+            latencies.append(acked_at - row[COL_CREATED_AT])
             continue
         if result is None:
             result = sent.delivery(index)
         if scope is not None and scope in parked:
-            decision.behind.append(event)
+            decision.behind.append(index)
         elif not result.done:
-            decision.behind.append(event)  # not sent: its key stopped earlier in the page
+            decision.behind.append(index)  # not sent: its key stopped earlier in the page
             if scope is not None:
                 parked.add(scope)
         else:
-            decision.failed.append((event, result.error or "no delivery report", result.permanent))
+            decision.failed.append((index, result.error or "no delivery report", result.permanent))
             if scope is not None:
                 parked.add(scope)
     return decision

@@ -19,11 +19,11 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import text
 
-from infra_outbox.event import EVENT_COLUMNS, LogEvent
+from infra_outbox.event import COL_PAYLOAD, EVENT_COLUMNS, Row
 from infra_outbox.kept_connection import KeptConnection
 from infra_outbox.snapshot import Snapshot
 from infra_outbox.tables import LOG_TABLE
@@ -44,10 +44,10 @@ _SELECT = f"SELECT {', '.join(EVENT_COLUMNS)} FROM {LOG_TABLE}"  # noqa: S608 - 
 
 @dataclass(slots=True)
 class Page:
-    """Events of a group of shards read in one go, and where their cursors stand once they are done."""
+    """Events of a group of shards read in one go (as rows), and where their cursors stand once they are done."""
 
     shards: tuple[int, ...]
-    events: list[LogEvent]
+    rows: list[Row]
     snap: Snapshot | None
     batch_snap: Snapshot | None
     last_id: int
@@ -78,12 +78,12 @@ def _page_query(ids: list[int]) -> tuple[str, tuple[Any, ...], bool]:
     return f"{_SELECT} WHERE id = ANY(%s) ORDER BY id", (ids,), False
 
 
-def _only(ids: list[int], rows: list[Any], ranged: bool) -> list[LogEvent]:
-    """The events of ``rows`` whose ids are in ``ids`` (a range read may hold events of other batches)."""
+def _only(ids: list[int], rows: list[Any], ranged: bool) -> list[Row]:
+    """The rows whose ids are in ``ids`` (a range read may hold events of other batches), as psycopg made them."""
     if ranged and len(rows) != len(ids):
         wanted = set(ids)
-        return [LogEvent(*row) for row in rows if row[0] in wanted]
-    return [LogEvent(*row) for row in rows]  # nothing else committed inside the range: all of them are ours
+        return [row for row in rows if row[0] in wanted]
+    return cast("list[Row]", rows)  # nothing else committed inside the range: all of them are ours
 
 
 @dataclass(slots=True)
@@ -97,11 +97,12 @@ class _Pending:
     ranged: bool
 
 
-def _event(row: Any) -> LogEvent:
-    event = LogEvent(*row)  # the drivers return int, str, bytes and float for these columns
-    if type(event.payload) is not bytes:  # memoryview from some drivers
-        event.payload = bytes(event.payload)
-    return event
+def _row(row: Any) -> Row:
+    """A SQLite row as a plain tuple (the drivers return int, str, bytes and float for these columns)."""
+    values = tuple(row)
+    if type(values[COL_PAYLOAD]) is not bytes:  # memoryview from some drivers
+        values = (*values[:COL_PAYLOAD], bytes(values[COL_PAYLOAD]), *values[COL_PAYLOAD + 1 :])
+    return cast("Row", values)
 
 
 class Reader:
@@ -133,10 +134,10 @@ class Reader:
         self.connection.close()
 
     @staticmethod
-    def _events(ids: list[int]) -> Callable[[Any], list[LogEvent]]:
+    def _events(ids: list[int]) -> Callable[[Any], list[Row]]:
         """Work for a kept connection: the events with these ids (sorted), in id order, straight from psycopg."""
 
-        def read(driver: Any) -> list[LogEvent]:
+        def read(driver: Any) -> list[Row]:
             if not ids:
                 return []
             query, params, ranged = _page_query(ids)
@@ -167,10 +168,10 @@ class Reader:
 
         self._pending = self.connection.run(send)
 
-    def _receive(self, pending: _Pending) -> list[LogEvent]:
+    def _receive(self, pending: _Pending) -> list[Row]:
         """The events of a page read sent before; read again if the connection was replaced meanwhile."""
 
-        def receive(driver: Any) -> list[LogEvent]:
+        def receive(driver: Any) -> list[Row]:
             if driver is not pending.driver:
                 return self._events(pending.ids)(driver)
             try:
@@ -212,7 +213,7 @@ class Reader:
         query = text(f"{_SELECT} WHERE shard IN ({ids}) AND id > :low ORDER BY id LIMIT :n")
         with self.engine.connect() as conn:
             rows = conn.execute(query, {"low": low, "n": self.page_size}).all()
-        events = [_event(r) for r in rows if int(r[0]) > done[int(r[1])]]
+        events = [_row(r) for r in rows if int(r[0]) > done[int(r[1])]]
         last = int(rows[-1][0]) if rows else max(done.values())
         return Page(tuple(sorted(done)), events, None, None, max(last, low), complete=len(rows) < self.page_size)
 
@@ -240,7 +241,7 @@ class Reader:
         )
         rows = self.connection.run(_all_rows(query))
         batch_snap = Snapshot.parse(rows[0][0])
-        events = [LogEvent(*row[3:]) for row in rows if row[3] is not None]
+        events = [cast("Row", row[3:]) for row in rows if row[3] is not None]
         if rows[0][1] <= page:
             return Page(group, events, snap, batch_snap, 0, complete=True)
         # A big batch: this was its first page; keep the rest of its sorted ids and read them page by page.

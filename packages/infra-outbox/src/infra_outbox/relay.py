@@ -26,7 +26,7 @@ from infra_outbox.settings import BatchReport, RelaySettings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from infra_outbox.event import LogEvent
+    from infra_outbox.event import Row
     from infra_outbox.held import Hold
     from infra_outbox.metrics import RelayMetrics
     from infra_outbox.ownership import ShardState
@@ -44,11 +44,11 @@ class _Flight:
 
     page: Page
     states: list[ShardState]
-    to_send: list[LogEvent]
-    parked_now: list[LogEvent]
+    to_send: list[Row]
+    parked_now: list[Row]
     sent: SentBatch | None
     careful: bool = False  # one event, sent alone, recorded as the suspect first
-    abandoned: LogEvent | None = None  # the suspect again: every relay that sent it stopped
+    abandoned: Row | None = None  # the suspect again: every relay that sent it stopped
 
 
 def _producer_config(kafka: KafkaProducerConfig | Mapping[str, Any] | str) -> KafkaProducerConfig:
@@ -227,6 +227,7 @@ class Relay:
 
     def _start(self, states: list[ShardState]) -> _Flight:
         """Read the group's next page, move its cursors in memory, and produce what is not parked."""
+        from infra_outbox.event import COL_KEY, COL_TOPIC
         from infra_outbox.send import produce_events
 
         if self.ownership.lease_until - self._clock() < self.kafka.message_timeout_ms / 1000.0 + 1.0:
@@ -235,7 +236,7 @@ class Relay:
         page = self.reader.next_page(states)
         careful, abandoned = False, None
         if max(s.crashes for s in states) >= self.settings.crash_limit:
-            if page.events:
+            if page.rows:
                 page, careful, abandoned = self._carefully(states, page)
             else:  # nothing left that a relay could have died on
                 self._end_careful(states, [s.shard for s in states])
@@ -247,10 +248,10 @@ class Relay:
             else:
                 state.snap, state.batch_snap, state.last_id = page.snap, page.batch_snap, page.last_id
         held_back = self.parked | self._failing
-        to_send, parked_now = page.events, []
+        to_send, parked_now = page.rows, []
         if held_back:
-            to_send = [e for e in page.events if e.key is None or (e.topic, e.key) not in held_back]
-            parked_now = [e for e in page.events if e.key is not None and (e.topic, e.key) in held_back]
+            to_send = [r for r in page.rows if r[COL_KEY] is None or (r[COL_TOPIC], r[COL_KEY]) not in held_back]
+            parked_now = [r for r in page.rows if r[COL_KEY] is not None and (r[COL_TOPIC], r[COL_KEY]) in held_back]
         if abandoned is not None:
             to_send, parked_now = [], []
         sent = None
@@ -298,7 +299,7 @@ class Relay:
             state.crashes, state.suspect_id = 0, None
             self._careful_left.pop(state.shard, None)
 
-    def _carefully(self, states: list[ShardState], page: Page) -> tuple[Page, bool, LogEvent | None]:
+    def _carefully(self, states: list[ShardState], page: Page) -> tuple[Page, bool, Row | None]:
         """Relays kept stopping while holding these shards: send their events one at a time, suspect first.
 
         Before sending an event alone, its id is stored as the shards' suspect. If the relay dies again, the next
@@ -307,27 +308,29 @@ class Relay:
         """
         from sqlalchemy import update
 
+        from infra_outbox.event import COL_ID
         from infra_outbox.reader import Page
         from infra_outbox.tables import shards
 
         self._check_moves()
-        first = page.events[0]
+        first = page.rows[0]
+        first_id = first[COL_ID]
         self.reader.reset()  # the rest of the page is read again after this event
-        one = Page(page.shards, [first], page.snap, page.batch_snap, first.id, complete=False)
+        one = Page(page.shards, [first], page.snap, page.batch_snap, first_id, complete=False)
         crashes = max(s.crashes for s in states)
         # Abandon only an event whose produce call never returned: a relay that died after sending it (waiting
         # for Kafka, or before moving the cursor) does not make it a suspect.
-        if crashes > self.settings.crash_limit and any(s.suspect_id == first.id and not s.suspect_sent for s in states):
+        if crashes > self.settings.crash_limit and any(s.suspect_id == first_id and not s.suspect_sent for s in states):
             return one, True, first
         shard_ids = [s.shard for s in states]
         with self.engine.begin() as conn:
             moved = conn.execute(
-                update(shards).where(self.ownership.fence(shard_ids)).values(suspect_id=first.id, suspect_sent=False)
+                update(shards).where(self.ownership.fence(shard_ids)).values(suspect_id=first_id, suspect_sent=False)
             ).rowcount
             if moved != len(shard_ids):
                 raise _FencedError(shard_ids)
         for state in states:
-            state.suspect_id = first.id
+            state.suspect_id = first_id
             # The stopped relays had at most this many events of the shard in flight: the culprit is among them.
             self._careful_left.setdefault(state.shard, self.settings.batch_size * (self.settings.pipeline_depth + 1))
         log.warning(
@@ -335,11 +338,11 @@ class Relay:
             self.relay_id,
             shard_ids,
             crashes,
-            first.id,
+            first_id,
         )
         return one, True, None
 
-    def _results(self, events: list[LogEvent], sent: SentBatch | None) -> SentBatch | None:
+    def _results(self, rows: list[Row], sent: SentBatch | None) -> SentBatch | None:
         from infra_outbox.send import await_sent, isolate
 
         if sent is None:
@@ -356,7 +359,7 @@ class Relay:
             log.warning("%d record(s) rejected by the broker; re-sending each alone to find the guilty", len(suspects))
             results = isolate(
                 self.pool,
-                events,
+                rows,
                 results,
                 suspects,
                 clock=self._clock,
@@ -376,6 +379,7 @@ class Relay:
         ``last``: no other page is in flight or about to be produced (the end of a round): send it at once.
         """
         from infra_models.outbox import OutboxStatus
+        from infra_outbox.event import COL_SHARD, LogEvent
         from infra_outbox.held import COPY_PENDING, WAITING, Hold
         from infra_outbox.outcome import decide
 
@@ -389,8 +393,9 @@ class Relay:
         decision = decide(flight.to_send, results, self.parked)
         now = self._clock()
         holds: list[Hold] = []
-        report = BatchReport(read=len(flight.page.events), latencies=decision.latencies)
-        for event, error, permanent in decision.failed:
+        report = BatchReport(read=len(flight.page.rows), latencies=decision.latencies)
+        for index, error, permanent in decision.failed:  # a LogEvent only for what is held
+            event = LogEvent.of(flight.to_send[index])
             if permanent or settings.backoff.max_attempts <= 1:
                 dead_letter = COPY_PENDING if settings.dead_letter_topic else None
                 holds.append(Hold(event, OutboxStatus.DEAD, 1, now, error, dead_letter))
@@ -399,7 +404,7 @@ class Relay:
                 holds.append(Hold(event, WAITING, 1, now + settings.backoff.delay(1, self._rand), error))
                 report.retried += 1
         if flight.abandoned is not None:
-            event = flight.abandoned
+            event = LogEvent.of(flight.abandoned)
             crashes = max(s.crashes for s in flight.states)
             reason = (
                 f"abandoned after {crashes} attempts: each relay that held it stopped before recording an outcome "
@@ -410,16 +415,16 @@ class Relay:
                 self.parked.add(event.scope)
             report.dead += 1
             log.error("event %d went DEAD: %s; its key is parked: see `infra-outbox dead list`", event.id, reason)
-        for event in [*decision.behind, *flight.parked_now]:
-            holds.append(Hold(event, WAITING, 0, now, None))
+        for row in [*(flight.to_send[i] for i in decision.behind), *flight.parked_now]:
+            holds.append(Hold(LogEvent.of(row), WAITING, 0, now, None))
         report.held = len(decision.behind) + len(flight.parked_now)
         report.published = len(decision.published)
         page = flight.page
         shard_ids = [s.shard for s in flight.states]
-        if holds or page.events:
+        if holds or page.rows:
             done_careful: list[int] = [st.shard for st in flight.states]
             if flight.careful:
-                shard = page.events[0].shard
+                shard = page.rows[0][COL_SHARD]
                 self._careful_left[shard] = self._careful_left.get(shard, 0) - 1
                 done_careful = [st.shard for st in flight.states if self._careful_left.get(st.shard, 0) <= 0]
             if not holds and not flight.careful and page.batch_snap is not None:
@@ -550,13 +555,15 @@ class Relay:
             events = due_events(conn, owned, now, settings.batch_size)
             letters = dead_letter_pending(conn, owned) if settings.dead_letter_topic else []
         if events:
-            sent = produce_events(self.pool, events, clock=self._clock, max_record_bytes=settings.max_record_bytes)
-            results = self._results(events, sent)
-            decision = decide(events, results, set())
+            rows = [event.row for event in events]
+            sent = produce_events(self.pool, rows, clock=self._clock, max_record_bytes=settings.max_record_bytes)
+            results = self._results(rows, sent)
+            decision = decide(rows, results, set())
             now = self._clock()
             retry: list[tuple[int, float, str]] = []
             dead: list[tuple[int, str, str | None]] = []
-            for event, error, permanent in decision.failed:
+            for index, error, permanent in decision.failed:
+                event = events[index]
                 attempts = event.attempts + 1
                 if permanent or attempts >= settings.backoff.max_attempts:
                     reason = error if permanent else f"gave up after {attempts} attempts: {error}"
@@ -565,7 +572,7 @@ class Relay:
                     retry.append((event.id, now + settings.backoff.delay(attempts, self._rand), error))
             with self.engine.begin() as conn:
                 if self._still_owned(conn, owned):
-                    settle_held(conn, published=[e.id for e in decision.published], retry=retry, dead=dead)
+                    settle_held(conn, published=[events[i].id for i in decision.published], retry=retry, dead=dead)
             report = BatchReport(
                 read=len(events),
                 published=len(decision.published),
@@ -624,7 +631,7 @@ class Relay:
                             total.add(self._finish(flights.popleft()))
                     elif len(flights) > self.settings.pipeline_depth:
                         total.add(self._finish(flights.popleft()))
-                    if flight.page.complete or not flight.page.events or self._stop.is_set():
+                    if flight.page.complete or not flight.page.rows or self._stop.is_set():
                         break
                     if self._clock() >= self._next_heartbeat:
                         break

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from infra_outbox.backoff import describe_error, is_permanent
-from infra_outbox.event import LogEvent
+from infra_outbox.event import COL_EVENT_ID, COL_KEY, COL_PAYLOAD, COL_TOPIC, LogEvent, Row, row_scope
 from infra_outbox.headers import AGGREGATE_ID, CONTENT_TYPE, CREATED_AT, EVENT_ID, EVENT_SEQ, EVENT_TYPE
 from infra_outbox.limits import ProducerPool, record_batch_size
 
@@ -125,34 +125,35 @@ def _reported_event_id(msg: Any) -> str | None:
     return None
 
 
-def _precheck(pool: ProducerPool, event: LogEvent, headers: list[tuple[str, str]], max_record_bytes: int) -> str | None:
+def _precheck(pool: ProducerPool, row: Row, headers: list[tuple[str, str]], max_record_bytes: int) -> str | None:
     """Why the event cannot be sent even alone (its one-record batch is over the topic's limit), or None."""
-    limit = min(pool.limit(event.topic), max_record_bytes + 1024)
-    size = record_batch_size(None if event.key is None else event.key.encode(), event.payload, headers)
+    topic, key = row[COL_TOPIC], row[COL_KEY]
+    limit = min(pool.limit(topic), max_record_bytes + 1024)
+    size = record_batch_size(None if key is None else key.encode(), row[COL_PAYLOAD], headers)
     if size > limit:
         return (
             f"MSG_SIZE_TOO_LARGE: record is {size} bytes as a batch of its own, over the {limit}-byte limit of "
-            f"topic {event.topic!r} (max.message.bytes); it cannot be sent"
+            f"topic {topic!r} (max.message.bytes); it cannot be sent"
         )
     return None
 
 
 def produce_events(
     pool: ProducerPool,
-    events: Sequence[LogEvent],
+    rows: Sequence[Row],
     *,
     clock: Callable[[], float],
     max_record_bytes: int,
     failing: set[tuple[str, str]] | None = None,
 ) -> SentBatch:
-    """Produce ``events`` in order without waiting; a key stops at its first event that cannot be produced.
+    """Produce the events of ``rows`` in order without waiting; a key stops at its first event that cannot be produced.
 
     ``failing`` collects the keys whose delivery failed (reports arrive while later pages are produced), and
     keys already in it are not produced: their events wait behind the failure.
     """
     from confluent_kafka import KafkaException
 
-    count = len(events)
+    count = len(rows)
     sent = SentBatch(results=[None] * count, produced=bytearray(count))
     results, produced, outstanding, acked_at = sent.results, sent.produced, sent.outstanding, sent.acked_at
     stopped: set[tuple[str, str]] = set() if failing is None else failing
@@ -162,15 +163,15 @@ def produce_events(
     def failed(err: Any, msg: Any) -> None:
         """A failed report: find its event(s) by the ``event_id`` header and record the failure."""
         if not by_id:
-            for i, event in enumerate(events):
-                by_id.setdefault(event.event_id, []).append(i)
+            for i, row in enumerate(rows):
+                by_id.setdefault(row[COL_EVENT_ID], []).append(i)
         event_id = _reported_event_id(msg)
         # An event id can repeat (a caller's own ids): every produced event with it counts as failed, which at
         # worst sends one again. A report naming no event of the page (never from librdkafka) fails the page.
         indices = [i for i in by_id.get(event_id, ()) if produced[i]] if event_id is not None else []
         if not indices:
             indices = [i for i in range(count) if produced[i]]
-        error = describe_error(err, events[indices[0]].topic if indices else events[0].topic)
+        error = describe_error(err, rows[indices[0] if indices else 0][COL_TOPIC])
         delivery = Delivery(
             sent=True,
             done=True,
@@ -182,7 +183,7 @@ def produce_events(
         for index in indices:
             if produced[index] and results[index] is None:
                 results[index] = delivery
-                scope = events[index].scope
+                scope = row_scope(rows[index])
                 if scope is not None:
                     stopped.add(scope)
 
@@ -201,9 +202,8 @@ def produce_events(
     # Locals: this loop runs once per event, and its Python cost is most of the relay's own CPU per event.
     event_id_name, event_type_name, content_type_name = EVENT_ID, EVENT_TYPE, CONTENT_TYPE
     created_at_name, event_seq_name = CREATED_AT, EVENT_SEQ
-    for index, event in enumerate(events):
-        key = event.key
-        topic = event.topic
+    for index, row in enumerate(rows):
+        _id, _shard, event_id, event_type, topic, key, seq, aggregate_id, payload, content_type, extra, created_at = row
         if key is not None and stopped and (topic, key) in stopped:
             continue
         if topic != last_topic:
@@ -212,35 +212,33 @@ def produce_events(
             produce = producer.produce
             used[id(producer)] = producer
             limit = min(pool.limit(topic), max_record_bytes + 1024)
-        payload = event.payload
         problem = None
-        if event.aggregate_id is None and not event.headers:  # the common shape, built inline
-            seq = event.seq
+        if aggregate_id is None and not extra:  # the common shape, built inline
             if seq is None:
                 headers = [
-                    (event_id_name, event.event_id),
-                    (event_type_name, event.event_type),
-                    (content_type_name, event.content_type),
-                    (created_at_name, repr(event.created_at)),
+                    (event_id_name, event_id),
+                    (event_type_name, event_type),
+                    (content_type_name, content_type),
+                    (created_at_name, repr(created_at)),
                 ]
             else:
                 headers = [
-                    (event_id_name, event.event_id),
-                    (event_type_name, event.event_type),
-                    (content_type_name, event.content_type),
-                    (created_at_name, repr(event.created_at)),
+                    (event_id_name, event_id),
+                    (event_type_name, event_type),
+                    (content_type_name, content_type),
+                    (created_at_name, repr(created_at)),
                     (event_seq_name, str(seq)),
                 ]
             if len(payload) + 4 * len(key or "") + 400 > limit:
-                problem = _precheck(pool, event, headers, max_record_bytes)
+                problem = _precheck(pool, row, headers, max_record_bytes)
         else:
             try:
-                headers = record_headers(event)
+                headers = record_headers(LogEvent.of(row))
             except ValueError as exc:
                 problem = f"INVALID_RECORD: {exc}"
                 headers = []
-            if problem is None and len(payload) + 4 * len(key or "") + 2 * len(event.headers or "") + 400 > limit:
-                problem = _precheck(pool, event, headers, max_record_bytes)
+            if problem is None and len(payload) + 4 * len(key or "") + 2 * len(extra or "") + 400 > limit:
+                problem = _precheck(pool, row, headers, max_record_bytes)
         if problem is not None:
             results[index] = Delivery(done=True, error=problem, permanent=True)
             if key is not None:
@@ -307,7 +305,7 @@ def await_sent(sent: SentBatch, *, timeout: float) -> SentBatch:
 
 def isolate(
     pool: ProducerPool,
-    events: Sequence[LogEvent],
+    rows: Sequence[Row],
     sent: SentBatch,
     suspects: Sequence[int],
     *,
@@ -325,13 +323,13 @@ def isolate(
         producer.flush(timeout)
     failed: set[tuple[str, str]] = set()
     for index in suspects:
-        event = events[index]
-        scope = event.scope
+        row = rows[index]
+        scope = row_scope(row)
         if scope is not None and scope in failed:
             sent.results[index] = Delivery()  # not sent: held behind the failed event of its key
             continue
-        pool.forget(event.topic)
-        single = produce_events(pool, [event], clock=clock, max_record_bytes=max_record_bytes)
+        pool.forget(row[COL_TOPIC])
+        single = produce_events(pool, [row], clock=clock, max_record_bytes=max_record_bytes)
         for producer in single.producers:
             producer.flush(timeout)
         await_sent(single, timeout=timeout)

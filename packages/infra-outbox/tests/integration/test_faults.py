@@ -380,13 +380,14 @@ class TestDeadKeyAndSmallTopic:
 _CRASHING_RELAY = """
 import os, signal, sys
 import infra_outbox.send as send
+from infra_outbox.event import COL_KEY
 
 real = send.produce_events
 
-def produce_events(pool, events, **kwargs):
-    if any(event.key == "poison" for event in events):  # dies serialising it, every time (like an OOM kill)
+def produce_events(pool, rows, **kwargs):
+    if any(row[COL_KEY] == "poison" for row in rows):  # dies serialising it, every time (like an OOM kill)
         os.kill(os.getpid(), signal.SIGKILL)
-    return real(pool, events, **kwargs)
+    return real(pool, rows, **kwargs)
 
 send.produce_events = produce_events
 from infra_outbox.cli import app
