@@ -32,7 +32,7 @@ def decide(rows: Sequence[Row], sent: SentBatch | None, parked: set[tuple[str, s
         decision.behind = list(range(len(rows)))
         return decision
     published, latencies = decision.published, decision.latencies
-    results, produced, acked_at = sent.results, sent.produced, sent.acked_at[0]
+    acked_at = sent.acked_at[0]
     if not parked and sent.all_acknowledged():
         # Every event acknowledged and no key parked (the common case): all published, in one pass.
         decision.published = list(range(len(rows)))
@@ -40,13 +40,11 @@ def decide(rows: Sequence[Row], sent: SentBatch | None, parked: set[tuple[str, s
         return decision
     for index, row in enumerate(rows):
         scope = row_scope(row)
-        result = results[index]
-        if result is None and produced[index] and acked_at and (scope is None or not parked or scope not in parked):
+        result = sent.delivery(index)
+        if result.done and result.error is None and (scope is None or not parked or scope not in parked):
             published.append(index)
-            latencies.append(acked_at - row[COL_CREATED_AT])
+            latencies.append(result.acked_at - row[COL_CREATED_AT])
             continue
-        if result is None:
-            result = sent.delivery(index)
         if scope is not None and scope in parked:
             decision.behind.append(index)
         elif not result.done:

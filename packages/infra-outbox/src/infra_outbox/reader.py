@@ -97,6 +97,13 @@ class _Pending:
     ranged: bool
 
 
+def _pipeline_supported() -> bool:
+    """Whether psycopg's libpq has pipeline mode (libpq 14 or later; psycopg[binary] bundles one)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
 def _row(row: Any) -> Row:
     """A SQLite row as a plain tuple (the drivers return int, str, bytes and float for these columns)."""
     values = tuple(row)
@@ -117,11 +124,16 @@ class Reader:
         self._background = KeptConnection(engine)
         self._queues: dict[tuple[Any, ...], deque[int]] = {}
         self._pending: _Pending | None = None
+        self._read_ahead = self.postgres and _pipeline_supported()
         self._executor: ThreadPoolExecutor | None = None
 
     def reset(self) -> None:
         """Forget cached batch id lists (after the owned shards changed or a write failed)."""
         self._queues.clear()
+        self._drop_pending()
+
+    def drop_read_ahead(self) -> None:
+        """Forget the page read sent ahead, if any (at the end of a round: its transaction must not stay open)."""
         self._drop_pending()
 
     def close(self) -> None:
@@ -152,7 +164,11 @@ class Reader:
 
         PostgreSQL runs it on its own core while this thread produces the current page; its rows are parsed on
         this thread when the page is taken. (A background reading thread competed with producing for the GIL.)
+        Until then the read's implicit transaction is open (its Sync goes when the page is taken): a round drops
+        a read still pending when it ends, so no transaction or lock outlives the round.
         """
+        if not self._read_ahead:  # psycopg on a libpq older than 14: no pipeline mode, pages read when taken
+            return
 
         def send(driver: Any) -> _Pending:
             query, params, ranged = _page_query(ids)

@@ -638,6 +638,7 @@ class Relay:
             while flights:  # nothing more is produced this round
                 total.add(self._finish(flights.popleft(), last=True))
             self._check_moves()
+            self.reader.drop_read_ahead()  # no read's transaction (and its locks) stays open between rounds
         except _FencedError as exc:
             log.warning(
                 "relay %s lost shards %s while sending: their cursors stay for the new owner",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from infra_outbox.backoff import describe_error, is_permanent
-from infra_outbox.event import COL_EVENT_ID, COL_KEY, COL_PAYLOAD, COL_TOPIC, LogEvent, Row, row_scope
+from infra_outbox.event import COL_KEY, COL_PAYLOAD, COL_TOPIC, LogEvent, Row, row_scope
 from infra_outbox.headers import AGGREGATE_ID, CONTENT_TYPE, CREATED_AT, EVENT_ID, EVENT_SEQ, EVENT_TYPE
 from infra_outbox.limits import ProducerPool, record_batch_size
 
@@ -89,8 +89,9 @@ class SentBatch:
 
     The reports of a page go to one callback that counts them (a Python call per record is most of what a
     report costs, so no per-record closure). An event has a :class:`Delivery` in ``results`` only when it
-    failed or could not be produced; every other produced event is acknowledged once the page is complete:
-    ``outstanding[0]`` is 0 and ``acked_at[0]`` the time its last report came in.
+    failed, could not be produced, or was judged alone (:func:`isolate`); every other produced event is
+    acknowledged once the page is complete: ``outstanding[0]`` is 0 and ``acked_at[0]`` the time its last
+    report came in (the commit-to-ack time of each event of a page is taken to that last report).
     """
 
     results: list[Delivery | None]
@@ -101,7 +102,10 @@ class SentBatch:
 
     def ok(self, index: int) -> bool:
         """Whether Kafka acknowledged event ``index``."""
-        return self.results[index] is None and bool(self.produced[index]) and self.acked_at[0] > 0.0
+        result = self.results[index]
+        if result is not None:
+            return result.done and result.error is None
+        return bool(self.produced[index]) and self.acked_at[0] > 0.0
 
     def delivery(self, index: int) -> Delivery:
         """The outcome of event ``index`` as a :class:`Delivery`."""
@@ -116,13 +120,20 @@ class SentBatch:
         return self.acked_at[0] > 0.0 and self.produced.count(0) == 0 and self.results.count(None) == len(self.results)
 
 
-def _reported_event_id(msg: Any) -> str | None:
-    """The ``event_id`` header of a delivered message, or None when the report carries no message."""
-    headers = None if msg is None else msg.headers()
-    for name, value in headers or ():
-        if name == EVENT_ID:
-            return value.decode() if isinstance(value, bytes) else str(value)
-    return None
+def _reported(msg: Any) -> tuple[str, bytes | None, bytes] | None:
+    """What a delivery report tells its record by: ``(topic, key, value)``, or None when it carries no message.
+
+    confluent-kafka's reports carry no headers (so no event id): topic, key and value are what they have.
+    """
+    if msg is None:
+        return None
+    return (msg.topic(), msg.key(), msg.value() or b"")
+
+
+def _identity(row: Row) -> tuple[str, bytes | None, bytes]:
+    """A row's record as :func:`_reported` gives it back."""
+    key = row[COL_KEY]
+    return (row[COL_TOPIC], None if key is None else key.encode(), row[COL_PAYLOAD] or b"")
 
 
 def _precheck(pool: ProducerPool, row: Row, headers: list[tuple[str, str]], max_record_bytes: int) -> str | None:
@@ -158,17 +169,17 @@ def produce_events(
     results, produced, outstanding, acked_at = sent.results, sent.produced, sent.outstanding, sent.acked_at
     stopped: set[tuple[str, str]] = set() if failing is None else failing
     used: dict[int, Any] = {}
-    by_id: dict[str, list[int]] = {}  # event id -> indices, built on the first failure only
+    by_record: dict[tuple[str, bytes | None, bytes], list[int]] = {}  # built on the first failure only
 
     def failed(err: Any, msg: Any) -> None:
-        """A failed report: find its event(s) by the ``event_id`` header and record the failure."""
-        if not by_id:
+        """A failed report: find its event(s) by topic, key and value, and record the failure."""
+        if not by_record:
             for i, row in enumerate(rows):
-                by_id.setdefault(row[COL_EVENT_ID], []).append(i)
-        event_id = _reported_event_id(msg)
-        # An event id can repeat (a caller's own ids): every produced event with it counts as failed, which at
-        # worst sends one again. A report naming no event of the page (never from librdkafka) fails the page.
-        indices = [i for i in by_id.get(event_id, ()) if produced[i]] if event_id is not None else []
+                by_record.setdefault(_identity(row), []).append(i)
+        record = _reported(msg)
+        # Events of the page with the same topic, key and value cannot be told apart: each counts as failed,
+        # which at worst sends one again. A report naming no event of the page fails every event of it.
+        indices = [i for i in by_record.get(record, ()) if produced[i]] if record is not None else []
         if not indices:
             indices = [i for i in range(count) if produced[i]]
         error = describe_error(err, rows[indices[0] if indices else 0][COL_TOPIC])
@@ -333,7 +344,7 @@ def isolate(
         for producer in single.producers:
             producer.flush(timeout)
         await_sent(single, timeout=timeout)
-        sent.results[index] = None if single.ok(0) else single.delivery(0)
+        sent.results[index] = single.delivery(0)  # acknowledged alone: done, no error, its own time
         if not single.ok(0) and scope is not None:
             failed.add(scope)
     return sent

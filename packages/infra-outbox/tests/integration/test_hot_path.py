@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
+from psycopg import pq
 from sqlalchemy import select, text, update
 
 from infra_models.kafka import KafkaProducerConfig
@@ -121,29 +123,49 @@ class TestReadsSentAhead:
         payloads = self.fill(pg_db, topic, 450)
         relay = Relay(pg_db, kafka_bootstrap, settings=RelaySettings(batch_size=100))
         relay.check_broker()
-        assert relay.run_once(max_pages=2).published == 200
-        pending = relay.reader._pending  # the read sent for the third page
-        assert pending is not None
         engine = make_engine(pg_db)
-        with engine.connect() as conn:  # the server closes the connection the read was sent on
-            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pending.driver.info.backend_pid})
-        assert relay.drain().published == 250
+        reader, receive, killed = relay.reader, relay.reader._receive, []
+
+        def kill_then_receive(pending: Any) -> Any:
+            if not killed:  # the server closes the connection the third page's read was sent on
+                with engine.connect() as conn:
+                    pid = pending.driver.info.backend_pid
+                    assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar_one()
+                killed.append(pid)
+            return receive(pending)
+
+        reader._receive = kill_then_receive  # type: ignore[method-assign]
+        assert relay.drain().published == 450
+        assert killed
         relay.close()
         records = consume(kafka_bootstrap, topic, expect={str(i) for i in payloads}, timeout=30, settle=0.5)
         for key in range(7):  # every event once, in order per key
             assert [int(r.value) for r in records if r.key == f"k{key}"] == payloads[key::7]
         engine.dispose()
 
-    def test_a_reset_drops_the_read_and_leaves_the_connection_usable(
-        self, pg_db: str, kafka_bootstrap: str, topic: str
-    ) -> None:
+    def test_no_read_transaction_stays_open_between_rounds(self, pg_db: str, kafka_bootstrap: str, topic: str) -> None:
+        """A round that ends mid-batch drops the read it sent ahead: no open transaction holds the log's locks."""
         self.fill(pg_db, topic, 300)
         relay = Relay(pg_db, kafka_bootstrap, settings=RelaySettings(batch_size=100))
         relay.check_broker()
+        sent_ahead: list[Any] = []
+        send = relay.reader._send_read
+        relay.reader._send_read = lambda ids: (send(ids), sent_ahead.append(relay.reader._pending))  # type: ignore[method-assign]
         assert relay.run_once(max_pages=1).published == 100
-        driver = relay.reader._pending.driver
-        relay.reader.reset()  # as after shards changed hands or a failed write
+        assert sent_ahead and sent_ahead[0] is not None  # the second page's read went out during the round
         assert relay.reader._pending is None
-        assert relay.reader.connection.run(backend_pid) == driver.info.backend_pid  # same connection, usable
+        driver = sent_ahead[0].driver
+        assert driver.pgconn.pipeline_status == pq.PipelineStatus.OFF
+        assert driver.info.transaction_status == pq.TransactionStatus.IDLE
+        engine = make_engine(pg_db)
+        with engine.connect() as conn:
+            open_reads = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND xact_start IS NOT NULL AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one()
+        assert open_reads == 0
         assert relay.drain().published == 200
         relay.close()
+        engine.dispose()

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from infra_outbox import Backoff, NewEvent, Outbox, Relay, RelaySettings
+from infra_outbox import Backoff, Outbox, Relay, RelaySettings
 from infra_outbox.admin import dead_events, outbox_stats, replay_dead, skip_dead
 from infra_outbox.errors import EventNotFoundError, OutboxError
 from infra_outbox.tables import held, log
@@ -168,31 +167,36 @@ class TestCrashBetweenSendAndCursor:
 class TestDeliveryReports:
     """A page's reports go to one callback; a failed one is matched to its event by the ``event_id`` header."""
 
-    def test_a_shared_event_id_fails_every_event_that_carries_it_and_none_is_lost(
+    def test_a_failure_holds_only_its_own_key_though_reports_carry_no_headers(
         self, engine: Engine, clock: Clock
     ) -> None:
-        """A caller may reuse an event id: a failure naming it holds every event with it (sent again, not lost)."""
-        shared = uuid.uuid4()
-        with engine.begin() as conn:
-            Outbox(clock=clock).enqueue_many(
-                conn,
-                [
-                    NewEvent(topic="t", key="a", event_type="e", payload=1, event_id=shared),
-                    NewEvent(topic="t", key="b", event_type="e", payload=1, event_id=shared),
-                    NewEvent(topic="t", key="c", event_type="e", payload=1),
-                ],
-            )
-        broken = {"on": True}
-        producer = FakeProducer(fail=lambda t, k, v: FakeError("_MSG_TIMED_OUT") if broken["on"] and k == "a" else None)
+        """A failed report is matched to its event by topic, key and value: the other keys of the page flow."""
+        write(engine, clock, ("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 2))
+        producer = FakeProducer(fail=lambda t, k, v: FakeError("_MSG_TIMED_OUT") if (k, v) == ("a", b"2") else None)
+        report = make_relay(engine, producer, clock).drain()
+        assert (report.published, report.retried, report.held) == (4, 1, 0)
+        assert producer.values("a") == [b"1"]
+        assert producer.values("b") == [b"1", b"2"]
+
+    def test_twins_are_both_counted_failed_and_none_is_lost(self, engine: Engine, clock: Clock) -> None:
+        """Two events of one key with the same value cannot be told apart: both count as failed, sent again."""
+        write(engine, clock, ("a", "same"), ("a", "same"), ("b", 1))
+        calls = {"a": 0}
+
+        def fail(_topic: str, key: str | None, _value: bytes) -> FakeError | None:
+            if key == "a":
+                calls["a"] += 1
+                if calls["a"] == 2:  # only the second twin fails
+                    return FakeError("_MSG_TIMED_OUT")
+            return None
+
+        producer = FakeProducer(fail=fail)
         relay = make_relay(engine, producer, clock)
         report = relay.drain()
-        assert (report.published, report.retried) == (1, 2)  # c; a failed, b shares its id
-        assert producer.values("c") == [b"1"]
-        broken["on"] = False
+        assert (report.published, report.retried, report.held) == (1, 1, 1)  # b; the first twin; the second
         clock.advance(1.1)
         relay.drain()
-        assert producer.values("a") == [b"1"]
-        assert producer.values("b") == [b"1", b"1"]  # at least once: b was taken, then sent again
+        assert producer.values("a") == [b'"same"', b'"same"', b'"same"']  # at least once: the first went twice
         assert outbox_stats(engine, now=clock.now).pending == 0
 
     def test_a_failed_report_without_its_message_fails_the_whole_page(self, engine: Engine, clock: Clock) -> None:
