@@ -8,7 +8,7 @@ import pytest
 
 from infra_models.testing import kafka_bootstrap, postgres_url  # noqa: F401
 
-from .ledger import fresh_database, new_topic
+from .ledger import delete_made_topics, fresh_database, new_topic
 
 
 @pytest.fixture
@@ -22,3 +22,10 @@ def pg_db(postgres_url: str) -> Iterator[str]:  # noqa: F811
 def topic(kafka_bootstrap: str) -> str:  # noqa: F811
     """A new 3-partition topic on the shared broker."""
     return new_topic(kafka_bootstrap)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _delete_topics_afterwards() -> Iterator[None]:
+    """The topics made by the tests are deleted once they are all done."""
+    yield
+    delete_made_topics()

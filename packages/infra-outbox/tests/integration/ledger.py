@@ -18,7 +18,7 @@ from infra_outbox.db import make_engine
 from infra_outbox.headers import read_headers
 from infra_outbox.tables import create_all
 
-__all__ = ["Ledger", "Record", "Writer", "consume", "fresh_database", "new_topic"]
+__all__ = ["Ledger", "Record", "Writer", "consume", "delete_made_topics", "fresh_database", "new_topic"]
 
 
 @contextmanager
@@ -43,6 +43,9 @@ def fresh_database(admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+_MADE: dict[str, list[str]] = defaultdict(list)  # bootstrap -> topics made by this test run
+
+
 def new_topic(bootstrap: str, partitions: int = 3, config: dict[str, str] | None = None) -> str:
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -50,7 +53,23 @@ def new_topic(bootstrap: str, partitions: int = 3, config: dict[str, str] | None
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(topic, partitions, 1, config=config or {})]).values():
         future.result(30)
+    _MADE[bootstrap].append(topic)
     return topic
+
+
+def delete_made_topics() -> None:
+    """Delete the topics this run made, so a long-lived broker does not pile up partitions (a private broker
+    already stopped is skipped after a short timeout)."""
+    from confluent_kafka.admin import AdminClient
+
+    for bootstrap, topics in _MADE.items():
+        admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 3000})
+        try:
+            for future in admin.delete_topics(topics, operation_timeout=10, request_timeout=5).values():
+                future.result(10)
+        except Exception:  # cleanup only: a stopped broker or a topic already gone
+            pass
+    _MADE.clear()
 
 
 @dataclass(frozen=True)
