@@ -9,7 +9,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from infra_models.security import RateLimitPolicy
+from infra_models.security import RateLimitAlgorithm, RateLimitPolicy
 from infra_security.ratelimit._limiter import RateLimiter
 from infra_security.ratelimit._pipelining import PipelinedRedisBackend, PipelinedRedisClusterBackend
 from infra_security.ratelimit._redis import RedisBackend
@@ -29,7 +29,7 @@ def contender(
     """
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: the most interleavings
     backend = kind.from_url(url, prefix=key_prefix, timeout=5.0)
-    policy = RateLimitPolicy(name="p", limit=LIMIT, period_seconds=86_400, algorithm=algorithm)
+    policy = RateLimitPolicy(name="p", limit=LIMIT, period_seconds=86_400, algorithm=RateLimitAlgorithm(algorithm))
     limiter = RateLimiter(default=policy, backend=backend, on_backend_error="raise")
     admitted: Counter[str] = Counter()
     lock = threading.Lock()
