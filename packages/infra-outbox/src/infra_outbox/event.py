@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 __all__ = [
     "COL_CREATED_AT",
-    "COL_EVENT_ID",
     "COL_ID",
     "COL_KEY",
     "COL_PAYLOAD",
@@ -43,7 +42,6 @@ Row = tuple[int, int, str, str, str, str | None, int | None, str | None, bytes, 
 # Positions in a Row (Final: a type checker then knows each field's type).
 COL_ID: Final = 0
 COL_SHARD: Final = 1
-COL_EVENT_ID: Final = 2
 COL_TOPIC: Final = 4
 COL_KEY: Final = 5
 COL_PAYLOAD: Final = 8
@@ -82,20 +80,7 @@ class LogEvent:
     @property
     def row(self) -> Row:
         """The event's columns as a log row (without ``attempts``)."""
-        return (
-            self.id,
-            self.shard,
-            self.event_id,
-            self.event_type,
-            self.topic,
-            self.key,
-            self.seq,
-            self.aggregate_id,
-            self.payload,
-            self.content_type,
-            self.headers,
-            self.created_at,
-        )
+        return cast("Row", tuple(getattr(self, name) for name in EVENT_COLUMNS))
 
     @property
     def scope(self) -> tuple[str, str] | None:

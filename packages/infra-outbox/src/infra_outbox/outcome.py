@@ -41,7 +41,7 @@ def decide(rows: Sequence[Row], sent: SentBatch | None, parked: set[tuple[str, s
     for index, row in enumerate(rows):
         scope = row_scope(row)
         result = sent.delivery(index)
-        if result.done and result.error is None and (scope is None or not parked or scope not in parked):
+        if result.acknowledged and (scope is None or not parked or scope not in parked):
             published.append(index)
             latencies.append(result.acked_at - row[COL_CREATED_AT])
             continue

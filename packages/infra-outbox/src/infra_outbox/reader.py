@@ -130,15 +130,11 @@ class Reader:
     def reset(self) -> None:
         """Forget cached batch id lists (after the owned shards changed or a write failed)."""
         self._queues.clear()
-        self._drop_pending()
-
-    def drop_read_ahead(self) -> None:
-        """Forget the page read sent ahead, if any (at the end of a round: its transaction must not stay open)."""
-        self._drop_pending()
+        self.drop_read_ahead()
 
     def close(self) -> None:
         """Stop the background thread and give the connections back."""
-        self._drop_pending()
+        self.drop_read_ahead()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -200,8 +196,11 @@ class Reader:
 
         return self.connection.run(receive)
 
-    def _drop_pending(self) -> None:
-        """Leave pipeline mode with a read no longer wanted (its rows are discarded)."""
+    def drop_read_ahead(self) -> None:
+        """Forget the page read sent ahead, if any, and leave pipeline mode (its rows are discarded).
+
+        A round ends with it: the read's implicit transaction must not stay open between rounds.
+        """
         pending, self._pending = self._pending, None
         if pending is None or pending.driver.closed:
             return
@@ -273,7 +272,7 @@ class Reader:
         done = {s.shard: s.last_id for s in states}
         group = tuple(sorted(done))
         if batch_snap is None:  # a new batch: everything committed up to now
-            self._drop_pending()
+            self.drop_read_ahead()
             return self._whole_batch(group, snap)
         key = (group, str(snap), str(batch_snap))
         queue = self._queues.get(key)
@@ -285,17 +284,17 @@ class Reader:
             if low:
                 conditions.append(f"id > {low}")
             where = " AND ".join(conditions)
-            self._drop_pending()
+            self.drop_read_ahead()
             ids = self.connection.run(_all_rows(f"SELECT id, shard FROM {LOG_TABLE} WHERE {where}"))  # noqa: S608
             queue = deque(sorted(i for i, s in ids if i > done[s]))
             self._queues = {key: queue}  # one group reads at a time: keep only this list
         take = [queue.popleft() for _ in range(min(self.page_size, len(queue)))]
-        pending, self._pending = self._pending, None
+        pending = self._pending
         if pending is not None and pending.ids == take:
+            self._pending = None
             events = self._receive(pending)
         else:  # not read ahead (or read for another list): read it now
-            self._pending = pending
-            self._drop_pending()
+            self.drop_read_ahead()
             events = self.connection.run(self._events(take)) if take else []
         if queue:
             self._send_read(list(itertools.islice(queue, self.page_size)))

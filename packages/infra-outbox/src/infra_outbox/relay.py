@@ -227,7 +227,7 @@ class Relay:
 
     def _start(self, states: list[ShardState]) -> _Flight:
         """Read the group's next page, move its cursors in memory, and produce what is not parked."""
-        from infra_outbox.event import COL_KEY, COL_TOPIC
+        from infra_outbox.event import row_scope
         from infra_outbox.send import produce_events
 
         if self.ownership.lease_until - self._clock() < self.kafka.message_timeout_ms / 1000.0 + 1.0:
@@ -250,8 +250,8 @@ class Relay:
         held_back = self.parked | self._failing
         to_send, parked_now = page.rows, []
         if held_back:
-            to_send = [r for r in page.rows if r[COL_KEY] is None or (r[COL_TOPIC], r[COL_KEY]) not in held_back]
-            parked_now = [r for r in page.rows if r[COL_KEY] is not None and (r[COL_TOPIC], r[COL_KEY]) in held_back]
+            to_send = [r for r in page.rows if row_scope(r) not in held_back]  # an unkeyed event's scope is None
+            parked_now = [r for r in page.rows if row_scope(r) in held_back]
         if abandoned is not None:
             to_send, parked_now = [], []
         sent = None

@@ -56,6 +56,11 @@ class Delivery:
     acked_at: float = 0.0
     done: bool = False
 
+    @property
+    def acknowledged(self) -> bool:
+        """Whether Kafka took the event: its outcome is in and it is not an error."""
+        return self.done and self.error is None
+
 
 def record_headers(event: LogEvent) -> list[tuple[str, str]]:
     """The Kafka headers of one event: its id, type, per-key sequence, and the caller's own headers.
@@ -102,10 +107,7 @@ class SentBatch:
 
     def ok(self, index: int) -> bool:
         """Whether Kafka acknowledged event ``index``."""
-        result = self.results[index]
-        if result is not None:
-            return result.done and result.error is None
-        return bool(self.produced[index]) and self.acked_at[0] > 0.0
+        return self.delivery(index).acknowledged
 
     def delivery(self, index: int) -> Delivery:
         """The outcome of event ``index`` as a :class:`Delivery`."""
@@ -191,8 +193,8 @@ def produce_events(
             fatal=bool(err.fatal()),
             size_rejected="SIZE_TOO_LARGE" in error or "RECORD_LIST_TOO_LARGE" in error,
         )
-        for index in indices:
-            if produced[index] and results[index] is None:
+        for index in indices:  # all produced
+            if results[index] is None:
                 results[index] = delivery
                 scope = row_scope(rows[index])
                 if scope is not None:
